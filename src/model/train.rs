@@ -1,0 +1,476 @@
+//! Training the intent classifier on top of the encoder, on CPU: the frozen
+//! lower layers run once per text and are cached, the top `tune_layers`
+//! layers and a linear head are fine-tuned with AdamW, then the temperature
+//! and the out-of-scope thresholds are fitted on held-out data.
+
+use std::collections::{BTreeSet, HashMap};
+use std::time::Instant;
+
+use candle_core::{D, DType, Device, Tensor, Var};
+use candle_nn::{AdamW, Optimizer, ParamsAdamW, VarMap};
+use rand::SeedableRng;
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use serde_json::json;
+
+use super::calibration::{ThresholdGoal, choose_thresholds, ece, fit_temperature};
+use super::classifier::{Classifier, ClassifierMeta, FORMAT_VERSION, head_logits, is_oos_label, softmax_rows};
+use super::embed::EmbeddingModel;
+use super::encoder::{EncoderLayer, layer_tensor_names, mask_bias, masked_mean};
+use crate::error::{Error, Result};
+
+/// Texts with their labels.
+#[derive(Debug, Clone, Default)]
+pub struct LabelledTexts {
+    pub texts: Vec<String>,
+    pub labels: Vec<String>,
+}
+
+impl LabelledTexts {
+    pub fn len(&self) -> usize {
+        self.texts.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.texts.is_empty()
+    }
+}
+
+/// Training settings.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Top encoder layers fine-tuned (0 = a head on frozen embeddings).
+    pub tune_layers: usize,
+    pub epochs: usize,
+    pub batch_size: usize,
+    pub lr_head: f64,
+    pub lr_layers: f64,
+    pub weight_decay: f64,
+    pub label_smoothing: f64,
+    pub dropout: f32,
+    pub seed: u64,
+    pub progress: bool,
+    pub goal: ThresholdGoal,
+}
+
+impl Default for TrainOptions {
+    fn default() -> Self {
+        TrainOptions {
+            tune_layers: 2,
+            epochs: 4,
+            batch_size: 32,
+            lr_head: 3e-3,
+            lr_layers: 1e-4,
+            weight_decay: 0.01,
+            label_smoothing: 0.1,
+            dropout: 0.1,
+            seed: 42,
+            progress: true,
+            goal: ThresholdGoal::default(),
+        }
+    }
+}
+
+/// A trained classifier and the tensors of its fine-tuned layers.
+pub struct Trained {
+    pub classifier: Classifier,
+    pub tuned_tensors: HashMap<String, Tensor>,
+}
+
+/// What the frozen part of the encoder produced for each text.
+enum Frozen {
+    /// Pooled final embeddings [n, hidden] (no layer is tuned).
+    Pooled(Tensor),
+    /// Hidden states [len_i, hidden] after the frozen layers.
+    Hidden(Vec<Tensor>),
+}
+
+fn bar(len: u64, label: &str, show: bool) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let b = indicatif::ProgressBar::new(len);
+    b.set_style(
+        indicatif::ProgressStyle::with_template("{msg:24} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {prefix}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    b.set_message(label.to_string());
+    b
+}
+
+/// Runs the frozen layers over `texts` once.
+fn run_frozen(model: &EmbeddingModel, texts: &[&str], tune: usize, label: &str, show: bool) -> Result<Frozen> {
+    let layers = model.encoder.layers().len();
+    let progress = bar(texts.len() as u64, label, show);
+    let order = model.length_order(texts)?;
+    let mut out: Vec<Option<Tensor>> = vec![None; texts.len()];
+    for chunk in order.chunks(super::embed::BULK_BATCH) {
+        let batch_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+        let (hidden, batch) = model.hidden_after(&batch_texts, layers - tune)?;
+        let pooled = if tune == 0 {
+            Some(masked_mean(&hidden, &batch.mask)?)
+        } else {
+            None
+        };
+        for (j, &i) in chunk.iter().enumerate() {
+            out[i] = Some(match &pooled {
+                Some(p) => p.get(j)?,
+                None => hidden.get(j)?.narrow(0, 0, batch.lengths[j])?.contiguous()?,
+            });
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish_and_clear();
+    let rows: Vec<Tensor> = out.into_iter().flatten().collect();
+    Ok(if tune == 0 {
+        Frozen::Pooled(Tensor::stack(&rows, 0)?)
+    } else {
+        Frozen::Hidden(rows)
+    })
+}
+
+/// The trainable part: tuned layers and the head.
+struct Trainable {
+    layers: Vec<EncoderLayer>,
+    head_w: Tensor,
+    head_b: Tensor,
+}
+
+impl Trainable {
+    /// Logits for rows `idx` of `frozen`; `dropout_mask` is applied to the pooled features.
+    fn logits(&self, frozen: &Frozen, idx: &[usize], train: bool, dropout: Option<&Tensor>) -> Result<Tensor> {
+        let pooled = match frozen {
+            Frozen::Pooled(p) => {
+                let ids = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), p.device())?;
+                p.index_select(&ids, 0)?
+            }
+            Frozen::Hidden(rows) => {
+                let longest = idx.iter().map(|&i| rows[i].dims()[0]).max().unwrap_or(1);
+                let hidden = rows[idx[0]].dim(1)?;
+                let device = rows[idx[0]].device();
+                let mut padded = Vec::with_capacity(idx.len());
+                let mut mask = Vec::with_capacity(idx.len() * longest);
+                for &i in idx {
+                    let len = rows[i].dim(0)?;
+                    padded.push(if len < longest {
+                        Tensor::cat(&[&rows[i], &Tensor::zeros((longest - len, hidden), DType::F32, device)?], 0)?
+                    } else {
+                        rows[i].clone()
+                    });
+                    mask.extend(std::iter::repeat_n(1f32, len));
+                    mask.extend(std::iter::repeat_n(0f32, longest - len));
+                }
+                let mut x = Tensor::stack(&padded, 0)?;
+                let mask = Tensor::from_vec(mask, (idx.len(), longest), device)?;
+                let bias = mask_bias(&mask)?;
+                for layer in &self.layers {
+                    x = layer.forward(&x, &bias, train)?;
+                }
+                masked_mean(&x, &mask)?
+            }
+        };
+        let pooled = match dropout {
+            Some(m) => pooled.broadcast_mul(m)?,
+            None => pooled,
+        };
+        head_logits(&pooled, &self.head_w, &self.head_b)
+    }
+
+    /// Logits of every row, in batches, without gradients.
+    fn all_logits(&self, frozen: &Frozen, n: usize) -> Result<Vec<Vec<f32>>> {
+        let mut out = Vec::with_capacity(n);
+        let idx: Vec<usize> = (0..n).collect();
+        for chunk in idx.chunks(64) {
+            out.extend(self.logits(frozen, chunk, false, None)?.detach().to_vec2::<f32>()?);
+        }
+        Ok(out)
+    }
+}
+
+/// Cross-entropy with label smoothing.
+fn loss(logits: &Tensor, targets: &Tensor, smoothing: f64) -> Result<Tensor> {
+    let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
+    let nll = logp.gather(&targets.unsqueeze(1)?, 1)?.squeeze(1)?.mean_all()?.neg()?;
+    let uniform = logp.mean_all()?.neg()?;
+    Ok(((nll * (1.0 - smoothing))? + (uniform * smoothing)?)?)
+}
+
+/// Trains a classifier. `valid` tunes the temperature and thresholds; its
+/// labels may include an out-of-scope label the training data lacks.
+pub fn train(
+    model: &EmbeddingModel,
+    train_set: &LabelledTexts,
+    valid: &LabelledTexts,
+    opts: &TrainOptions,
+    training_data_sha256: String,
+    catalog_sha256: Option<String>,
+) -> Result<Trained> {
+    let started = Instant::now();
+    let device = Device::Cpu;
+    if train_set.is_empty() {
+        return Err(Error::InvalidInput("the training data has no rows".into()));
+    }
+    let layer_count = model.encoder.layers().len();
+    if opts.tune_layers > layer_count {
+        return Err(Error::InvalidInput(format!(
+            "cannot tune {} layers of a {layer_count}-layer encoder",
+            opts.tune_layers
+        )));
+    }
+    let labels: Vec<String> = train_set.labels.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    if labels.len() < 2 {
+        return Err(Error::InvalidInput("training needs at least two labels".into()));
+    }
+    let index: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    let oos_label = labels.iter().find(|l| is_oos_label(l)).cloned();
+    let oos_class = oos_label.as_ref().map(|l| index[l.as_str()]);
+    let train_y: Vec<usize> = train_set.labels.iter().map(|l| index[l.as_str()]).collect();
+    // Held-out rows: None = out of scope (by class or by name).
+    let mut valid_y: Vec<Option<usize>> = Vec::with_capacity(valid.len());
+    for l in &valid.labels {
+        valid_y.push(match index.get(l.as_str()) {
+            Some(&i) if Some(i) != oos_class => Some(i),
+            Some(_) => None,
+            None if is_oos_label(l) => None,
+            None => {
+                return Err(Error::InvalidInput(format!(
+                    "validation label {l:?} does not occur in the training data"
+                )));
+            }
+        });
+    }
+
+    let k = opts.tune_layers;
+    let train_texts: Vec<&str> = train_set.texts.iter().map(String::as_str).collect();
+    let valid_texts: Vec<&str> = valid.texts.iter().map(String::as_str).collect();
+    let frozen_train = run_frozen(model, &train_texts, k, "encoding training set", opts.progress)?;
+    let frozen_valid = run_frozen(model, &valid_texts, k, "encoding held-out set", opts.progress)?;
+    let encode_secs = started.elapsed().as_secs_f64();
+
+    // Trainable parts, seeded.
+    let mut rng = StdRng::seed_from_u64(opts.seed);
+    let layer_vars = VarMap::new();
+    let tuned: Vec<EncoderLayer> = (layer_count - k..layer_count)
+        .map(|l| model.encoder.layers()[l].trainable(&layer_vars, l))
+        .collect::<Result<_>>()?;
+    let hidden = model.hidden();
+    let n_labels = labels.len();
+    let init: Vec<f32> = {
+        use rand::Rng;
+        (0..n_labels * hidden).map(|_| rng.gen_range(-0.02f32..0.02)).collect()
+    };
+    let head_w = Var::from_tensor(&Tensor::from_vec(init, (n_labels, hidden), &device)?)?;
+    let head_b = Var::from_tensor(&Tensor::zeros(n_labels, DType::F32, &device)?)?;
+    let trainable = Trainable {
+        layers: tuned,
+        head_w: head_w.as_tensor().clone(),
+        head_b: head_b.as_tensor().clone(),
+    };
+    let adam = |lr: f64| ParamsAdamW {
+        lr,
+        weight_decay: opts.weight_decay,
+        ..Default::default()
+    };
+    let mut head_opt = AdamW::new(vec![head_w.clone(), head_b.clone()], adam(opts.lr_head))?;
+    let mut layer_opt = if k > 0 {
+        Some(AdamW::new(layer_vars.all_vars(), adam(opts.lr_layers))?)
+    } else {
+        None
+    };
+
+    let n = train_set.len();
+    let bs = opts.batch_size.max(1);
+    let steps_per_epoch = n.div_ceil(bs);
+    let total_steps = (steps_per_epoch * opts.epochs).max(1);
+    let warmup = (total_steps / 16).max(1);
+    let lengths: Vec<usize> = match &frozen_train {
+        Frozen::Pooled(_) => vec![0; n],
+        Frozen::Hidden(rows) => rows.iter().map(|r| r.dim(0).unwrap_or(0)).collect(),
+    };
+    let mut step = 0usize;
+    let mut history = Vec::new();
+    for epoch in 0..opts.epochs {
+        let progress = bar(steps_per_epoch as u64, &format!("epoch {}/{}", epoch + 1, opts.epochs), opts.progress);
+        // Shuffle, then sort within windows of 8 batches by length: random
+        // batches with little padding.
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(&mut rng);
+        for window in order.chunks_mut(bs * 8) {
+            window.sort_by_key(|&i| lengths[i]);
+        }
+        let mut batches: Vec<&[usize]> = order.chunks(bs).collect();
+        batches.shuffle(&mut rng);
+        let mut loss_sum = 0f64;
+        for batch in batches {
+            let scale = if step < warmup {
+                (step + 1) as f64 / warmup as f64
+            } else {
+                (total_steps - step) as f64 / (total_steps - warmup).max(1) as f64
+            };
+            head_opt.set_learning_rate(opts.lr_head * scale);
+            if let Some(o) = layer_opt.as_mut() {
+                o.set_learning_rate(opts.lr_layers * scale);
+            }
+            let dropout = if opts.dropout > 0.0 {
+                use rand::Rng;
+                let keep = 1.0 - opts.dropout;
+                let m: Vec<f32> = (0..batch.len() * hidden)
+                    .map(|_| if rng.r#gen::<f32>() < keep { 1.0 / keep } else { 0.0 })
+                    .collect();
+                Some(Tensor::from_vec(m, (batch.len(), hidden), &device)?)
+            } else {
+                None
+            };
+            let logits = trainable.logits(&frozen_train, batch, true, dropout.as_ref())?;
+            let targets = Tensor::from_vec(batch.iter().map(|&i| train_y[i] as u32).collect::<Vec<_>>(), batch.len(), &device)?;
+            let l = loss(&logits, &targets, opts.label_smoothing)?;
+            let grads = l.backward()?;
+            head_opt.step(&grads)?;
+            if let Some(o) = layer_opt.as_mut() {
+                o.step(&grads)?;
+            }
+            loss_sum += l.to_scalar::<f32>()? as f64;
+            step += 1;
+            progress.inc(1);
+            progress.set_prefix(format!("loss {:.3}", loss_sum / progress.position() as f64));
+        }
+        progress.finish_and_clear();
+        let valid_acc = if valid.is_empty() {
+            None
+        } else {
+            let logits = trainable.all_logits(&frozen_valid, valid.len())?;
+            Some(top1_accuracy(&logits, &valid_y))
+        };
+        let mean_loss = loss_sum / steps_per_epoch as f64;
+        if opts.progress {
+            eprintln!(
+                "epoch {}/{}: loss {mean_loss:.4}{}  ({:.0}s)",
+                epoch + 1,
+                opts.epochs,
+                valid_acc.map(|a| format!(", held-out in-scope top-1 {:.2}%", a * 100.0)).unwrap_or_default(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        history.push(json!({"epoch": epoch + 1, "loss": mean_loss, "valid_top1": valid_acc}));
+    }
+
+    // Calibration and thresholds on the held-out rows.
+    let valid_logits = trainable.all_logits(&frozen_valid, valid.len())?;
+    let in_scope: Vec<(Vec<f32>, usize)> = valid_logits
+        .iter()
+        .zip(&valid_y)
+        .filter_map(|(l, y)| y.map(|y| (l.clone(), y)))
+        .collect();
+    let (cal_logits, cal_y): (Vec<Vec<f32>>, Vec<usize>) = in_scope.into_iter().unzip();
+    let temperature = fit_temperature(&cal_logits, &cal_y);
+    let ece_before = ece(&softmax_rows(&cal_logits, 1.0), &cal_y);
+    let ece_after = ece(&softmax_rows(&cal_logits, temperature), &cal_y);
+    let valid_probs = softmax_rows(&valid_logits, temperature);
+    let thresholds = if valid.is_empty() {
+        Default::default()
+    } else {
+        choose_thresholds(&valid_probs, &valid_y, oos_class, opts.goal)
+    };
+    let train_secs = started.elapsed().as_secs_f64();
+
+    let mut tuned_tensors = HashMap::new();
+    let vars = layer_vars.data().lock().map_err(|_| Error::InvalidInput("poisoned".into()))?;
+    for l in layer_count - k..layer_count {
+        for name in layer_tensor_names(l) {
+            if let Some(v) = vars.get(&name) {
+                tuned_tensors.insert(name, v.as_tensor().detach().to_dtype(DType::F16)?);
+            }
+        }
+    }
+    drop(vars);
+    let meta = ClassifierMeta {
+        format_version: FORMAT_VERSION,
+        labels: labels.clone(),
+        oos_label,
+        encoder: model.identity.clone(),
+        tuned_layers: (layer_count - k..layer_count).collect(),
+        temperature,
+        thresholds,
+        training_data_sha256,
+        catalog_sha256,
+        training: json!({
+            "rows": n,
+            "held_out_rows": valid.len(),
+            "tune_layers": k,
+            "epochs": opts.epochs,
+            "batch_size": bs,
+            "lr_head": opts.lr_head,
+            "lr_layers": opts.lr_layers,
+            "label_smoothing": opts.label_smoothing,
+            "dropout": opts.dropout,
+            "seed": opts.seed,
+            "encode_seconds": encode_secs,
+            "total_seconds": train_secs,
+            "history": history,
+            "held_out_ece_before_calibration": ece_before,
+            "held_out_ece_after_calibration": ece_after,
+        }),
+    };
+    // The stored tuned layers are f16: rebuild the in-memory classifier from
+    // the same f16 values so what is evaluated now is what is saved.
+    let head_w = trainable.head_w.detach();
+    let head_b = trainable.head_b.detach();
+    let rounded: HashMap<String, Tensor> = tuned_tensors
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), v.to_dtype(DType::F32)?)))
+        .collect::<Result<_>>()?;
+    let layers = rebuild_layers(&rounded, model, layer_count - k)?;
+    Ok(Trained {
+        classifier: Classifier::new(meta, head_w, head_b, layers),
+        tuned_tensors,
+    })
+}
+
+fn rebuild_layers(tensors: &HashMap<String, Tensor>, model: &EmbeddingModel, from: usize) -> Result<Vec<EncoderLayer>> {
+    struct Src<'a>(&'a HashMap<String, Tensor>);
+    impl super::encoder::ParamSource for Src<'_> {
+        fn param(&self, name: &str, _shape: &[usize]) -> Result<super::encoder::RawParam> {
+            self.0
+                .get(name)
+                .cloned()
+                .map(super::encoder::RawParam::Dense)
+                .ok_or_else(|| Error::InvalidInput(format!("tuned tensor {name} missing")))
+        }
+    }
+    (from..model.encoder.layers().len())
+        .map(|l| EncoderLayer::load(&Src(tensors), l, model.encoder.config()))
+        .collect()
+}
+
+/// Share of in-scope rows whose arg-max is right (out-of-scope rows ignored).
+fn top1_accuracy(logits: &[Vec<f32>], labels: &[Option<usize>]) -> f64 {
+    let (mut n, mut ok) = (0usize, 0usize);
+    for (l, y) in logits.iter().zip(labels) {
+        if let Some(y) = y {
+            n += 1;
+            let best = l.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|x| x.0);
+            ok += (best == Some(*y)) as usize;
+        }
+    }
+    ok as f64 / n.max(1) as f64
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn label_smoothing_raises_the_loss_of_a_confident_right_answer() {
+        let logits = Tensor::new(&[[10f32, 0., 0.]], &Device::Cpu).unwrap();
+        let y = Tensor::new(&[0u32], &Device::Cpu).unwrap();
+        let plain = loss(&logits, &y, 0.0).unwrap().to_scalar::<f32>().unwrap();
+        let smooth = loss(&logits, &y, 0.1).unwrap().to_scalar::<f32>().unwrap();
+        assert!(plain < 1e-3 && smooth > plain);
+    }
+
+    #[test]
+    fn top1_accuracy_ignores_out_of_scope_rows() {
+        let logits = vec![vec![1.0, 0.0], vec![0.0, 1.0], vec![1.0, 0.0]];
+        assert_eq!(top1_accuracy(&logits, &[Some(0), Some(0), None]), 0.5);
+    }
+}
