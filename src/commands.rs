@@ -9,6 +9,8 @@ use anyhow::Context;
 use crate::config::{ClassifyArgs, EvalArgs, FetchArgs, TrainArgs};
 use crate::data::Dataset;
 use crate::eval::{EvalOptions, evaluate, plot};
+use crate::inference::{IntentEngine, load_catalog};
+use crate::policy::PolicyConfig;
 use crate::model::calibration::ThresholdGoal;
 use crate::model::classifier::Classifier;
 use crate::model::embed::EmbeddingModel;
@@ -48,7 +50,12 @@ fn load_encoder(args: &crate::config::EncoderArgs) -> anyhow::Result<EmbeddingMo
 pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
     let (data, catalog_sha) = match (&args.data, &args.catalog) {
         (Some(path), _) => (Dataset::load(path, args.split.as_deref())?, None),
-        (None, Some(_dir)) => anyhow::bail!("--catalog training needs the catalog module (not built yet)"),
+        (None, Some(dir)) => {
+            let catalog = load_catalog(dir)?;
+            let rows = catalog.phrase_rows().into_iter().map(|r| (r.text, r.intent, r.lang));
+            let source = format!("catalog {}", dir.display());
+            (Dataset::from_rows(rows, source), Some(catalog.sha256.clone()))
+        }
         (None, None) => anyhow::bail!("give --data FILE or --catalog DIR"),
     };
     let (train_set, valid) = match &args.valid {
@@ -59,6 +66,8 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
     let model = load_encoder(&args.encoder)?;
     let opts = TrainOptions {
         tune_layers: args.tune_layers,
+        probe_epochs: args.probe_epochs,
+        probe_lr: args.probe_lr,
         epochs: args.epochs,
         batch_size: args.batch_size,
         lr_head: args.lr_head,
@@ -133,15 +142,41 @@ pub fn eval_command(args: &EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `intentdesk classify`
+/// What `classify` runs: the full engine for a catalog model, or a bare classifier.
+enum Mode {
+    Catalog(IntentEngine),
+    Bare(EmbeddingModel, Classifier),
+}
+
+/// `intentdesk classify`: one JSON object per message. A classifier trained on
+/// a catalog is checked against it and reports the policy's route; one
+/// trained on other data (a benchmark) reports the prediction alone.
 pub fn classify_command(args: &ClassifyArgs) -> anyhow::Result<()> {
     let model = load_encoder(&args.encoder)?;
     let classifier = Classifier::load(&args.model, &model)?;
+    let mode = if classifier.meta.catalog_sha256.is_some() {
+        let catalog = load_catalog(&args.catalog)?;
+        Mode::Catalog(IntentEngine::new(model, classifier, catalog, PolicyConfig::default())?)
+    } else {
+        Mode::Bare(model, classifier)
+    };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut emit = |text: &str| -> anyhow::Result<()> {
-        let prediction = classifier.predict(&model, &[text])?.remove(0);
-        serde_json::to_writer(&mut out, &prediction)?;
+        let json = match &mode {
+            Mode::Catalog(engine) => serde_json::to_value(engine.classify(&[text])?.remove(0))?,
+            Mode::Bare(model, classifier) => {
+                let analysis = crate::nlu::analyse(text);
+                let prediction = classifier.predict(model, &[analysis.masked.text.as_str()])?.remove(0);
+                let mut v = serde_json::to_value(&prediction)?;
+                v["language"] = analysis.detection.lang.code().into();
+                v["route"] = serde_json::Value::Null;
+                v["details"] = serde_json::to_value(&analysis.details)?;
+                v["masked"] = analysis.masked.text.into();
+                v
+            }
+        };
+        serde_json::to_writer(&mut out, &json)?;
         writeln!(out)?;
         Ok(())
     };

@@ -42,7 +42,7 @@ pub struct EncoderArgs {
     #[arg(long, env = "INTENTDESK_MODEL_CACHE", default_value = "models/cache")]
     pub model_cache: PathBuf,
     /// Q4_0 weights kept quantised (`q4`: 72 MB) or dequantised (`f32`: 470 MB).
-    #[arg(long, env = "INTENTDESK_PRECISION", default_value = "q4")]
+    #[arg(long, env = "INTENTDESK_PRECISION", default_value = "f32")]
     pub precision: Precision,
     /// Token limit per message; longer messages are truncated.
     #[arg(long, env = "INTENTDESK_MAX_TOKENS", default_value_t = DEFAULT_MAX_TOKENS)]
@@ -111,12 +111,21 @@ pub struct TrainArgs {
     /// Top encoder layers to fine-tune (0 = linear head on frozen embeddings).
     #[arg(long, default_value_t = 2)]
     pub tune_layers: usize,
-    #[arg(long, default_value_t = 4)]
+    /// Epochs of the first stage: the head alone on frozen features.
+    #[arg(long, default_value_t = 30)]
+    pub probe_epochs: usize,
+    /// Learning rate of the first stage.
+    #[arg(long, default_value_t = 1e-2)]
+    pub probe_lr: f64,
+    /// Epochs of the second stage: top layers and head fine-tuned together.
+    #[arg(long, default_value_t = 3)]
     pub epochs: usize,
     #[arg(long, default_value_t = 32)]
     pub batch_size: usize,
-    #[arg(long, default_value_t = 3e-3)]
+    /// Head learning rate in the fine-tuning stage.
+    #[arg(long, default_value_t = 1e-3)]
     pub lr_head: f64,
+    /// Layer learning rate in the fine-tuning stage.
     #[arg(long, default_value_t = 1e-4)]
     pub lr_layers: f64,
     /// Weight of out-of-scope recall against in-scope accuracy when thresholds are tuned.
@@ -153,6 +162,9 @@ pub struct ClassifyArgs {
     /// Classifier directory.
     #[arg(long, default_value = DEFAULT_MODEL_DIR)]
     pub model: PathBuf,
+    /// The intent catalog the classifier was trained on (checked by hash).
+    #[arg(long, env = "INTENTDESK_CATALOG", default_value = "intents")]
+    pub catalog: PathBuf,
     /// The message; without it, one message per line is read from stdin.
     pub text: Vec<String>,
     #[command(flatten)]

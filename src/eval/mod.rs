@@ -69,18 +69,7 @@ pub struct EvalReport {
 /// Runs `classifier` over `data`.
 pub fn evaluate(model: &EmbeddingModel, classifier: &Classifier, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
     let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
-    let progress = if opts.progress {
-        let b = indicatif::ProgressBar::new(texts.len() as u64);
-        b.set_style(
-            indicatif::ProgressStyle::with_template("{msg:20} [{bar:30}] {pos}/{len} {per_sec} eta {eta}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-                .progress_chars("=> "),
-        );
-        b.set_message("evaluating");
-        b
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let progress = crate::progress::Progress::new(texts.len() as u64, "evaluating", opts.progress, false);
     // Batched predictions, in length order for throughput.
     let order = model.length_order(&texts)?;
     let mut predictions: Vec<Option<Prediction>> = vec![None; texts.len()];
@@ -96,7 +85,7 @@ pub fn evaluate(model: &EmbeddingModel, classifier: &Classifier, data: &Dataset,
         progress.inc(chunk.len() as u64);
     }
     let batch_secs = started.elapsed().as_secs_f64();
-    progress.finish_and_clear();
+    progress.finish();
     let predictions: Vec<Prediction> = predictions.into_iter().flatten().collect();
 
     // Single-message latency on an evenly spaced sample.

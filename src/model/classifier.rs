@@ -14,6 +14,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{D, DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
+pub use super::prediction::{DEFAULT_OOS_LABEL, Prediction, Rejection, Scored, Thresholds, decide, is_oos_label};
 use super::embed::{EmbeddingModel, EncoderIdentity};
 use super::encoder::{EncoderLayer, ParamSource, RawParam, mask_bias, masked_mean};
 use crate::error::{Error, Result};
@@ -22,24 +23,6 @@ pub const META_FILE: &str = "classifier.json";
 pub const WEIGHTS_FILE: &str = "classifier.safetensors";
 /// Bumped when the artifact layout changes.
 pub const FORMAT_VERSION: u32 = 1;
-
-/// When a prediction is turned down as out of scope.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct Thresholds {
-    /// Calibrated top-1 probability below which the model says "none of these".
-    pub min_confidence: f32,
-    /// Smallest allowed gap between the top-1 and top-2 probabilities.
-    pub min_margin: f32,
-}
-
-impl Default for Thresholds {
-    fn default() -> Self {
-        Thresholds {
-            min_confidence: 0.0,
-            min_margin: 0.0,
-        }
-    }
-}
 
 /// Metadata stored beside the weights.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -61,87 +44,6 @@ pub struct ClassifierMeta {
     pub catalog_sha256: Option<String>,
     /// Free-form training report (settings, timings, held-out metrics).
     pub training: serde_json::Value,
-}
-
-/// Why a message was judged out of scope.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Rejection {
-    /// The best class is the out-of-scope class itself.
-    OutOfScopeClass,
-    /// The top-1 probability is below the threshold.
-    LowConfidence,
-    /// The top-1 and top-2 probabilities are too close.
-    SmallMargin,
-}
-
-/// One scored intent.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Scored {
-    pub intent: String,
-    pub confidence: f32,
-}
-
-/// The classifier's verdict on one message.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Prediction {
-    /// The intent, or the out-of-scope label when rejected.
-    pub intent: String,
-    /// Calibrated probability of the best class.
-    pub confidence: f32,
-    /// The best three classes with their probabilities.
-    pub top: Vec<Scored>,
-    pub out_of_scope: bool,
-    pub rejection: Option<Rejection>,
-    /// top-1 minus top-2 probability.
-    pub margin: f32,
-}
-
-/// The label used for rejected messages when the data had none.
-pub const DEFAULT_OOS_LABEL: &str = "out_of_scope";
-
-/// Whether a label names the out-of-scope class.
-pub fn is_oos_label(label: &str) -> bool {
-    matches!(label, "oos" | "out_of_scope" | "out-of-scope" | "OOS")
-}
-
-/// Turns calibrated probabilities into a prediction.
-pub fn decide(probs: &[f32], labels: &[String], oos_label: Option<&str>, t: &Thresholds) -> Prediction {
-    let mut order: Vec<usize> = (0..probs.len()).collect();
-    order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
-    let best = order.first().copied().unwrap_or(0);
-    let confidence = probs.get(best).copied().unwrap_or(0.0);
-    let second = order.get(1).map(|&i| probs[i]).unwrap_or(0.0);
-    let margin = confidence - second;
-    let best_label = labels.get(best).cloned().unwrap_or_default();
-    let rejection = if oos_label == Some(best_label.as_str()) {
-        Some(Rejection::OutOfScopeClass)
-    } else if confidence < t.min_confidence {
-        Some(Rejection::LowConfidence)
-    } else if margin < t.min_margin {
-        Some(Rejection::SmallMargin)
-    } else {
-        None
-    };
-    let intent = match rejection {
-        Some(_) => oos_label.unwrap_or(DEFAULT_OOS_LABEL).to_string(),
-        None => best_label,
-    };
-    Prediction {
-        intent,
-        confidence,
-        top: order
-            .iter()
-            .take(3)
-            .map(|&i| Scored {
-                intent: labels[i].clone(),
-                confidence: probs[i],
-            })
-            .collect(),
-        out_of_scope: rejection.is_some(),
-        rejection,
-        margin,
-    }
 }
 
 /// A loaded classifier head (and fine-tuned top layers).
@@ -347,36 +249,6 @@ pub fn cpu() -> Device {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn labels() -> Vec<String> {
-        ["a", "b", "oos"].iter().map(|s| s.to_string()).collect()
-    }
-
-    #[test]
-    fn confident_prediction_is_accepted() {
-        let t = Thresholds { min_confidence: 0.5, min_margin: 0.1 };
-        let p = decide(&[0.8, 0.15, 0.05], &labels(), Some("oos"), &t);
-        assert_eq!(p.intent, "a");
-        assert!(!p.out_of_scope);
-        assert_eq!(p.top.len(), 3);
-        assert_eq!(p.top[1].intent, "b");
-        assert!((p.margin - 0.65).abs() < 1e-6);
-    }
-
-    #[test]
-    fn each_rejection_rule_fires() {
-        let t = Thresholds { min_confidence: 0.5, min_margin: 0.1 };
-        let oos = decide(&[0.1, 0.2, 0.7], &labels(), Some("oos"), &t);
-        assert_eq!((oos.intent.as_str(), oos.rejection), ("oos", Some(Rejection::OutOfScopeClass)));
-        let low = decide(&[0.45, 0.3, 0.25], &labels(), Some("oos"), &t);
-        assert_eq!(low.rejection, Some(Rejection::LowConfidence));
-        assert_eq!(low.top[0].intent, "a", "best guesses survive a rejection");
-        let close = decide(&[0.52, 0.46, 0.02], &labels(), Some("oos"), &t);
-        assert_eq!(close.rejection, Some(Rejection::SmallMargin));
-        // Without an out-of-scope label a rejection uses the default one.
-        let none = decide(&[0.4, 0.3, 0.3], &labels(), None, &t);
-        assert_eq!(none.intent, DEFAULT_OOS_LABEL);
-    }
 
     #[test]
     fn softmax_rows_sum_to_one_and_sharpen_with_low_temperature() {

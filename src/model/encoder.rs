@@ -44,7 +44,22 @@ impl Linear {
     }
 
     fn forward(&self, x: &Tensor) -> Result<Tensor> {
-        Ok(self.weight.forward(x)?.broadcast_add(&self.bias)?)
+        let y = match &self.weight {
+            // Dense weights: one 2-D matmul over all tokens. candle's QMatMul
+            // would broadcast the weight over the batch, whose backward pass
+            // materialises a [batch, out, in] gradient per matrix.
+            QMatMul::Tensor(w) => {
+                let dims = x.dims().to_vec();
+                let (last, lead) = dims.split_last().expect("linear input has a shape");
+                let rows: usize = lead.iter().product();
+                let y = x.reshape((rows, *last))?.matmul(&w.t()?)?;
+                let mut out_dims = lead.to_vec();
+                out_dims.push(w.dim(0)?);
+                y.reshape(out_dims)?
+            }
+            q => q.forward(x)?,
+        };
+        Ok(y.broadcast_add(&self.bias)?)
     }
 
     /// The weight as a dense f32 tensor.

@@ -11,6 +11,7 @@
 
 pub mod calibration;
 pub mod classifier;
+pub mod prediction;
 pub mod config;
 pub mod e5s1;
 pub mod embed;

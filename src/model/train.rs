@@ -18,6 +18,7 @@ use super::classifier::{Classifier, ClassifierMeta, FORMAT_VERSION, head_logits,
 use super::embed::EmbeddingModel;
 use super::encoder::{EncoderLayer, layer_tensor_names, mask_bias, masked_mean};
 use crate::error::{Error, Result};
+use crate::progress::Progress;
 
 /// Texts with their labels.
 #[derive(Debug, Clone, Default)]
@@ -40,6 +41,11 @@ impl LabelledTexts {
 pub struct TrainOptions {
     /// Top encoder layers fine-tuned (0 = a head on frozen embeddings).
     pub tune_layers: usize,
+    /// Epochs of the first stage (the head alone on frozen features).
+    pub probe_epochs: usize,
+    /// Learning rate of the first stage.
+    pub probe_lr: f64,
+    /// Epochs of the fine-tuning stage (layers and head), when tune_layers > 0.
     pub epochs: usize,
     pub batch_size: usize,
     pub lr_head: f64,
@@ -56,9 +62,11 @@ impl Default for TrainOptions {
     fn default() -> Self {
         TrainOptions {
             tune_layers: 2,
-            epochs: 4,
+            probe_epochs: 30,
+            probe_lr: 1e-2,
+            epochs: 3,
             batch_size: 32,
-            lr_head: 3e-3,
+            lr_head: 1e-3,
             lr_layers: 1e-4,
             weight_decay: 0.01,
             label_smoothing: 0.1,
@@ -84,18 +92,8 @@ enum Frozen {
     Hidden(Vec<Tensor>),
 }
 
-fn bar(len: u64, label: &str, show: bool) -> indicatif::ProgressBar {
-    if !show {
-        return indicatif::ProgressBar::hidden();
-    }
-    let b = indicatif::ProgressBar::new(len);
-    b.set_style(
-        indicatif::ProgressStyle::with_template("{msg:24} [{bar:30}] {pos}/{len} {per_sec} eta {eta} {prefix}")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
-            .progress_chars("=> "),
-    );
-    b.set_message(label.to_string());
-    b
+fn bar(len: u64, label: &str, show: bool) -> Progress {
+    Progress::new(len, label, show, false)
 }
 
 /// Runs the frozen layers over `texts` once.
@@ -120,7 +118,7 @@ fn run_frozen(model: &EmbeddingModel, texts: &[&str], tune: usize, label: &str, 
         }
         progress.inc(chunk.len() as u64);
     }
-    progress.finish_and_clear();
+    progress.finish();
     let rows: Vec<Tensor> = out.into_iter().flatten().collect();
     Ok(if tune == 0 {
         Frozen::Pooled(Tensor::stack(&rows, 0)?)
@@ -139,7 +137,17 @@ struct Trainable {
 impl Trainable {
     /// Logits for rows `idx` of `frozen`; `dropout_mask` is applied to the pooled features.
     fn logits(&self, frozen: &Frozen, idx: &[usize], train: bool, dropout: Option<&Tensor>) -> Result<Tensor> {
-        let pooled = match frozen {
+        let pooled = self.pooled(frozen, idx, train)?;
+        let pooled = match dropout {
+            Some(m) => pooled.broadcast_mul(m)?,
+            None => pooled,
+        };
+        head_logits(&pooled, &self.head_w, &self.head_b)
+    }
+
+    /// Pooled features of rows `idx`: taken as they are, or run through the layers.
+    fn pooled(&self, frozen: &Frozen, idx: &[usize], train: bool) -> Result<Tensor> {
+        Ok(match frozen {
             Frozen::Pooled(p) => {
                 let ids = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), p.device())?;
                 p.index_select(&ids, 0)?
@@ -168,12 +176,7 @@ impl Trainable {
                 }
                 masked_mean(&x, &mask)?
             }
-        };
-        let pooled = match dropout {
-            Some(m) => pooled.broadcast_mul(m)?,
-            None => pooled,
-        };
-        head_logits(&pooled, &self.head_w, &self.head_b)
+        })
     }
 
     /// Logits of every row, in batches, without gradients.
@@ -193,6 +196,165 @@ fn loss(logits: &Tensor, targets: &Tensor, smoothing: f64) -> Result<Tensor> {
     let nll = logp.gather(&targets.unsqueeze(1)?, 1)?.squeeze(1)?.mean_all()?.neg()?;
     let uniform = logp.mean_all()?.neg()?;
     Ok(((nll * (1.0 - smoothing))? + (uniform * smoothing)?)?)
+}
+
+/// One training stage.
+struct Phase {
+    name: &'static str,
+    epochs: usize,
+    lr_head: f64,
+    lr_layers: f64,
+}
+
+/// Pooled features of cached hidden states run through `layers` (no gradients).
+fn pool_through(layers: &[EncoderLayer], rows: &[Tensor], show: bool) -> Result<Frozen> {
+    let progress = bar(rows.len() as u64, "pooling frozen features", show);
+    let fixed = Trainable {
+        layers: layers.to_vec(),
+        head_w: Tensor::zeros((1, 1), DType::F32, &Device::Cpu)?,
+        head_b: Tensor::zeros(1, DType::F32, &Device::Cpu)?,
+    };
+    let frozen = Frozen::Hidden(rows.to_vec());
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&i| rows[i].dims()[0]);
+    let mut pooled: Vec<Option<Tensor>> = vec![None; rows.len()];
+    for chunk in order.chunks(64) {
+        let p = fixed.pooled(&frozen, chunk, false)?;
+        for (j, &i) in chunk.iter().enumerate() {
+            pooled[i] = Some(p.get(j)?);
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish();
+    let rows: Vec<Tensor> = pooled.into_iter().flatten().collect();
+    if rows.is_empty() {
+        return Ok(Frozen::Pooled(Tensor::zeros((0, 1), DType::F32, &Device::Cpu)?));
+    }
+    Ok(Frozen::Pooled(Tensor::stack(&rows, 0)?))
+}
+
+fn clone_frozen(f: &Frozen) -> Frozen {
+    match f {
+        Frozen::Pooled(t) => Frozen::Pooled(t.clone()),
+        Frozen::Hidden(rows) => Frozen::Hidden(rows.clone()),
+    }
+}
+
+/// Runs one stage: AdamW with linear warm-up and decay, label smoothing and
+/// dropout on the pooled features; held-out top-1 printed after each epoch.
+#[allow(clippy::too_many_arguments)]
+fn run_phase(
+    trainable: &Trainable,
+    phase: &Phase,
+    head_vars: &[Var],
+    layer_vars: &[Var],
+    frozen_train: &Frozen,
+    frozen_valid: &Frozen,
+    train_y: &[usize],
+    valid_y: &[Option<usize>],
+    opts: &TrainOptions,
+    rng: &mut StdRng,
+    history: &mut Vec<serde_json::Value>,
+    started: Instant,
+) -> Result<()> {
+    let device = Device::Cpu;
+    let adam = |lr: f64| ParamsAdamW {
+        lr,
+        weight_decay: opts.weight_decay,
+        ..Default::default()
+    };
+    let mut head_opt = AdamW::new(head_vars.to_vec(), adam(phase.lr_head))?;
+    let mut layer_opt = if layer_vars.is_empty() {
+        None
+    } else {
+        Some(AdamW::new(layer_vars.to_vec(), adam(phase.lr_layers))?)
+    };
+    let n = train_y.len();
+    let hidden = trainable.head_w.dim(1)?;
+    let bs = opts.batch_size.max(1);
+    let steps_per_epoch = n.div_ceil(bs);
+    let total_steps = (steps_per_epoch * phase.epochs).max(1);
+    let warmup = (total_steps / 16).max(1);
+    let lengths: Vec<usize> = match frozen_train {
+        Frozen::Pooled(_) => vec![0; n],
+        Frozen::Hidden(rows) => rows.iter().map(|r| r.dims()[0]).collect(),
+    };
+    let quiet = matches!(frozen_train, Frozen::Pooled(_));
+    let mut step = 0usize;
+    for epoch in 0..phase.epochs {
+        let progress = bar(
+            steps_per_epoch as u64,
+            &format!("{} epoch {}/{}", phase.name, epoch + 1, phase.epochs),
+            opts.progress && !quiet,
+        );
+        // Shuffle, then sort within windows of 8 batches by length: random
+        // batches with little padding.
+        let mut order: Vec<usize> = (0..n).collect();
+        order.shuffle(rng);
+        for window in order.chunks_mut(bs * 8) {
+            window.sort_by_key(|&i| lengths[i]);
+        }
+        let mut batches: Vec<&[usize]> = order.chunks(bs).collect();
+        batches.shuffle(rng);
+        let mut loss_sum = 0f64;
+        for batch in batches {
+            let scale = if step < warmup {
+                (step + 1) as f64 / warmup as f64
+            } else {
+                (total_steps - step) as f64 / (total_steps - warmup).max(1) as f64
+            };
+            head_opt.set_learning_rate(phase.lr_head * scale);
+            if let Some(o) = layer_opt.as_mut() {
+                o.set_learning_rate(phase.lr_layers * scale);
+            }
+            let dropout = if opts.dropout > 0.0 {
+                use rand::Rng;
+                let keep = 1.0 - opts.dropout;
+                let m: Vec<f32> = (0..batch.len() * hidden)
+                    .map(|_| if rng.r#gen::<f32>() < keep { 1.0 / keep } else { 0.0 })
+                    .collect();
+                Some(Tensor::from_vec(m, (batch.len(), hidden), &device)?)
+            } else {
+                None
+            };
+            let logits = trainable.logits(frozen_train, batch, true, dropout.as_ref())?;
+            let targets = Tensor::from_vec(batch.iter().map(|&i| train_y[i] as u32).collect::<Vec<_>>(), batch.len(), &device)?;
+            let l = loss(&logits, &targets, opts.label_smoothing)?;
+            let grads = l.backward()?;
+            head_opt.step(&grads)?;
+            if let Some(o) = layer_opt.as_mut() {
+                o.step(&grads)?;
+            }
+            loss_sum += l.to_scalar::<f32>()? as f64;
+            step += 1;
+            progress.inc(1);
+            progress.set_suffix(format!("loss {:.3}", loss_sum / progress.position().max(1) as f64));
+        }
+        progress.finish();
+        let last = epoch + 1 == phase.epochs;
+        if quiet && !last && (epoch + 1) % 10 != 0 {
+            continue;
+        }
+        let valid_acc = if valid_y.is_empty() {
+            None
+        } else {
+            let logits = trainable.all_logits(frozen_valid, valid_y.len())?;
+            Some(top1_accuracy(&logits, valid_y))
+        };
+        let mean_loss = loss_sum / steps_per_epoch as f64;
+        if opts.progress {
+            eprintln!(
+                "{} epoch {}/{}: loss {mean_loss:.4}{}  ({:.0}s)",
+                phase.name,
+                epoch + 1,
+                phase.epochs,
+                valid_acc.map(|a| format!(", held-out in-scope top-1 {:.2}%", a * 100.0)).unwrap_or_default(),
+                started.elapsed().as_secs_f64()
+            );
+        }
+        history.push(json!({"phase": phase.name, "epoch": epoch + 1, "loss": mean_loss, "valid_top1": valid_acc}));
+    }
+    Ok(())
 }
 
 /// Trains a classifier. `valid` tunes the temperature and thresholds; its
@@ -266,92 +428,42 @@ pub fn train(
         head_w: head_w.as_tensor().clone(),
         head_b: head_b.as_tensor().clone(),
     };
-    let adam = |lr: f64| ParamsAdamW {
-        lr,
-        weight_decay: opts.weight_decay,
-        ..Default::default()
-    };
-    let mut head_opt = AdamW::new(vec![head_w.clone(), head_b.clone()], adam(opts.lr_head))?;
-    let mut layer_opt = if k > 0 {
-        Some(AdamW::new(layer_vars.all_vars(), adam(opts.lr_layers))?)
-    } else {
-        None
-    };
-
-    let n = train_set.len();
-    let bs = opts.batch_size.max(1);
-    let steps_per_epoch = n.div_ceil(bs);
-    let total_steps = (steps_per_epoch * opts.epochs).max(1);
-    let warmup = (total_steps / 16).max(1);
-    let lengths: Vec<usize> = match &frozen_train {
-        Frozen::Pooled(_) => vec![0; n],
-        Frozen::Hidden(rows) => rows.iter().map(|r| r.dim(0).unwrap_or(0)).collect(),
-    };
-    let mut step = 0usize;
+    let head_vars = vec![head_w.clone(), head_b.clone()];
     let mut history = Vec::new();
-    for epoch in 0..opts.epochs {
-        let progress = bar(steps_per_epoch as u64, &format!("epoch {}/{}", epoch + 1, opts.epochs), opts.progress);
-        // Shuffle, then sort within windows of 8 batches by length: random
-        // batches with little padding.
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(&mut rng);
-        for window in order.chunks_mut(bs * 8) {
-            window.sort_by_key(|&i| lengths[i]);
-        }
-        let mut batches: Vec<&[usize]> = order.chunks(bs).collect();
-        batches.shuffle(&mut rng);
-        let mut loss_sum = 0f64;
-        for batch in batches {
-            let scale = if step < warmup {
-                (step + 1) as f64 / warmup as f64
-            } else {
-                (total_steps - step) as f64 / (total_steps - warmup).max(1) as f64
-            };
-            head_opt.set_learning_rate(opts.lr_head * scale);
-            if let Some(o) = layer_opt.as_mut() {
-                o.set_learning_rate(opts.lr_layers * scale);
-            }
-            let dropout = if opts.dropout > 0.0 {
-                use rand::Rng;
-                let keep = 1.0 - opts.dropout;
-                let m: Vec<f32> = (0..batch.len() * hidden)
-                    .map(|_| if rng.r#gen::<f32>() < keep { 1.0 / keep } else { 0.0 })
-                    .collect();
-                Some(Tensor::from_vec(m, (batch.len(), hidden), &device)?)
-            } else {
-                None
-            };
-            let logits = trainable.logits(&frozen_train, batch, true, dropout.as_ref())?;
-            let targets = Tensor::from_vec(batch.iter().map(|&i| train_y[i] as u32).collect::<Vec<_>>(), batch.len(), &device)?;
-            let l = loss(&logits, &targets, opts.label_smoothing)?;
-            let grads = l.backward()?;
-            head_opt.step(&grads)?;
-            if let Some(o) = layer_opt.as_mut() {
-                o.step(&grads)?;
-            }
-            loss_sum += l.to_scalar::<f32>()? as f64;
-            step += 1;
-            progress.inc(1);
-            progress.set_prefix(format!("loss {:.3}", loss_sum / progress.position() as f64));
-        }
-        progress.finish_and_clear();
-        let valid_acc = if valid.is_empty() {
-            None
-        } else {
-            let logits = trainable.all_logits(&frozen_valid, valid.len())?;
-            Some(top1_accuracy(&logits, &valid_y))
+
+    // Stage 1, linear probe: the head alone on pooled features of the frozen
+    // encoder. With no layer to tune this is the whole training; otherwise it
+    // gives the fine-tuning stage a head that already points the right way
+    // (random heads send noisy gradients into the pretrained layers).
+    let (probe_train, probe_valid) = match (&frozen_train, &frozen_valid) {
+        (Frozen::Hidden(t), Frozen::Hidden(v)) => (
+            pool_through(&model.encoder.layers()[layer_count - k..], t, opts.progress)?,
+            pool_through(&model.encoder.layers()[layer_count - k..], v, opts.progress)?,
+        ),
+        _ => (clone_frozen(&frozen_train), clone_frozen(&frozen_valid)),
+    };
+    let head_only = Trainable {
+        layers: Vec::new(),
+        head_w: trainable.head_w.clone(),
+        head_b: trainable.head_b.clone(),
+    };
+    let probe = Phase {
+        name: "probe",
+        epochs: opts.probe_epochs,
+        lr_head: opts.probe_lr,
+        lr_layers: 0.0,
+    };
+    run_phase(&head_only, &probe, &head_vars, &[], &probe_train, &probe_valid, &train_y, &valid_y, opts, &mut rng, &mut history, started)?;
+
+    // Stage 2, fine-tuning: the top layers and the head together.
+    if k > 0 {
+        let tune = Phase {
+            name: "fine-tune",
+            epochs: opts.epochs,
+            lr_head: opts.lr_head,
+            lr_layers: opts.lr_layers,
         };
-        let mean_loss = loss_sum / steps_per_epoch as f64;
-        if opts.progress {
-            eprintln!(
-                "epoch {}/{}: loss {mean_loss:.4}{}  ({:.0}s)",
-                epoch + 1,
-                opts.epochs,
-                valid_acc.map(|a| format!(", held-out in-scope top-1 {:.2}%", a * 100.0)).unwrap_or_default(),
-                started.elapsed().as_secs_f64()
-            );
-        }
-        history.push(json!({"epoch": epoch + 1, "loss": mean_loss, "valid_top1": valid_acc}));
+        run_phase(&trainable, &tune, &head_vars, &layer_vars.all_vars(), &frozen_train, &frozen_valid, &train_y, &valid_y, opts, &mut rng, &mut history, started)?;
     }
 
     // Calibration and thresholds on the held-out rows.
@@ -394,11 +506,13 @@ pub fn train(
         training_data_sha256,
         catalog_sha256,
         training: json!({
-            "rows": n,
+            "rows": train_set.len(),
             "held_out_rows": valid.len(),
             "tune_layers": k,
+            "probe_epochs": opts.probe_epochs,
+            "probe_lr": opts.probe_lr,
             "epochs": opts.epochs,
-            "batch_size": bs,
+            "batch_size": opts.batch_size,
             "lr_head": opts.lr_head,
             "lr_layers": opts.lr_layers,
             "label_smoothing": opts.label_smoothing,

@@ -1,0 +1,141 @@
+//! One message in, one classification out: secrets masked, language
+//! detected, details extracted, the masked text classified by the model, and
+//! the route the policy would take for it in a fresh conversation. This is
+//! what `intentdesk classify` prints and `POST /v1/classify` answers.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::catalog::Catalog;
+use crate::error::{Error, Result};
+use crate::model::{Classifier, EmbeddingModel, Prediction};
+use crate::model::prediction::Scored;
+use crate::nlu::{self, Analysis, Details, SecretKind};
+use crate::policy::{self, ConversationState, PolicyConfig, QueueState};
+
+/// The model, its classifier and the catalog it was trained for.
+pub struct IntentEngine {
+    pub model: EmbeddingModel,
+    pub classifier: Classifier,
+    pub catalog: Catalog,
+    pub policy: PolicyConfig,
+}
+
+/// Everything known about one message.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Classification {
+    /// `ko`, `en`, `zh`, `ja`, or another code.
+    pub language: String,
+    pub intent: String,
+    pub confidence: f32,
+    /// The best three intents with their calibrated confidences.
+    pub top: Vec<Scored>,
+    pub out_of_scope: bool,
+    /// What the bot would do with it as the first message of a conversation:
+    /// answer, collect, open_ticket, escalate, smalltalk, reject or clarify.
+    pub route: String,
+    /// The catalog route of the predicted intent.
+    pub intent_route: Option<crate::catalog::Route>,
+    /// Details found in the text (coin, network, txid, amount, email...).
+    pub details: Details,
+    /// The text as it would be stored: secrets masked.
+    pub masked: String,
+    /// Kinds of secret that were masked.
+    pub secrets: Vec<SecretKind>,
+}
+
+/// Checks a classifier was trained on this very catalog.
+pub fn check_catalog(classifier: &Classifier, catalog: &Catalog) -> Result<()> {
+    match &classifier.meta.catalog_sha256 {
+        Some(sha) if *sha == catalog.sha256 => Ok(()),
+        Some(sha) => Err(Error::ClassifierMismatch {
+            path: classifier.dir().to_path_buf(),
+            reason: format!(
+                "it was trained on a different version of the catalog (sha256 {}), but {} is now {}; \
+                 rebuild it with `intentdesk train --catalog {} --out {}`",
+                &sha[..12.min(sha.len())],
+                catalog.dir.display(),
+                &catalog.sha256[..12],
+                catalog.dir.display(),
+                classifier.dir().display()
+            ),
+        }),
+        None => Err(Error::ClassifierMismatch {
+            path: classifier.dir().to_path_buf(),
+            reason: format!(
+                "it was not trained on an intent catalog; train one with `intentdesk train --catalog {} --out DIR`",
+                catalog.dir.display()
+            ),
+        }),
+    }
+}
+
+/// Loads the catalog and validates it, mapping its problems to the library error.
+pub fn load_catalog(dir: &Path) -> Result<Catalog> {
+    crate::catalog::load::load(dir).map_err(|e| Error::Catalog {
+        path: dir.to_path_buf(),
+        reason: e.to_string(),
+    })
+}
+
+impl IntentEngine {
+    /// Puts the parts together, refusing a classifier trained on another
+    /// catalog or with labels the catalog does not have.
+    pub fn new(model: EmbeddingModel, classifier: Classifier, catalog: Catalog, policy: PolicyConfig) -> Result<Self> {
+        check_catalog(&classifier, &catalog)?;
+        if let Some(unknown) = classifier.labels().iter().find(|l| catalog.intent(l).is_none()) {
+            return Err(Error::ClassifierMismatch {
+                path: classifier.dir().to_path_buf(),
+                reason: format!("label {unknown:?} is not an intent of {}", catalog.dir.display()),
+            });
+        }
+        Ok(IntentEngine {
+            model,
+            classifier,
+            catalog,
+            policy,
+        })
+    }
+
+    /// Predictions for already-masked texts, in one batch.
+    pub fn predict_masked(&self, masked: &[&str]) -> Result<Vec<Prediction>> {
+        self.classifier.predict(&self.model, masked)
+    }
+
+    /// Classifies a batch of raw messages.
+    pub fn classify(&self, texts: &[&str]) -> Result<Vec<Classification>> {
+        let analyses: Vec<Analysis> = texts.iter().map(|t| nlu::analyse(t)).collect();
+        let masked: Vec<&str> = analyses.iter().map(|a| a.masked.text.as_str()).collect();
+        let predictions = self.predict_masked(&masked)?;
+        Ok(analyses
+            .into_iter()
+            .zip(predictions)
+            .map(|(analysis, prediction)| self.describe(analysis, prediction))
+            .collect())
+    }
+
+    /// Combines an analysis and a prediction with the policy's first-message decision.
+    pub fn describe(&self, analysis: Analysis, prediction: Prediction) -> Classification {
+        let outcome = policy::decide(
+            &self.catalog,
+            &self.policy,
+            &ConversationState::default(),
+            &analysis,
+            &prediction,
+            &QueueState::default(),
+        );
+        Classification {
+            language: analysis.detection.lang.code().to_string(),
+            intent_route: self.catalog.intent(&prediction.intent).map(|i| i.route),
+            intent: prediction.intent,
+            confidence: prediction.confidence,
+            top: prediction.top,
+            out_of_scope: prediction.out_of_scope,
+            route: outcome.decision.name().to_string(),
+            details: analysis.details,
+            masked: analysis.masked.text,
+            secrets: analysis.masked.secrets,
+        }
+    }
+}

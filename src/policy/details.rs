@@ -1,0 +1,328 @@
+//! Details for tickets: facts extracted by nlu mapped onto the catalog's detail keys, which keys
+//! take the customer's own words, the localized names of the keys, and "only a TXID / number".
+
+use std::collections::BTreeMap;
+
+use crate::nlu::{Details, Lang};
+
+/// Every detail key the catalog may ask for (see `intents/README.md`).
+#[rustfmt::skip]
+pub const DETAIL_KEYS: [&str; 15] = [
+    "account", "error_shown", "since_when", "what_changed", "contact_channel", "scam_contact",
+    "coin", "network", "txid", "amount", "time_sent", "time_requested", "withdrawal_ref",
+    "destination_address", "balances_withdrawn",
+];
+
+/// The structured facts of one message, by nlu field name (`coin`, `email`, `time`...).
+pub fn facts(details: &Details) -> BTreeMap<String, String> {
+    let fields: [(&str, &Option<String>); 12] = [
+        ("coin", &details.coin),
+        ("network", &details.network),
+        ("txid", &details.txid),
+        ("amount", &details.amount),
+        ("email", &details.email),
+        ("withdrawal_id", &details.withdrawal_id),
+        ("order_id", &details.order_id),
+        ("address", &details.address),
+        ("url", &details.url),
+        ("phone", &details.phone),
+        ("time", &details.time),
+        ("contact_channel", &details.contact_channel),
+    ];
+    fields
+        .into_iter()
+        .filter_map(|(name, value)| {
+            let value = value.as_deref()?.trim();
+            (!value.is_empty()).then(|| (name.to_string(), value.to_string()))
+        })
+        .collect()
+}
+
+/// The value of detail `key` found among `facts`: coin, network, txid, amount and
+/// contact_channel as such; account from an e-mail; time_sent / time_requested / since_when from
+/// a time; withdrawal_ref from a withdrawal id or else a TXID; destination_address from an
+/// address; scam_contact from a URL or else a phone number.
+pub fn value_for(key: &str, facts: &BTreeMap<String, String>) -> Option<String> {
+    let sources: &[&str] = match key {
+        "coin" | "network" | "txid" | "amount" | "contact_channel" => &[key],
+        "account" => &["email"],
+        "time_sent" | "time_requested" | "since_when" => &["time"],
+        "withdrawal_ref" => &["withdrawal_id", "txid"],
+        "destination_address" => &["address"],
+        "scam_contact" => &["url", "phone"],
+        _ => &[],
+    };
+    sources.iter().find_map(|s| facts.get(*s).cloned())
+}
+
+/// Keys whose value is the customer's own answer when nothing structured was found in it:
+/// account (no e-mail), error_shown, since_when (no time), what_changed, balances_withdrawn,
+/// contact_channel and scam_contact. For the other keys the answer is kept only when the
+/// message gave no structured detail at all (so the collection never loops on one question).
+pub fn is_free_text(key: &str) -> bool {
+    matches!(
+        key,
+        "account"
+            | "error_shown"
+            | "since_when"
+            | "what_changed"
+            | "balances_withdrawn"
+            | "contact_channel"
+            | "scam_contact"
+    )
+}
+
+/// Details for a hand-over: those collected so far, plus every known fact under its nlu name
+/// when no collected detail has that name.
+pub fn handover_details(
+    collected: &BTreeMap<String, String>,
+    facts: &BTreeMap<String, String>,
+) -> BTreeMap<String, String> {
+    let mut details = collected.clone();
+    for (name, value) in facts {
+        details.entry(name.clone()).or_insert_with(|| value.clone());
+    }
+    details
+}
+
+/// Whether two values of one detail are the same (case and surrounding spaces ignored).
+pub fn same_value(a: &str, b: &str) -> bool {
+    a.trim().eq_ignore_ascii_case(b.trim())
+}
+
+/// Label words that may stand beside a bare TXID or number ("TXID 0x...", "#12345").
+const VALUE_LABELS: &[&str] = &["txid", "tx", "hash", "txhash", "id", "no", "#"];
+
+/// Whether a message is only a TXID, an id or a number (possibly with a label word): such a
+/// message answers the question asked, whatever the classifier thinks it is.
+pub fn is_bare_value(text: &str) -> bool {
+    let mut values = 0;
+    for token in text.split_whitespace() {
+        let token = token.trim_matches(|c: char| !c.is_alphanumeric());
+        if token.is_empty() || VALUE_LABELS.contains(&token.to_lowercase().as_str()) {
+            continue;
+        }
+        if !token.chars().any(|c| c.is_ascii_digit()) {
+            return false;
+        }
+        values += 1;
+    }
+    values > 0
+}
+
+/// The name of a detail key in the customer's language, for correction_ack ("I've updated {detail}").
+pub fn label(key: &str, lang: Lang) -> String {
+    let [ko, en, zh, ja] = match key {
+        "coin" => ["코인", "the coin", "币种", "コイン"],
+        "network" => ["네트워크", "the network", "网络", "ネットワーク"],
+        "txid" => ["TXID", "the TXID", "TXID", "TXID"],
+        "amount" => ["금액(수량)", "the amount", "数量", "数量"],
+        "account" => ["계정", "the account", "账户", "アカウント"],
+        "time_sent" => ["보낸 시간", "the time it was sent", "发送时间", "送金日時"],
+        "time_requested" => [
+            "출금 신청 시간",
+            "the time of the request",
+            "申请时间",
+            "申請日時",
+        ],
+        "since_when" => [
+            "문제 발생 시점",
+            "since when it happens",
+            "问题开始时间",
+            "発生時期",
+        ],
+        "withdrawal_ref" => [
+            "출금 번호(TXID)",
+            "the withdrawal reference",
+            "提币编号(TXID)",
+            "出金番号(TXID)",
+        ],
+        "destination_address" => [
+            "받는 주소",
+            "the destination address",
+            "收款地址",
+            "送金先アドレス",
+        ],
+        "contact_channel" => [
+            "연락 경로",
+            "how they contacted you",
+            "联系方式",
+            "連絡手段",
+        ],
+        "scam_contact" => [
+            "사기 연락처",
+            "the scam contact",
+            "诈骗联系方式",
+            "詐欺の連絡先",
+        ],
+        "error_shown" => [
+            "오류 메시지",
+            "the error message",
+            "错误信息",
+            "エラーメッセージ",
+        ],
+        "what_changed" => ["변경 사항", "what changed", "变更情况", "変更内容"],
+        "balances_withdrawn" => [
+            "잔고 출금 여부",
+            "the balance withdrawal",
+            "余额提取情况",
+            "残高の出金状況",
+        ],
+        other => [other, other, other, other],
+    };
+    match lang.reply_language() {
+        Lang::Ko => ko,
+        Lang::Zh => zh,
+        Lang::Ja => ja,
+        _ => en,
+    }
+    .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn facts_of(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn nlu_details_become_facts_by_field_name() {
+        let d = Details {
+            coin: Some("USDT".into()),
+            email: Some("a@b.com".into()),
+            time: Some(" ".into()),
+            ..Default::default()
+        };
+        assert_eq!(
+            facts(&d),
+            facts_of(&[("coin", "USDT"), ("email", "a@b.com")])
+        );
+    }
+
+    #[test]
+    fn facts_map_onto_detail_keys() {
+        let f = facts_of(&[
+            ("coin", "ETH"),
+            ("network", "ERC-20"),
+            ("txid", "0xabc"),
+            ("amount", "0.5 ETH"),
+            ("email", "a@b.com"),
+            ("time", "yesterday 3pm"),
+            ("address", "0xdef"),
+            ("contact_channel", "telegram"),
+            ("phone", "010-1234-5678"),
+        ]);
+        let v = |k| value_for(k, &f);
+        assert_eq!(v("coin").as_deref(), Some("ETH"));
+        assert_eq!(v("network").as_deref(), Some("ERC-20"));
+        assert_eq!(v("txid").as_deref(), Some("0xabc"));
+        assert_eq!(v("amount").as_deref(), Some("0.5 ETH"));
+        assert_eq!(v("account").as_deref(), Some("a@b.com"));
+        for k in ["time_sent", "time_requested", "since_when"] {
+            assert_eq!(v(k).as_deref(), Some("yesterday 3pm"), "{k}");
+        }
+        assert_eq!(
+            v("withdrawal_ref").as_deref(),
+            Some("0xabc"),
+            "a TXID when no withdrawal id"
+        );
+        assert_eq!(v("destination_address").as_deref(), Some("0xdef"));
+        assert_eq!(v("contact_channel").as_deref(), Some("telegram"));
+        assert_eq!(v("scam_contact").as_deref(), Some("010-1234-5678"));
+        assert_eq!(v("error_shown"), None);
+        assert_eq!(v("what_changed"), None);
+        let mut f2 = f.clone();
+        f2.insert("withdrawal_id".into(), "W-123".into());
+        f2.insert("url".into(), "http://fake.example".into());
+        assert_eq!(value_for("withdrawal_ref", &f2).as_deref(), Some("W-123"));
+        assert_eq!(
+            value_for("scam_contact", &f2).as_deref(),
+            Some("http://fake.example")
+        );
+    }
+
+    #[test]
+    fn free_text_keys() {
+        for k in [
+            "account",
+            "error_shown",
+            "since_when",
+            "what_changed",
+            "balances_withdrawn",
+            "contact_channel",
+            "scam_contact",
+        ] {
+            assert!(is_free_text(k), "{k}");
+        }
+        for k in [
+            "coin",
+            "network",
+            "txid",
+            "amount",
+            "withdrawal_ref",
+            "destination_address",
+        ] {
+            assert!(!is_free_text(k), "{k}");
+        }
+    }
+
+    #[test]
+    fn bare_values() {
+        for t in [
+            "0x9f3c2ab17e44",
+            "TXID: 0x9f3c2ab17e44",
+            "12345",
+            "#W-2024-118",
+            "0.5",
+        ] {
+            assert!(is_bare_value(t), "{t:?}");
+        }
+        for t in ["", "I sent 0.5 ETH", "해킹당했어요", "USDT"] {
+            assert!(!is_bare_value(t), "{t:?}");
+        }
+    }
+
+    #[test]
+    fn hand_over_details_keep_collected_values_first() {
+        let collected = facts_of(&[("coin", "BTC")]);
+        let f = facts_of(&[("coin", "ETH"), ("email", "a@b.com")]);
+        assert_eq!(
+            handover_details(&collected, &f),
+            facts_of(&[("coin", "BTC"), ("email", "a@b.com")])
+        );
+    }
+
+    #[test]
+    fn every_detail_key_is_either_extracted_or_free_text_and_has_labels() {
+        let all = facts_of(&[
+            ("coin", "c"),
+            ("network", "n"),
+            ("txid", "t"),
+            ("amount", "a"),
+            ("email", "e"),
+            ("address", "ad"),
+            ("url", "u"),
+            ("time", "ti"),
+            ("contact_channel", "cc"),
+        ]);
+        for key in DETAIL_KEYS {
+            assert!(value_for(key, &all).is_some() || is_free_text(key), "{key}");
+            for lang in [Lang::Ko, Lang::En, Lang::Zh, Lang::Ja] {
+                assert_ne!(label(key, lang), key, "{key} has a {lang} label");
+            }
+        }
+    }
+
+    #[test]
+    fn labels_follow_the_reply_language() {
+        assert_eq!(label("coin", Lang::Ko), "코인");
+        assert_eq!(label("coin", Lang::Other("ru")), "the coin");
+        assert_eq!(label("network", Lang::Ja), "ネットワーク");
+        assert_eq!(label("what_changed", Lang::Zh), "变更情况");
+    }
+}

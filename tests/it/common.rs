@@ -1,0 +1,25 @@
+//! Shared helpers: the real encoder, loaded once per test binary.
+
+use std::sync::OnceLock;
+
+use intentdesk::model::{EmbeddingModel, EncoderOptions, Precision};
+
+/// The default encoder (f32), loaded once.
+pub fn encoder() -> &'static EmbeddingModel {
+    static MODEL: OnceLock<EmbeddingModel> = OnceLock::new();
+    MODEL.get_or_init(|| load(Precision::F32))
+}
+
+/// Loads the default encoder at `precision`; fails with the fix if it is missing.
+pub fn load(precision: Precision) -> EmbeddingModel {
+    EmbeddingModel::load(&EncoderOptions {
+        precision,
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("{e}\n(the README's test command runs `intentdesk fetch-model` first)"))
+}
+
+/// Cosine similarity of two unit vectors.
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
