@@ -117,19 +117,18 @@ fn evaluate(written: &str) -> Option<Decimal> {
 
 /// Currency and counter words that make a number an amount.
 const CURRENCY_SUFFIXES: &[&str] = &[
-    "원", "won", "krw", "円", "엔", "yen", "jpy", "元", "块", "塊", "人民币", "人民幣", "rmb", "cny",
-    "달러", "dollars", "dollar", "usd", "美元", "ドル", "eur", "euro", "유로", "sats", "사토시",
-    "코인", "coins", "coin", "u",
+    "원", "won", "krw", "円", "엔", "yen", "jpy", "元", "块", "塊", "人民币", "人民幣", "rmb", "cny", "달러",
+    "dollars", "dollar", "usd", "美元", "ドル", "eur", "euro", "유로", "sats", "사토시", "코인", "coins", "coin", "u",
 ];
 /// Counters ("0.5개"): an amount only for decimals or when the message names a coin.
 const COUNTERS: &[&str] = &["개", "个", "個", "枚"];
 /// Words after a number that make it a time, date, count or rank, not an amount.
 const NOT_AMOUNT_SUFFIXES: &[&str] = &[
-    "시", "분", "초", "일", "월", "년", "주", "번", "회", "층", "살", "세", "명", "위", "등", "차",
-    "점", "자리", "글자", "건", "달", "時", "分", "秒", "日", "月", "年", "号", "號", "點", "点",
-    "次", "天", "周", "週", "回", "件", "桁", "人", "位", "%", "％", "hour", "hr", "day", "minute",
-    "min", "sec", "week", "month", "year", "time", "hours", "hrs", "days", "minutes", "mins",
-    "secs", "weeks", "months", "years", "times", "st", "nd", "rd", "th", "am", "pm", "x",
+    "시", "분", "초", "일", "월", "년", "주", "번", "회", "층", "살", "세", "명", "위", "등", "차", "점", "자리",
+    "글자", "건", "달", "時", "分", "秒", "日", "月", "年", "号", "號", "點", "点", "次", "天", "周", "週", "回", "件",
+    "桁", "人", "位", "%", "％", "hour", "hr", "day", "minute", "min", "sec", "week", "month", "year", "time", "hours",
+    "hrs", "days", "minutes", "mins", "secs", "weeks", "months", "years", "times", "st", "nd", "rd", "th", "am", "pm",
+    "x",
 ];
 /// Words before a number that make it an id or a step.
 static ID_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
@@ -293,7 +292,10 @@ mod tests {
 
     #[test]
     fn numbers_that_are_not_amounts() {
-        for text in ["2FA 안돼요", "3시간째 안 들어와요", "ticket 88213", "ERC20", "#1234 문의", "50% 손실", "5kg", "2 accounts", "hello"] {
+        for text in [
+            "2FA 안돼요", "3시간째 안 들어와요", "ticket 88213", "ERC20", "#1234 문의", "50% 손실", "5kg",
+            "2 accounts", "hello",
+        ] {
             assert_eq!(amount(text), None, "{text}");
         }
     }

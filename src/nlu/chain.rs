@@ -34,7 +34,11 @@ const fn entry(ticker: &'static str, ambiguous: bool, names: &'static [&'static 
 
 const COINS: &[Coin] = &[
     entry("BTC", false, &["bitcoin", "비트코인", "比特币", "比特幣", "ビットコイン"]),
-    entry("ETH", false, &["ethereum", "ether", "이더리움", "이더", "以太坊", "以太币", "以太幣", "イーサリアム", "イーサ"]),
+    entry(
+        "ETH",
+        false,
+        &["ethereum", "ether", "이더리움", "이더", "以太坊", "以太币", "以太幣", "イーサリアム", "イーサ"],
+    ),
     entry("XRP", false, &["ripple", "리플", "瑞波币", "瑞波幣", "瑞波", "リップル"]),
     entry("USDT", false, &["tether", "테더", "泰达币", "泰達幣", "泰达", "泰達", "テザー"]),
     entry("USDC", false, &["usd coin", "usdc코인"]),
@@ -48,8 +52,19 @@ const COINS: &[Coin] = &[
     entry("POL", true, &["polygon", "폴리곤", "ポリゴン"]),
     entry("MATIC", false, &["매틱"]),
     entry("AVAX", false, &["avalanche", "아발란체", "아발란치", "アバランチ"]),
-    entry("BCH", false, &["bitcoin cash", "비트코인캐시", "비트코인 캐시", "比特币现金", "比特幣現金", "ビットコインキャッシュ"]),
-    entry("ETC", true, &["ethereum classic", "이더리움클래식", "이더리움 클래식", "以太坊经典", "以太坊經典", "イーサリアムクラシック"]),
+    entry(
+        "BCH",
+        false,
+        &["bitcoin cash", "비트코인캐시", "비트코인 캐시", "比特币现金", "比特幣現金", "ビットコインキャッシュ"],
+    ),
+    entry(
+        "ETC",
+        true,
+        &[
+            "ethereum classic", "이더리움클래식", "이더리움 클래식", "以太坊经典", "以太坊經典",
+            "イーサリアムクラシック",
+        ],
+    ),
     entry("LTC", false, &["litecoin", "라이트코인", "莱特币", "萊特幣", "ライトコイン"]),
     entry("LINK", true, &["chainlink", "체인링크", "チェーンリンク"]),
     entry("SHIB", false, &["shiba inu", "시바이누", "柴犬币", "柴犬幣", "シバイヌ", "柴犬コイン"]),
@@ -84,7 +99,6 @@ static COIN_NAMES: LazyLock<(Regex, Vec<(String, &'static str)>)> = LazyLock::ne
     let re = Regex::new(&alternation).expect("coin name regex is valid");
     (re, names)
 });
-
 
 /// Coin names without spaces, lower case, to their tickers.
 static TICKER_BY_NAME: LazyLock<HashMap<String, &'static str>> =
@@ -156,10 +170,7 @@ pub(crate) fn coin_mentions(text: &str) -> Vec<Found> {
             continue;
         }
         let Some(coin) = COINS.iter().find(|c| c.ticker.eq_ignore_ascii_case(word)) else { continue };
-        let ok = !coin.ambiguous
-            || dollar
-            || next_to_number(text, &range)
-            || (word == coin.ticker && !shouting);
+        let ok = !coin.ambiguous || dollar || next_to_number(text, &range) || (word == coin.ticker && !shouting);
         if ok {
             found.push(Found { range, value: coin.ticker.to_owned() });
         }
@@ -174,7 +185,8 @@ pub(crate) fn coin_mentions(text: &str) -> Vec<Found> {
             continue;
         }
         // Short Korean names hide inside other words: 라이더 (rider), 트리플 (triple), 바이오스.
-        if name.chars().count() <= 2 && name.chars().all(is_hangul) && prev_char(text, m.start()).is_some_and(is_hangul) {
+        if name.chars().count() <= 2 && name.chars().all(is_hangul) && prev_char(text, m.start()).is_some_and(is_hangul)
+        {
             continue;
         }
         if let Some(ticker) = ticker_of_name(name) {
@@ -188,12 +200,9 @@ pub(crate) fn coin_mentions(text: &str) -> Vec<Found> {
 /// The coin of a message: the first mention outside a network name ("USDT on the Tron network"
 /// is USDT), else the first mention.
 pub(crate) fn coin(mentions: &[Found], networks: &[Found]) -> Option<String> {
-    let inside_network = |f: &Found| networks.iter().any(|n| n.range.start <= f.range.start && f.range.end <= n.range.end);
-    mentions
-        .iter()
-        .find(|f| !inside_network(f))
-        .or_else(|| mentions.first())
-        .map(|f| f.value.clone())
+    let inside_network =
+        |f: &Found| networks.iter().any(|n| n.range.start <= f.range.start && f.range.end <= n.range.end);
+    mentions.iter().find(|f| !inside_network(f)).or_else(|| mentions.first()).map(|f| f.value.clone())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -208,13 +217,19 @@ const B: &str = r"(?-u:\b)";
 const NETWORKS: &[(&str, &str)] = &[
     ("ERC-20", r"{B}erc[\s-]?20{B}|(?:{B}ethereum|{B}eth{B}|이더리움|이더|以太坊|イーサリアム){N}"),
     ("TRC-20", r"{B}trc[\s-]?20{B}|(?:{B}tron|{B}trx{B}|트론|波场|波場|トロン){N}"),
-    ("BEP-20", r"{B}bep[\s-]?20{B}|{B}bsc{B}|{B}(?:bnb|binance)\s*smart\s*chain|바이낸스\s*스마트\s*체인|币安智能链|幣安智能鏈|バイナンススマートチェーン|(?:{B}bnb{B}|바이낸스){N}"),
+    (
+        "BEP-20",
+        r"{B}bep[\s-]?20{B}|{B}bsc{B}|{B}(?:bnb|binance)\s*smart\s*chain|바이낸스\s*스마트\s*체인|币安智能链|幣安智能鏈|バイナンススマートチェーン|(?:{B}bnb{B}|바이낸스){N}",
+    ),
     ("BEP-2", r"{B}bep[\s-]?2{B}"),
     ("Arbitrum", r"{B}arbitrum(?:\s*one)?{B}|아비트럼(?:\s*원)?|アービトラム|{B}arb{B}{N}"),
     ("Optimism", r"{B}optimism{B}|옵티미즘|オプティミズム|{B}op\s*mainnet|{B}op{B}{N}"),
     ("Polygon", r"(?:{B}polygon|{B}matic|{B}pol{B}|폴리곤|ポリゴン){N}|{B}polygon\s*pos{B}"),
     ("Solana", r"(?:{B}solana|{B}sol{B}|솔라나|索拉纳|索拉納|ソラナ){N}|{B}spl{B}"),
-    ("Bitcoin Cash", r"(?:{B}bitcoin\s*cash|{B}bch{B}|비트코인\s*캐시|比特币现金|比特幣現金|ビットコインキャッシュ){N}"),
+    (
+        "Bitcoin Cash",
+        r"(?:{B}bitcoin\s*cash|{B}bch{B}|비트코인\s*캐시|比特币现金|比特幣現金|ビットコインキャッシュ){N}",
+    ),
     ("Ethereum Classic", r"(?:{B}ethereum\s*classic|{B}etc{B}|이더리움\s*클래식|以太坊经典|以太坊經典){N}"),
     ("Bitcoin", r"(?:{B}bitcoin|{B}btc{B}|비트코인|比特币|比特幣|ビットコイン){N}"),
     ("Base", r"{B}base{N}|베이스\s*(?:체인|네트워크|메인넷)|ベース(?:チェーン|ネットワーク)"),
@@ -489,7 +504,11 @@ mod tests {
             "TN3W4H6rK2ce4vX9YnFQHwKENnHjoxb3m9",
             "rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh",
         ] {
-            assert_eq!(txid_and_address(&format!("보낸 곳 {addr}로")).1.map(|f| f.value).as_deref(), Some(addr), "{addr}");
+            assert_eq!(
+                txid_and_address(&format!("보낸 곳 {addr}로")).1.map(|f| f.value).as_deref(),
+                Some(addr),
+                "{addr}"
+            );
         }
         let solana = "7EcDhSYGxXyscszYEp35KHN8vvw3svAuLKTzXwCFLtV";
         assert_eq!(txid_and_address(solana).1, None);

@@ -10,9 +10,9 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
+use super::language::is_hangul;
 use super::scan::{after, before, next_char, prev_char};
 use super::{amount, chain, when};
-use super::language::is_hangul;
 
 /// What the bot learned from one message (or, merged, from a conversation).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -59,16 +59,16 @@ pub struct Details {
 impl Details {
     fn fields(&self) -> [&Option<String>; 12] {
         [
-            &self.coin, &self.network, &self.txid, &self.amount, &self.email, &self.withdrawal_id,
-            &self.order_id, &self.address, &self.url, &self.phone, &self.time, &self.contact_channel,
+            &self.coin, &self.network, &self.txid, &self.amount, &self.email, &self.withdrawal_id, &self.order_id,
+            &self.address, &self.url, &self.phone, &self.time, &self.contact_channel,
         ]
     }
 
     fn fields_mut(&mut self) -> [&mut Option<String>; 12] {
         [
             &mut self.coin, &mut self.network, &mut self.txid, &mut self.amount, &mut self.email,
-            &mut self.withdrawal_id, &mut self.order_id, &mut self.address, &mut self.url,
-            &mut self.phone, &mut self.time, &mut self.contact_channel,
+            &mut self.withdrawal_id, &mut self.order_id, &mut self.address, &mut self.url, &mut self.phone,
+            &mut self.time, &mut self.contact_channel,
         ]
     }
 
@@ -136,9 +136,8 @@ fn emails(text: &str) -> Vec<Range<usize>> {
     EMAIL.find_iter(text).map(|m| m.range()).collect()
 }
 
-static URL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r#"(?i)(?:https?://|www\.)[^\s<>"'()\[\]{}，。、！？「」]+"#).expect("valid regex")
-});
+static URL: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r#"(?i)(?:https?://|www\.)[^\s<>"'()\[\]{}，。、！？「」]+"#).expect("valid regex"));
 static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?i)(?-u:\b)(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+(?:com|net|org|io|co|kr|jp|cn|tw|hk|xyz|app|me|info|biz|site|online|top|vip|shop|cc|pro|club|live|link|exchange|finance|support)(?-u:\b)(?:/[^\s<>"'，。、！？「」]*)?"#,
@@ -206,8 +205,10 @@ fn phones(text: &str) -> Vec<Range<usize>> {
 
 /// XRP destination tags and memos: numbers that are neither amounts nor ids.
 static TAG: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)(?:destination\s*tag|dest\.?\s*tag|tag|memo|태그|메모|标签|標籤|备注|備註|タグ|メモ)\s*[:：#=]?\s*[0-9]+")
-        .expect("valid regex")
+    Regex::new(
+        r"(?i)(?:destination\s*tag|dest\.?\s*tag|tag|memo|태그|메모|标签|標籤|备注|備註|タグ|メモ)\s*[:：#=]?\s*[0-9]+",
+    )
+    .expect("valid regex")
 });
 
 // ---------------------------------------------------------------------------------------------
@@ -278,7 +279,13 @@ const CHANNELS: &[ChannelPattern] = &[
         &[],
         false,
     ),
-    channel("phone", r"来电|來電|打电话|打電話|打来|打來|电话|電話|着信|かかってき", &["号码", "號碼", "番号", "番號", "号", "號"], &[], false),
+    channel(
+        "phone",
+        r"来电|來電|打电话|打電話|打来|打來|电话|電話|着信|かかってき",
+        &["号码", "號碼", "番号", "番號", "号", "號"],
+        &[],
+        false,
+    ),
     channel("sms", r"문자", &["인증", "열"], &["인증"], true),
     channel("sms", r"(?i)(?-u:\b)sms(?-u:\b)", VERIFICATION, &["인증", "認証", "验证", "驗證", "verification"], false),
     channel(
@@ -299,7 +306,13 @@ const CHANNELS: &[ChannelPattern] = &[
         &[],
         false,
     ),
-    channel("email", r"收到(?:了)?(?:一封|一个|一個)?(?:邮件|郵件|电子邮件|電子郵件)|(?:邮件|郵件)(?:里|裡|中|说|說|称|稱)|メール(?:が(?:来|届き|届い)|で連絡|のリンク)", &[], &[], false),
+    channel(
+        "email",
+        r"收到(?:了)?(?:一封|一个|一個)?(?:邮件|郵件|电子邮件|電子郵件)|(?:邮件|郵件)(?:里|裡|中|说|說|称|稱)|メール(?:が(?:来|届き|届い)|で連絡|のリンク)",
+        &[],
+        &[],
+        false,
+    ),
     channel(
         "website",
         r"(?:가짜|피싱|사기|이상한)\s*(?:사이트|링크|홈페이지)|(?:사이트|홈페이지|링크)(?:에서|에|로|를|을)?\s*(?:접속|들어가|들어갔|로그인|입력|눌|클릭)|링크(?:가|를)?\s*(?:보내|왔|받)",
@@ -344,9 +357,8 @@ const CHANNELS: &[ChannelPattern] = &[
     ),
 ];
 
-static CHANNEL_PATTERNS: LazyLock<Vec<(&'static ChannelPattern, Regex)>> = LazyLock::new(|| {
-    CHANNELS.iter().map(|c| (c, Regex::new(c.pattern).expect("channel regex is valid"))).collect()
-});
+static CHANNEL_PATTERNS: LazyLock<Vec<(&'static ChannelPattern, Regex)>> =
+    LazyLock::new(|| CHANNELS.iter().map(|c| (c, Regex::new(c.pattern).expect("channel regex is valid"))).collect());
 
 /// The first channel through which the text says someone made contact.
 fn contact_channel(text: &str) -> Option<&'static str> {
@@ -452,7 +464,10 @@ mod tests {
 
     #[test]
     fn urls() {
-        assert_eq!(extract("https://upbit-support.co/login?x=1.").url.as_deref(), Some("https://upbit-support.co/login?x=1"));
+        assert_eq!(
+            extract("https://upbit-support.co/login?x=1.").url.as_deref(),
+            Some("https://upbit-support.co/login?x=1")
+        );
         assert_eq!(extract("이 사이트 upbit-support.co 진짜인가요?").url.as_deref(), Some("upbit-support.co"));
         assert_eq!(extract("fake-site.com/verify 에 들어갔어요").url.as_deref(), Some("fake-site.com/verify"));
         assert_eq!(extract("I like example.com").url, None);
@@ -539,6 +554,7 @@ mod tests {
     fn empty_and_weird_input() {
         assert!(extract("").is_empty());
         assert!(extract("안녕하세요").is_empty());
-        let _ = extract("\u{0}\u{FFFF}💸💸 0x 0x0 ₩ $ 1,,000 1e999 99999999999999999999999999999999999999999999999999 원");
+        let _ =
+            extract("\u{0}\u{FFFF}💸💸 0x 0x0 ₩ $ 1,,000 1e999 99999999999999999999999999999999999999999999999999 원");
     }
 }

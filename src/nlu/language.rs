@@ -27,9 +27,8 @@ pub enum Lang {
 }
 
 /// Codes that [`Lang::Other`] can carry.
-const OTHER_CODES: &[&str] = &[
-    "und", "ru", "th", "ar", "vi", "he", "hi", "el", "es", "fr", "de", "pt", "it", "id", "tr", "uk",
-];
+const OTHER_CODES: &[&str] =
+    &["und", "ru", "th", "ar", "vi", "he", "hi", "el", "es", "fr", "de", "pt", "it", "id", "tr", "uk"];
 
 impl Lang {
     /// The language code (ISO 639-1 where there is one, `"und"` for unknown).
@@ -79,8 +78,7 @@ impl Serialize for Lang {
 impl<'de> Deserialize<'de> for Lang {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let code = String::deserialize(deserializer)?;
-        Lang::from_code(&code)
-            .ok_or_else(|| serde::de::Error::custom(format!("unknown language code {code:?}")))
+        Lang::from_code(&code).ok_or_else(|| serde::de::Error::custom(format!("unknown language code {code:?}")))
     }
 }
 
@@ -143,37 +141,64 @@ static NOISE: LazyLock<Regex> = LazyLock::new(|| {
 /// Latin words that say nothing about the language: tickers, acronyms, fillers.
 const NEUTRAL_WORDS: &[&str] = &[
     // tickers and currencies
-    "btc", "eth", "xrp", "usdt", "usdc", "sol", "doge", "ada", "trx", "eos", "xlm", "atom",
-    "matic", "pol", "avax", "bch", "etc", "ltc", "link", "shib", "bnb", "arb", "pepe", "sui",
-    "apt", "op", "dot", "near", "ton", "krw", "usd", "jpy", "cny", "rmb", "won", "yen",
-    // acronyms and product words used in every language
-    "otp", "kyc", "aml", "api", "id", "pw", "pin", "sms", "tx", "txid", "hash", "erc", "trc",
-    "bep", "bsc", "nft", "defi", "app", "url", "qr", "vpn", "ip", "fa", "upbit", "bithumb",
-    "binance", "metamask", "kakao", "google", "naver",
-    // fillers and greetings
-    "ok", "okay", "okey", "oke", "okie", "k", "kk", "hi", "hello", "hey", "yes", "no", "yeah",
-    "yep", "nope", "lol", "thx", "ty", "pls", "plz", "bye", "hmm", "um", "uh",
+    "btc", "eth", "xrp", "usdt", "usdc", "sol", "doge", "ada", "trx", "eos", "xlm", "atom", "matic", "pol", "avax",
+    "bch", "etc", "ltc", "link", "shib", "bnb", "arb", "pepe", "sui", "apt", "op", "dot", "near", "ton", "krw", "usd",
+    "jpy", "cny", "rmb", "won", "yen", // acronyms and product words used in every language
+    "otp", "kyc", "aml", "api", "id", "pw", "pin", "sms", "tx", "txid", "hash", "erc", "trc", "bep", "bsc", "nft",
+    "defi", "app", "url", "qr", "vpn", "ip", "fa", "upbit", "bithumb", "binance", "metamask", "kakao", "google",
+    "naver", // fillers and greetings
+    "ok", "okay", "okey", "oke", "okie", "k", "kk", "hi", "hello", "hey", "yes", "no", "yeah", "yep", "nope", "lol",
+    "thx", "ty", "pls", "plz", "bye", "hmm", "um", "uh",
 ];
 
 /// Frequent English words, used to confirm English and to weigh it against other Latin languages.
 const ENGLISH_WORDS: &[&str] = &[
-    "the", "a", "an", "i", "my", "me", "you", "your", "is", "are", "was", "were", "be", "been",
-    "to", "of", "and", "or", "in", "on", "at", "for", "with", "from", "it", "this", "that",
-    "what", "why", "how", "when", "where", "can", "could", "would", "will", "do", "does", "did",
-    "not", "dont", "don", "didn", "doesn", "cant", "haven", "have", "has", "had", "please",
-    "help", "account", "withdrawal", "withdraw", "deposit", "still", "yet", "money", "wallet",
-    "sent", "send", "received", "receive", "got", "get", "need", "want", "wrong", "there",
-    "just", "already", "hours", "days", "ago", "today", "yesterday", "but", "so", "if", "we",
-    "they", "he", "she", "its", "im", "ive", "u", "ur", "wont", "pending", "stuck", "why",
+    "the", "a", "an", "i", "my", "me", "you", "your", "is", "are", "was", "were", "be", "been", "to", "of", "and",
+    "or", "in", "on", "at", "for", "with", "from", "it", "this", "that", "what", "why", "how", "when", "where", "can",
+    "could", "would", "will", "do", "does", "did", "not", "dont", "don", "didn", "doesn", "cant", "haven", "have",
+    "has", "had", "please", "help", "account", "withdrawal", "withdraw", "deposit", "still", "yet", "money", "wallet",
+    "sent", "send", "received", "receive", "got", "get", "need", "want", "wrong", "there", "just", "already", "hours",
+    "days", "ago", "today", "yesterday", "but", "so", "if", "we", "they", "he", "she", "its", "im", "ive", "u", "ur",
+    "wont", "pending", "stuck",
 ];
 
 /// Distinctive function words of other Latin-script languages: (code, words).
 const OTHER_LATIN_WORDS: &[(&str, &[&str])] = &[
-    ("es", &["el", "los", "las", "que", "por", "para", "una", "pero", "mi", "es", "está", "dinero", "retiro", "cuenta", "hola", "gracias", "cuando", "porque", "tengo", "del", "muy"]),
-    ("fr", &["le", "les", "des", "est", "pas", "je", "mon", "ma", "mes", "vous", "une", "pour", "avec", "retrait", "compte", "bonjour", "merci", "pourquoi", "toujours", "du", "et"]),
-    ("de", &["der", "das", "und", "ist", "nicht", "ich", "mein", "meine", "sie", "ein", "eine", "mit", "auszahlung", "konto", "hallo", "danke", "warum", "noch", "bitte", "habe"]),
-    ("pt", &["não", "nao", "os", "meu", "minha", "você", "voce", "uma", "com", "saque", "conta", "olá", "obrigado", "porque", "ainda", "tenho", "isso", "está", "dinheiro"]),
-    ("id", &["saya", "tidak", "ini", "itu", "dan", "yang", "akun", "belum", "sudah", "bisa", "tolong", "kenapa", "dengan", "untuk", "masuk", "terima", "kasih", "dana"]),
+    (
+        "es",
+        &[
+            "el", "los", "las", "que", "por", "para", "una", "pero", "mi", "es", "está", "dinero", "retiro", "cuenta",
+            "hola", "gracias", "cuando", "porque", "tengo", "del", "muy",
+        ],
+    ),
+    (
+        "fr",
+        &[
+            "le", "les", "des", "est", "pas", "je", "mon", "ma", "mes", "vous", "une", "pour", "avec", "retrait",
+            "compte", "bonjour", "merci", "pourquoi", "toujours", "du", "et",
+        ],
+    ),
+    (
+        "de",
+        &[
+            "der", "das", "und", "ist", "nicht", "ich", "mein", "meine", "sie", "ein", "eine", "mit", "auszahlung",
+            "konto", "hallo", "danke", "warum", "noch", "bitte", "habe",
+        ],
+    ),
+    (
+        "pt",
+        &[
+            "não", "nao", "os", "meu", "minha", "você", "voce", "uma", "com", "saque", "conta", "olá", "obrigado",
+            "porque", "ainda", "tenho", "isso", "está", "dinheiro",
+        ],
+    ),
+    (
+        "id",
+        &[
+            "saya", "tidak", "ini", "itu", "dan", "yang", "akun", "belum", "sudah", "bisa", "tolong", "kenapa",
+            "dengan", "untuk", "masuk", "terima", "kasih", "dana",
+        ],
+    ),
 ];
 
 static NEUTRAL_SET: LazyLock<std::collections::HashSet<&'static str>> =
@@ -198,7 +223,9 @@ fn other_script_index(c: char) -> Option<usize> {
     match c {
         '\u{0400}'..='\u{04FF}' | '\u{0500}'..='\u{052F}' => Some(0),
         '\u{0E00}'..='\u{0E7F}' => Some(1),
-        '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}' => Some(2),
+        '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}' => {
+            Some(2)
+        }
         '\u{0590}'..='\u{05FF}' => Some(3),
         '\u{0900}'..='\u{097F}' => Some(4),
         '\u{0370}'..='\u{03FF}' => Some(5),
@@ -226,8 +253,7 @@ pub(crate) fn is_han(c: char) -> bool {
 }
 
 fn is_latin_letter(c: char) -> bool {
-    c.is_ascii_alphabetic()
-        || (matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}') && c != '×' && c != '÷')
+    c.is_ascii_alphabetic() || (matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}') && c != '×' && c != '÷')
 }
 
 /// Letters only Vietnamese uses (ă đ ơ ư and the stacked tone marks of Latin Extended Additional).
@@ -266,11 +292,8 @@ fn analyse(text: &str) -> Analysis {
     if !word.is_empty() {
         words.push(word);
     }
-    let evidence: Vec<String> = words
-        .into_iter()
-        .map(|w| w.to_lowercase())
-        .filter(|w| !NEUTRAL_SET.contains(w.as_str()))
-        .collect();
+    let evidence: Vec<String> =
+        words.into_iter().map(|w| w.to_lowercase()).filter(|w| !NEUTRAL_SET.contains(w.as_str())).collect();
 
     let plain = |lang, confident| Analysis { detection: Detection { lang, confident }, han_margin: None };
 
@@ -318,30 +341,118 @@ fn analyse(text: &str) -> Analysis {
 /// Characters and words that tell kanji-only Japanese from Chinese: (text, zh weight, ja weight).
 const HAN_MARKERS: &[(&str, i32, i32)] = &[
     // Japanese vocabulary written in kanji only (Chinese says it differently)
-    ("出金", 0, 3), ("入金", 0, 3), ("口座", 0, 3), ("手数料", 0, 4), ("送金", 0, 3),
-    ("着金", 0, 3), ("残高", 0, 3), ("取引", 0, 3), ("仮想通貨", 0, 3), ("暗号資産", 0, 4),
-    ("振込", 0, 3), ("本人確認", 0, 3), ("未着", 0, 3), ("入庫", 0, 3), ("出庫", 0, 3),
-    ("為替", 0, 4), ("遅延", 0, 3), ("認証", 0, 3), ("番号", 0, 3), ("今朝", 0, 3),
-    ("昨日", 0, 2), ("今日", 0, 2), ("本日", 0, 3), ("先程", 0, 3), ("大丈夫", 0, 2),
-    ("承知", 0, 3), ("了承", 0, 3), ("確認", 0, 2), ("完了", 0, 1), ("終了", 0, 2),
-    ("了解", 0, 0), ("午前", 0, 2), ("午後", 0, 2), ("何度", 0, 3), ("何回", 0, 3),
-    ("受信", 0, 3), ("返信", 0, 3), ("返金", 0, 2), ("問合", 0, 3), ("連絡", 0, 2),
-    ("不具合", 0, 3), ("引出", 0, 3), ("送信", 0, 2), ("現在", 0, 0), ("凍結", 0, 0),
-    ("問題", 0, 0), ("自己", 0, 0), ("多少", 1, 1),
+    ("出金", 0, 3),
+    ("入金", 0, 3),
+    ("口座", 0, 3),
+    ("手数料", 0, 4),
+    ("送金", 0, 3),
+    ("着金", 0, 3),
+    ("残高", 0, 3),
+    ("取引", 0, 3),
+    ("仮想通貨", 0, 3),
+    ("暗号資産", 0, 4),
+    ("振込", 0, 3),
+    ("本人確認", 0, 3),
+    ("未着", 0, 3),
+    ("入庫", 0, 3),
+    ("出庫", 0, 3),
+    ("為替", 0, 4),
+    ("遅延", 0, 3),
+    ("認証", 0, 3),
+    ("番号", 0, 3),
+    ("今朝", 0, 3),
+    ("昨日", 0, 2),
+    ("今日", 0, 2),
+    ("本日", 0, 3),
+    ("先程", 0, 3),
+    ("大丈夫", 0, 2),
+    ("承知", 0, 3),
+    ("了承", 0, 3),
+    ("確認", 0, 2),
+    ("完了", 0, 1),
+    ("終了", 0, 2),
+    ("了解", 0, 0),
+    ("午前", 0, 2),
+    ("午後", 0, 2),
+    ("何度", 0, 3),
+    ("何回", 0, 3),
+    ("受信", 0, 3),
+    ("返信", 0, 3),
+    ("返金", 0, 2),
+    ("問合", 0, 3),
+    ("連絡", 0, 2),
+    ("不具合", 0, 3),
+    ("引出", 0, 3),
+    ("送信", 0, 2),
+    ("現在", 0, 0),
+    ("凍結", 0, 0),
+    ("問題", 0, 0),
+    ("自己", 0, 0),
+    ("多少", 1, 1),
     // Chinese words and function-word pairs
-    ("到账", 3, 0), ("到帳", 3, 0), ("充值", 3, 0), ("提币", 3, 0), ("提幣", 3, 0),
-    ("提现", 3, 0), ("提現", 3, 0), ("提款", 3, 0), ("账户", 3, 0), ("帳戶", 3, 0),
-    ("账号", 3, 0), ("帳號", 3, 0), ("钱包", 3, 0), ("錢包", 3, 0), ("地址", 3, 0),
-    ("请问", 3, 0), ("請問", 3, 0), ("谢谢", 3, 0), ("謝謝", 3, 0), ("多久", 3, 0),
-    ("为什么", 3, 0), ("為什麼", 3, 0), ("没有", 3, 0), ("沒有", 3, 0), ("怎么", 3, 0),
-    ("怎麼", 3, 0), ("什么", 3, 0), ("什麼", 3, 0), ("客服", 2, 0), ("已经", 3, 0),
-    ("已經", 3, 0), ("可以", 3, 0), ("转账", 3, 0), ("轉帳", 3, 0), ("手续费", 3, 0),
-    ("手續費", 3, 0), ("交易所", 2, 0), ("美元", 2, 0), ("昨天", 3, 0), ("今天", 3, 0),
-    ("明天", 3, 0), ("晚上", 3, 0), ("早上", 3, 0), ("下午", 2, 0), ("上午", 2, 0),
-    ("刚才", 3, 0), ("剛才", 3, 0), ("一下", 3, 0), ("帮我", 3, 0), ("幫我", 3, 0),
-    ("麻烦", 3, 0), ("麻煩", 3, 0), ("因为", 3, 0), ("因為", 3, 0), ("所以", 3, 0),
-    ("但是", 3, 0), ("如果", 3, 0), ("好的", 3, 0), ("就是", 3, 0), ("不是", 2, 0),
-    ("不能", 2, 0), ("一直", 2, 0), ("收到", 3, 0),
+    ("到账", 3, 0),
+    ("到帳", 3, 0),
+    ("充值", 3, 0),
+    ("提币", 3, 0),
+    ("提幣", 3, 0),
+    ("提现", 3, 0),
+    ("提現", 3, 0),
+    ("提款", 3, 0),
+    ("账户", 3, 0),
+    ("帳戶", 3, 0),
+    ("账号", 3, 0),
+    ("帳號", 3, 0),
+    ("钱包", 3, 0),
+    ("錢包", 3, 0),
+    ("地址", 3, 0),
+    ("请问", 3, 0),
+    ("請問", 3, 0),
+    ("谢谢", 3, 0),
+    ("謝謝", 3, 0),
+    ("多久", 3, 0),
+    ("为什么", 3, 0),
+    ("為什麼", 3, 0),
+    ("没有", 3, 0),
+    ("沒有", 3, 0),
+    ("怎么", 3, 0),
+    ("怎麼", 3, 0),
+    ("什么", 3, 0),
+    ("什麼", 3, 0),
+    ("客服", 2, 0),
+    ("已经", 3, 0),
+    ("已經", 3, 0),
+    ("可以", 3, 0),
+    ("转账", 3, 0),
+    ("轉帳", 3, 0),
+    ("手续费", 3, 0),
+    ("手續費", 3, 0),
+    ("交易所", 2, 0),
+    ("美元", 2, 0),
+    ("昨天", 3, 0),
+    ("今天", 3, 0),
+    ("明天", 3, 0),
+    ("晚上", 3, 0),
+    ("早上", 3, 0),
+    ("下午", 2, 0),
+    ("上午", 2, 0),
+    ("刚才", 3, 0),
+    ("剛才", 3, 0),
+    ("一下", 3, 0),
+    ("帮我", 3, 0),
+    ("幫我", 3, 0),
+    ("麻烦", 3, 0),
+    ("麻煩", 3, 0),
+    ("因为", 3, 0),
+    ("因為", 3, 0),
+    ("所以", 3, 0),
+    ("但是", 3, 0),
+    ("如果", 3, 0),
+    ("好的", 3, 0),
+    ("就是", 3, 0),
+    ("不是", 2, 0),
+    ("不能", 2, 0),
+    ("一直", 2, 0),
+    ("收到", 3, 0),
 ];
 
 /// Single characters: Japanese shinjitai and kokuji that Chinese writes differently (ja 3),
@@ -357,9 +468,13 @@ static HAN_WORDS: LazyLock<HashMap<&'static str, (i32, i32)>> =
 
 static HAN_CHARS: LazyLock<HashMap<char, (i32, i32)>> = LazyLock::new(|| {
     let mut map = HashMap::new();
-    for (chars, weight) in [(ZH_WEAK_CHARS, (1, 0)), (ZH_MEDIUM_CHARS, (2, 0)), (ZH_STRONG_CHARS, (3, 0)),
-        (JA_MEDIUM_CHARS, (0, 2)), (JA_CHARS, (0, 3))]
-    {
+    for (chars, weight) in [
+        (ZH_WEAK_CHARS, (1, 0)),
+        (ZH_MEDIUM_CHARS, (2, 0)),
+        (ZH_STRONG_CHARS, (3, 0)),
+        (JA_MEDIUM_CHARS, (0, 2)),
+        (JA_CHARS, (0, 3)),
+    ] {
         for c in chars.chars() {
             map.insert(c, weight);
         }
@@ -472,7 +587,8 @@ mod tests {
 
     #[test]
     fn kanji_only_japanese() {
-        for t in ["出金遅延", "入金未反映", "認証不可", "口座凍結", "手数料確認", "本人確認済", "2万円入金"] {
+        for t in ["出金遅延", "入金未反映", "認証不可", "口座凍結", "手数料確認", "本人確認済", "2万円入金"]
+        {
             assert_eq!(lang(t), Lang::Ja, "{t}");
         }
     }
@@ -496,11 +612,8 @@ mod tests {
     #[test]
     fn english_with_typos_and_slang() {
         for t in [
-            "my withdrawl is stuck for 3 hrs wtf",
-            "hey can u check my deposit pls",
-            "Why hasn't my BTC arrived yet?",
-            "gonna need help w my acct asap",
-            "withdrawal",
+            "my withdrawl is stuck for 3 hrs wtf", "hey can u check my deposit pls", "Why hasn't my BTC arrived yet?",
+            "gonna need help w my acct asap", "withdrawal",
         ] {
             let d = detect(t);
             assert_eq!(d.lang, Lang::En, "{t}");

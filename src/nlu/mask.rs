@@ -11,7 +11,10 @@ use std::sync::LazyLock;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
-use super::scan::{after, alnum_runs, before, char_after_next, compose, runs, is_alnum, is_base58, is_digit, is_hex, next_char, prev_char};
+use super::scan::{
+    after, alnum_runs, before, char_after_next, compose, is_alnum, is_base58, is_digit, is_hex, next_char, prev_char,
+    runs,
+};
 
 /// The kind of a masked secret.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -133,9 +136,7 @@ static SEED_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 fn is_seed_separator(sep: &str) -> bool {
     sep.chars().count() <= 10
         && sep.chars().filter(char::is_ascii_digit).count() <= 2
-        && sep.chars().all(|c| {
-            c.is_whitespace() || c.is_ascii_digit() || ",;.:)(-/|\"'、，。・".contains(c)
-        })
+        && sep.chars().all(|c| c.is_whitespace() || c.is_ascii_digit() || ",;.:)(-/|\"'、，。・".contains(c))
 }
 
 /// List words that also label a mnemonic ("recovery phrase: ..."): not part of the secret when
@@ -213,11 +214,8 @@ fn chinese_run_at(text: &str, pos: usize) -> Option<(usize, usize)> {
         }
     }
     let separated = separated.unwrap_or(false);
-    let ok = if separated {
-        count >= MIN_SEED_WORDS
-    } else {
-        [12, 15, 18, 21, 24].contains(&count) && sentence_chars <= 1
-    };
+    let ok =
+        if separated { count >= MIN_SEED_WORDS } else { [12, 15, 18, 21, 24].contains(&count) && sentence_chars <= 1 };
     ok.then_some((pos, end))
 }
 
@@ -245,9 +243,7 @@ fn seed_phrases(text: &str, out: &mut Vec<Span>) {
     word_runs(text, runs(text, hiragana), |w| in_list(&JAPANESE_WORDS, w), out);
     // Chinese words are single characters, frequent in any Chinese text: require a label.
     for label in SEED_LABEL.find_iter(text) {
-        let skip = |s: &str| {
-            s.find(|c: char| !(c.is_whitespace() || ":：=\"'「『“".contains(c))).unwrap_or(s.len())
-        };
+        let skip = |s: &str| s.find(|c: char| !(c.is_whitespace() || ":：=\"'「『“".contains(c))).unwrap_or(s.len());
         let p0 = label.end() + skip(&text[label.end()..]);
         let rest = &text[p0..];
         // "助记词是 ...": try after the copula first, then with it (it may be the first word).
@@ -325,11 +321,9 @@ fn private_keys(text: &str, out: &mut Vec<Span>) {
 // Numbers: resident registration numbers, cards, PINs, OTP codes
 
 /// Digit groups joined by single spaces or dashes ("4111 1111 1111 1111", "900101-1234568").
-static DIGIT_GROUPS: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[0-9]+(?:[ \-][0-9]+)*").expect("valid regex"));
+static DIGIT_GROUPS: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[0-9]+(?:[ \-][0-9]+)*").expect("valid regex"));
 /// A number as written: digit groups joined by separators that make it a date, time, amount...
-static NUMBER_TOKEN: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"[0-9]+(?:[\-.,:/][0-9]+)*").expect("valid regex"));
+static NUMBER_TOKEN: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"[0-9]+(?:[\-.,:/][0-9]+)*").expect("valid regex"));
 
 /// True when a number starting at `start` and ending at `end` stands alone: not glued to letters
 /// or digits, not a ticket (`#`), phone (`+`) or money (`$`, `₩`) number, not a decimal.
@@ -339,8 +333,7 @@ fn stands_alone(text: &str, start: usize, end: usize) -> bool {
     let glued_before = is_alnum(before_c) || matches!(before_c, Some('#' | '+' | '$' | '₩' | '¥' | '€'));
     let decimal_before = matches!(before_c, Some('.' | ',' | '-' | ':' | '/'))
         && is_digit(prev_char(text, start - before_c.map_or(0, char::len_utf8)));
-    let decimal_after = matches!(after_c, Some('.' | ',' | '-' | ':' | '/'))
-        && is_digit(char_after_next(text, end));
+    let decimal_after = matches!(after_c, Some('.' | ',' | '-' | ':' | '/')) && is_digit(char_after_next(text, end));
     !glued_before && !is_alnum(after_c) && !decimal_before && !decimal_after
 }
 
@@ -419,16 +412,22 @@ fn group_windows(token_start: usize, token: &str) -> Vec<Window> {
             for (len, group) in lens.iter_mut().zip(window) {
                 *len = group.len();
             }
-            windows.push(Window { start: token_start + window[0].start, end: token_start + window[count - 1].end, lens, count });
+            windows.push(Window {
+                start: token_start + window[0].start,
+                end: token_start + window[count - 1].end,
+                lens,
+                count,
+            });
         }
     }
     windows
 }
 
-
 fn resident_numbers(text: &str, out: &mut Vec<Span>) {
     for m in DIGIT_GROUPS.find_iter(text) {
-        for Window { start, end, .. } in group_windows(m.start(), m.as_str()).into_iter().filter(|w| matches!(w.lens(), [6, 7] | [13])) {
+        for Window { start, end, .. } in
+            group_windows(m.start(), m.as_str()).into_iter().filter(|w| matches!(w.lens(), [6, 7] | [13]))
+        {
             let written = &text[start..end];
             let shaped = match written.len() {
                 14 => written.contains('-'),
@@ -446,8 +445,7 @@ static NOT_A_CARD_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)(?-u:\b)(?:order|ticket|case|withdraw[a-z]*|account|id|no\.)|주문|티켓|문의|출금|계좌|订单|訂單|注文|提币|提幣|出金|口座|账户|帳戶|번호")
         .expect("valid regex")
 });
-static CARD_LABEL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)card|카드|卡|カード").expect("valid regex"));
+static CARD_LABEL: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"(?i)card|카드|卡|カード").expect("valid regex"));
 
 fn card_numbers(text: &str, out: &mut Vec<Span>) {
     for m in DIGIT_GROUPS.find_iter(text) {
@@ -465,10 +463,8 @@ fn card_numbers(text: &str, out: &mut Vec<Span>) {
                 [init @ .., last] => init.iter().all(|&l| l == 4) && (1..=4).contains(last),
                 [] => false,
             };
-            let valid = grouped
-                && matches!(digits[0], 2..=6 | 9)
-                && stands_alone(text, start, end)
-                && passes_luhn(&digits);
+            let valid =
+                grouped && matches!(digits[0], 2..=6 | 9) && stands_alone(text, start, end) && passes_luhn(&digits);
             if !valid {
                 continue;
             }
@@ -484,9 +480,8 @@ fn card_numbers(text: &str, out: &mut Vec<Span>) {
 
 /// Words right after a number that make it a date, time, count, amount or percentage.
 const UNIT_SUFFIXES: &[&str] = &[
-    "년", "월", "일", "시", "분", "초", "원", "개", "번", "회", "차", "명", "%", "年", "月", "日",
-    "時", "分", "秒", "点", "點", "円", "元", "块", "個", "个", "件", "回", "次", "万", "萬", "億",
-    "亿", "만", "억", "천",
+    "년", "월", "일", "시", "분", "초", "원", "개", "번", "회", "차", "명", "%", "年", "月", "日", "時", "分", "秒",
+    "点", "點", "円", "元", "块", "個", "个", "件", "回", "次", "万", "萬", "億", "亿", "만", "억", "천",
 ];
 
 /// A code of `min..=max` digits near a label: the first number standing alone within
@@ -591,9 +586,9 @@ static OTP_LABEL: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Words before "code" that make it something other than a one-time code.
 const NOT_OTP_CODE: &[&str] = &[
-    "error", "promo", "promotion", "referral", "invite", "invitation", "country", "zip", "post",
-    "postal", "bank", "swift", "area", "source", "status", "reason", "qr", "discount", "coupon",
-    "voucher", "event", "branch", "tax", "product", "ticket", "order", "response", "exit", "bar",
+    "error", "promo", "promotion", "referral", "invite", "invitation", "country", "zip", "post", "postal", "bank",
+    "swift", "area", "source", "status", "reason", "qr", "discount", "coupon", "voucher", "event", "branch", "tax",
+    "product", "ticket", "order", "response", "exit", "bar",
 ];
 
 fn otp_codes(text: &str, out: &mut Vec<Span>) {
@@ -622,25 +617,28 @@ fn otp_codes(text: &str, out: &mut Vec<Span>) {
 // Passwords
 
 static PASSWORD_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)password|passwd|passcode|pwd|pw|pass|비밀\s*번호|비번|패스워드|암호|密码|密碼|口令|パスワード|暗証コード")
-        .expect("valid regex")
+    Regex::new(
+        r"(?i)password|passwd|passcode|pwd|pw|pass|비밀\s*번호|비번|패스워드|암호|密码|密碼|口令|パスワード|暗証コード",
+    )
+    .expect("valid regex")
 });
 /// What may stand between a password label and its value; explicit parts (":", "是", "は",
 /// quotes) make the value certain even when it looks like a word.
 static PASSWORD_CONNECTOR: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^(?:\s+|[:：=＝]|->|是|为|為|は|「|『|“|‘|'|\x22|(?:is|was|now|to|of)(?-u:\b)|는|은|이|가|를|을|요)*")
-        .expect("valid regex")
+    Regex::new(
+        r"(?i)^(?:\s+|[:：=＝]|->|是|为|為|は|「|『|“|‘|'|\x22|(?:is|was|now|to|of)(?-u:\b)|는|은|이|가|를|을|요)*",
+    )
+    .expect("valid regex")
 });
-static PASSWORD_VALUE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[\x21-\x7E]+").expect("valid regex"));
+static PASSWORD_VALUE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[\x21-\x7E]+").expect("valid regex"));
 static EMAIL_LIKE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[^@\s]+@[^@\s]+\.[A-Za-z]{2,}$").expect("valid regex"));
 
 /// Words that follow "password" in ordinary talk about passwords, not as the password.
 const NOT_A_PASSWORD: &[&str] = &[
-    "reset", "changed", "change", "forgot", "forgotten", "wrong", "incorrect", "expired", "not",
-    "none", "required", "needed", "correct", "same", "different", "again", "please", "help",
-    "error", "issue", "problem", "manager", "field", "recovery", "policy", "twice", "locked",
+    "reset", "changed", "change", "forgot", "forgotten", "wrong", "incorrect", "expired", "not", "none", "required",
+    "needed", "correct", "same", "different", "again", "please", "help", "error", "issue", "problem", "manager",
+    "field", "recovery", "policy", "twice", "locked",
 ];
 
 fn passwords(text: &str, out: &mut Vec<Span>) {
@@ -657,7 +655,8 @@ fn passwords(text: &str, out: &mut Vec<Span>) {
         }
         let connector = PASSWORD_CONNECTOR.find(rest).map_or("", |m| m.as_str());
         let skipped = connector.len();
-        let explicit = connector.contains([':', '：', '=', '＝', '>', '是', '为', '為', 'は', '「', '『', '“', '‘', '\'', '"']);
+        let explicit =
+            connector.contains([':', '：', '=', '＝', '>', '是', '为', '為', 'は', '「', '『', '“', '‘', '\'', '"']);
         if label.as_str().eq_ignore_ascii_case("pass") && !explicit {
             continue;
         }
@@ -763,7 +762,10 @@ mod tests {
         let numbered = "1. abandon 2. ability 3. able 4. about 5. above 6. absent\n7. absorb 8. abstract 9. absurd 10. abuse 11. access 12. accident";
         assert_eq!(kinds(numbered), vec![SecretKind::SeedPhrase]);
         let words24 = bip39::Language::English.word_list()[500..524].join(" ");
-        assert_eq!(masked(&format!("recovery phrase:\n{words24}\nthanks")), "recovery phrase:\n[masked:seed_phrase]\nthanks");
+        assert_eq!(
+            masked(&format!("recovery phrase:\n{words24}\nthanks")),
+            "recovery phrase:\n[masked:seed_phrase]\nthanks"
+        );
         let commas = EN_SEED.replace(' ', ", ");
         assert_eq!(masked(&commas), "[masked:seed_phrase]");
         let lines = EN_SEED.replace(' ', "\n").to_uppercase();
@@ -880,7 +882,10 @@ mod tests {
     #[test]
     fn several_secrets_in_order() {
         let m = mask("OTP 482913, pw: abc123, and PIN 4821, OTP 112233");
-        assert_eq!(m.text, "OTP [masked:otp_code], pw: [masked:password], and PIN [masked:bank_pin], OTP [masked:otp_code]");
+        assert_eq!(
+            m.text,
+            "OTP [masked:otp_code], pw: [masked:password], and PIN [masked:bank_pin], OTP [masked:otp_code]"
+        );
         assert_eq!(m.secrets, vec![SecretKind::OtpCode, SecretKind::Password, SecretKind::BankPin]);
         assert_eq!(serde_json::to_string(&m.secrets).unwrap(), r#"["otp_code","password","bank_pin"]"#);
     }

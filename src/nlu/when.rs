@@ -84,7 +84,8 @@ fn valid_anchor(text: &str, m: &regex::Match<'_>) -> bool {
 /// Every time expression, as byte ranges in text order: anchors merged with the modifiers and
 /// anchors right next to them.
 pub(crate) fn find_all(text: &str) -> Vec<Range<usize>> {
-    let anchors: Vec<Range<usize>> = ANCHOR.find_iter(text).filter(|m| valid_anchor(text, m)).map(|m| m.range()).collect();
+    let anchors: Vec<Range<usize>> =
+        ANCHOR.find_iter(text).filter(|m| valid_anchor(text, m)).map(|m| m.range()).collect();
     if anchors.is_empty() {
         return Vec::new();
     }
@@ -145,7 +146,9 @@ mod tests {
 
     #[test]
     fn not_time_expressions() {
-        for text in ["3시간 기다렸어요", "13/40 of my balance", "아까워요", "밤새", "0.5 BTC", "version 1.2.3", "어제경"] {
+        for text in
+            ["3시간 기다렸어요", "13/40 of my balance", "아까워요", "밤새", "0.5 BTC", "version 1.2.3", "어제경"]
+        {
             assert_eq!(first(text).filter(|f| *f != "어제"), None, "{text}");
         }
     }
