@@ -23,6 +23,10 @@
 //!   and `eval`.
 //! - [`eval`]: the evaluation harness: metrics, confusion, calibration,
 //!   latency, reports and plots.
+//! - [`store`]: persistence on SQLite (embedded default) or PostgreSQL, one
+//!   code path: conversations, masked messages, events, tickets, agents,
+//!   ratings; cross-replica event notices.
+//! - [`queue`]: queue positions and the documented wait estimate.
 //! - [`error`]: the library's error type.
 
 pub mod catalog;
@@ -37,5 +41,7 @@ pub mod model;
 pub mod nlu;
 pub mod policy;
 pub mod progress;
+pub mod queue;
+pub mod store;
 
 pub use error::{Error, Result};

@@ -230,7 +230,15 @@ mod tests {
             labels.push(None);
         }
         let t = choose_thresholds(&probs, &labels, None, ThresholdGoal::default());
-        assert!(t.min_confidence > 0.4 && t.min_confidence <= 0.9, "{t:?}");
+        // Whichever rule does it, every in-scope row is kept and every
+        // out-of-scope row turned down.
+        let rejects = |p: &Vec<f32>| {
+            let mut s = p.clone();
+            s.sort_by(|a, b| b.total_cmp(a));
+            s[0] < t.min_confidence || s[0] - s[1] < t.min_margin
+        };
+        assert!(probs[..50].iter().all(|p| !rejects(p)), "{t:?} rejects in-scope rows");
+        assert!(probs[50..].iter().all(rejects), "{t:?} keeps out-of-scope rows");
     }
 
     #[test]

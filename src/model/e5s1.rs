@@ -364,7 +364,8 @@ pub(crate) mod testing {
             vocab: 16,
             max_positions: 16,
             type_vocab: 2,
-            layer_norm_eps: 1e-12,
+            // The file stores eps as f32: use a value that survives the trip.
+            layer_norm_eps: 1e-12f32 as f64,
         }
     }
 }

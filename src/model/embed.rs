@@ -280,7 +280,11 @@ impl ParamSource for E5s1Source {
                 RawParam::Dense(Tensor::from_raw_buffer(data, DType::F32, shape, &self.device)?)
             }
             TensorDType::Q4_0 => {
-                let q = qtensor_from_ggml(GgmlDType::Q4_0, data, shape.to_vec(), &self.device)?;
+                // candle reinterprets the bytes as blocks holding an f16, so
+                // they must be 2-byte aligned: a fresh heap allocation is,
+                // while a tensor inside the file may start at any offset.
+                let aligned = data.to_vec();
+                let q = qtensor_from_ggml(GgmlDType::Q4_0, &aligned, shape.to_vec(), &self.device)?;
                 match self.precision {
                     Precision::Q4 => RawParam::Quantized(q),
                     Precision::F32 => RawParam::Dense(q.dequantize(&self.device)?),

@@ -4,6 +4,8 @@
 //!   languages land closer than unrelated sentences; Q4 and f32 agree.
 //! - [`benchmark_slice`]: a classifier trained on a BANKING77 slice from
 //!   `../shared/data` reaches a stated accuracy on a slice of its test split.
+//! - [`conversation`]: multi-turn conversations through the policy with the
+//!   real shipped model; the stale-catalog check; `classify` output fields.
 //! - [`cli`]: the binary's errors for a missing or corrupt model name the
 //!   file and the command that fixes it.
 //!
@@ -13,5 +15,6 @@
 
 mod benchmark_slice;
 mod cli;
+mod conversation;
 mod common;
 mod encoder;

@@ -1,0 +1,601 @@
+//! The human hand-over: tickets and their life cycle (open, claim, auto-assign, resolve, hand back), agents and their presence and load, internal notes, customer ratings and the handling-time statistics the wait estimate needs.
+//!
+//! Concurrency: every transition is one transaction that first updates the agent row
+//! (`active_tickets`) and then the ticket row with the expected state in the WHERE
+//! clause. The conditional UPDATE is the arbiter: of two agents claiming one ticket
+//! (on one replica or two) exactly one sees a row changed; the other's transaction is
+//! rolled back and reports `Conflict`. Locking agent before ticket everywhere keeps
+//! PostgreSQL free of deadlocks; SQLite serializes writers with `BEGIN IMMEDIATE`.
+
+use sqlx::any::AnyRow;
+
+use super::{
+    Agent, NewTicket, Note, PRIORITY_LOW, PRIORITY_URGENT, Rating, Result, Store, StoreError,
+    Ticket, TicketState, check_json, get, is_fk_violation, is_unique_violation,
+};
+
+const TICKET_COLS: &str = "id, number, conversation_id, intent, confidence, language, priority, \
+     state, agent_id, details_json, transcript_json, note_count, created_at_ms, assigned_at_ms, \
+     closed_at_ms, updated_at_ms";
+const AGENT_COLS: &str = "id, name, capacity, online, active_tickets, presence_changed_at_ms";
+const NOTE_COLS: &str = "ticket_id, seq, agent_id, text, created_at_ms";
+
+/// Queue order: priority (highest first), then waiting time (oldest first), then
+/// ticket number.
+const QUEUE_ORDER: &str = "priority DESC, created_at_ms ASC, number ASC";
+
+/// How often `auto_assign` retries after losing a race before it reports `Conflict`.
+const AUTO_ASSIGN_ATTEMPTS: usize = 16;
+
+/// `T-000123`.
+pub fn ticket_id_for(number: i64) -> String {
+    format!("T-{number:06}")
+}
+
+fn ticket_from_row(row: &AnyRow) -> Result<Ticket> {
+    let state: String = get(row, "state")?;
+    let priority: i64 = get(row, "priority")?;
+    Ok(Ticket {
+        id: get(row, "id")?,
+        number: get(row, "number")?,
+        conversation_id: get(row, "conversation_id")?,
+        intent: get(row, "intent")?,
+        confidence: get(row, "confidence")?,
+        language: get(row, "language")?,
+        priority: i32::try_from(priority)
+            .map_err(|_| StoreError::Database(format!("priority {priority} out of range")))?,
+        state: state
+            .parse()
+            .map_err(|_| StoreError::Database(format!("unknown ticket state {state:?}")))?,
+        agent_id: get(row, "agent_id")?,
+        details_json: get(row, "details_json")?,
+        transcript_json: get(row, "transcript_json")?,
+        note_count: get(row, "note_count")?,
+        created_at_ms: get(row, "created_at_ms")?,
+        assigned_at_ms: get(row, "assigned_at_ms")?,
+        closed_at_ms: get(row, "closed_at_ms")?,
+        updated_at_ms: get(row, "updated_at_ms")?,
+    })
+}
+
+fn agent_from_row(row: &AnyRow) -> Result<Agent> {
+    let capacity: i64 = get(row, "capacity")?;
+    let online: i64 = get(row, "online")?;
+    let active: i64 = get(row, "active_tickets")?;
+    let to_u32 = |v: i64, what: &str| {
+        u32::try_from(v).map_err(|_| StoreError::Database(format!("agent {what} {v} out of range")))
+    };
+    Ok(Agent {
+        id: get(row, "id")?,
+        name: get(row, "name")?,
+        capacity: to_u32(capacity, "capacity")?,
+        online: online != 0,
+        active_tickets: to_u32(active, "active_tickets")?,
+        presence_changed_at_ms: get(row, "presence_changed_at_ms")?,
+    })
+}
+
+fn note_from_row(row: &AnyRow) -> Result<Note> {
+    Ok(Note {
+        ticket_id: get(row, "ticket_id")?,
+        seq: get(row, "seq")?,
+        agent_id: get(row, "agent_id")?,
+        text: get(row, "text")?,
+        created_at_ms: get(row, "created_at_ms")?,
+    })
+}
+
+/// Outcome of one assignment attempt.
+enum Assign {
+    Done(Box<(Ticket, Agent)>),
+    /// The agent does not exist (or, with capacity enforced, is offline or full).
+    AgentUnavailable,
+    /// The ticket does not exist or is no longer waiting.
+    TicketUnavailable,
+}
+
+impl Store {
+    /// Puts a conversation in the human queue (state `waiting`). Its id `T-000123`
+    /// comes from the database-wide `ticket` counter, so replicas never collide.
+    /// A conversation has at most one open (waiting or assigned) ticket: a second one
+    /// is refused with `Conflict` (enforced by a unique index, so also across replicas).
+    pub async fn open_ticket(&self, t: NewTicket, now_ms: i64) -> Result<Ticket> {
+        if !(PRIORITY_LOW..=PRIORITY_URGENT).contains(&t.priority) {
+            return Err(StoreError::Invalid(format!(
+                "priority {} outside {PRIORITY_LOW}..={PRIORITY_URGENT}",
+                t.priority
+            )));
+        }
+        if !(0.0..=1.0).contains(&t.confidence) {
+            return Err(StoreError::Invalid(format!(
+                "confidence {} outside 0..=1",
+                t.confidence
+            )));
+        }
+        check_json("details_json", &t.details_json)?;
+        check_json("transcript_json", &t.transcript_json)?;
+        let mut tx = self.begin_write().await?;
+        let number: i64 = get(
+            &sqlx::query(
+                "UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value",
+            )
+            .fetch_one(&mut *tx)
+            .await?,
+            "value",
+        )?;
+        let ticket = Ticket {
+            id: ticket_id_for(number),
+            number,
+            conversation_id: t.conversation_id,
+            intent: t.intent,
+            confidence: t.confidence,
+            language: t.language,
+            priority: t.priority,
+            state: TicketState::Waiting,
+            agent_id: None,
+            details_json: t.details_json,
+            transcript_json: t.transcript_json,
+            note_count: 0,
+            created_at_ms: now_ms,
+            assigned_at_ms: None,
+            closed_at_ms: None,
+            updated_at_ms: now_ms,
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO tickets (id, number, conversation_id, intent, confidence, language,
+                 priority, state, agent_id, details_json, transcript_json, note_count,
+                 created_at_ms, assigned_at_ms, closed_at_ms, updated_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, 0, $11, NULL, NULL, $11)",
+        )
+        .bind(&ticket.id)
+        .bind(ticket.number)
+        .bind(&ticket.conversation_id)
+        .bind(&ticket.intent)
+        .bind(ticket.confidence)
+        .bind(&ticket.language)
+        .bind(i64::from(ticket.priority))
+        .bind(ticket.state.as_str())
+        .bind(&ticket.details_json)
+        .bind(&ticket.transcript_json)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {
+                tx.commit().await?;
+                Ok(ticket)
+            }
+            Err(e) if is_fk_violation(&e) => Err(StoreError::not_found(
+                "conversation",
+                &ticket.conversation_id,
+            )),
+            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
+                "conversation {} already has an open ticket",
+                ticket.conversation_id
+            ))),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    pub async fn ticket(&self, id: &str) -> Result<Option<Ticket>> {
+        let sql = format!("SELECT {TICKET_COLS} FROM tickets WHERE id = $1");
+        sqlx::query(&sql)
+            .bind(id)
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(ticket_from_row)
+            .transpose()
+    }
+
+    /// The conversation's waiting or assigned ticket, if any.
+    pub async fn open_ticket_for_conversation(
+        &self,
+        conversation_id: &str,
+    ) -> Result<Option<Ticket>> {
+        let sql = format!(
+            "SELECT {TICKET_COLS} FROM tickets
+             WHERE conversation_id = $1 AND state IN ('waiting', 'assigned')
+             ORDER BY number DESC LIMIT 1"
+        );
+        sqlx::query(&sql)
+            .bind(conversation_id)
+            .fetch_optional(self.pool())
+            .await?
+            .as_ref()
+            .map(ticket_from_row)
+            .transpose()
+    }
+
+    /// Waiting tickets ordered by priority (highest first) then waiting time (oldest
+    /// first).
+    pub async fn queue(&self) -> Result<Vec<Ticket>> {
+        self.waiting(None).await
+    }
+
+    async fn waiting(&self, limit: Option<i64>) -> Result<Vec<Ticket>> {
+        let sql = format!(
+            "SELECT {TICKET_COLS} FROM tickets WHERE state = 'waiting' ORDER BY {QUEUE_ORDER}{}",
+            if limit.is_some() { " LIMIT $1" } else { "" }
+        );
+        let mut q = sqlx::query(&sql);
+        if let Some(n) = limit {
+            q = q.bind(n);
+        }
+        q.fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(ticket_from_row)
+            .collect()
+    }
+
+    /// Atomically `waiting -> assigned` to `agent_id`. `Err(Conflict)` if the ticket is
+    /// not waiting (another agent claimed it first); safe under concurrency, across
+    /// replicas too: a ticket is never assigned twice. A manual claim does not check
+    /// the agent's capacity or presence (auto-assign does).
+    pub async fn claim_ticket(
+        &self,
+        ticket_id: &str,
+        agent_id: &str,
+        now_ms: i64,
+    ) -> Result<Ticket> {
+        match self.try_assign(ticket_id, agent_id, now_ms, false).await? {
+            Assign::Done(done) => Ok(done.0),
+            Assign::AgentUnavailable => Err(StoreError::not_found("agent", agent_id)),
+            Assign::TicketUnavailable => Err(match self.ticket(ticket_id).await? {
+                None => StoreError::not_found("ticket", ticket_id),
+                Some(t) => StoreError::Conflict(format!(
+                    "ticket {ticket_id} is {}, not waiting",
+                    t.state.as_str()
+                )),
+            }),
+        }
+    }
+
+    /// One transaction: take a slot on the agent (only if online with free capacity
+    /// when `enforce_capacity`), then move the ticket from waiting to assigned. If
+    /// either UPDATE matches no row the transaction rolls back, so the agent's count
+    /// and the ticket's state always change together.
+    async fn try_assign(
+        &self,
+        ticket_id: &str,
+        agent_id: &str,
+        now_ms: i64,
+        enforce_capacity: bool,
+    ) -> Result<Assign> {
+        let mut tx = self.begin_write().await?;
+        let agent_sql = format!(
+            "UPDATE agents SET active_tickets = active_tickets + 1 WHERE id = $1{} RETURNING {AGENT_COLS}",
+            if enforce_capacity {
+                " AND online = 1 AND active_tickets < capacity"
+            } else {
+                ""
+            }
+        );
+        let Some(agent_row) = sqlx::query(&agent_sql)
+            .bind(agent_id)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(Assign::AgentUnavailable);
+        };
+        let agent = agent_from_row(&agent_row)?;
+        let ticket_sql = format!(
+            "UPDATE tickets SET state = 'assigned', agent_id = $2, assigned_at_ms = $3,
+                 updated_at_ms = $3
+             WHERE id = $1 AND state = 'waiting' RETURNING {TICKET_COLS}"
+        );
+        let Some(ticket_row) = sqlx::query(&ticket_sql)
+            .bind(ticket_id)
+            .bind(agent_id)
+            .bind(now_ms)
+            .fetch_optional(&mut *tx)
+            .await?
+        else {
+            return Ok(Assign::TicketUnavailable);
+        };
+        let ticket = ticket_from_row(&ticket_row)?;
+        tx.commit().await?;
+        Ok(Assign::Done(Box::new((ticket, agent))))
+    }
+
+    /// `assigned -> resolved`, only by the agent who owns the ticket (`Conflict`
+    /// otherwise, and for a ticket that is not assigned).
+    pub async fn resolve_ticket(
+        &self,
+        ticket_id: &str,
+        agent_id: &str,
+        now_ms: i64,
+    ) -> Result<Ticket> {
+        self.close_ticket(ticket_id, agent_id, TicketState::Resolved, now_ms)
+            .await
+    }
+
+    /// `assigned -> back_to_bot`, only by the owner: the bot takes the conversation
+    /// back.
+    pub async fn hand_back_to_bot(
+        &self,
+        ticket_id: &str,
+        agent_id: &str,
+        now_ms: i64,
+    ) -> Result<Ticket> {
+        self.close_ticket(ticket_id, agent_id, TicketState::BackToBot, now_ms)
+            .await
+    }
+
+    async fn close_ticket(
+        &self,
+        ticket_id: &str,
+        agent_id: &str,
+        to: TicketState,
+        now_ms: i64,
+    ) -> Result<Ticket> {
+        let mut tx = self.begin_write().await?;
+        let released = sqlx::query(
+            "UPDATE agents SET active_tickets = active_tickets - 1
+             WHERE id = $1 AND active_tickets > 0",
+        )
+        .bind(agent_id)
+        .execute(&mut *tx)
+        .await?;
+        let closed = if released.rows_affected() == 1 {
+            let sql = format!(
+                "UPDATE tickets SET state = $3, closed_at_ms = $4, updated_at_ms = $4
+                 WHERE id = $1 AND state = 'assigned' AND agent_id = $2 RETURNING {TICKET_COLS}"
+            );
+            sqlx::query(&sql)
+                .bind(ticket_id)
+                .bind(agent_id)
+                .bind(to.as_str())
+                .bind(now_ms)
+                .fetch_optional(&mut *tx)
+                .await?
+        } else {
+            None
+        };
+        match closed {
+            Some(row) => {
+                let t = ticket_from_row(&row)?;
+                tx.commit().await?;
+                Ok(t)
+            }
+            None => {
+                drop(tx);
+                Err(match self.ticket(ticket_id).await? {
+                    None => StoreError::not_found("ticket", ticket_id),
+                    Some(t) if t.state != TicketState::Assigned => StoreError::Conflict(format!(
+                        "ticket {ticket_id} is {}, not assigned",
+                        t.state.as_str()
+                    )),
+                    Some(t) if t.agent_id.as_deref() != Some(agent_id) => StoreError::Conflict(
+                        format!("ticket {ticket_id} is assigned to another agent"),
+                    ),
+                    Some(_) => StoreError::Conflict(format!(
+                        "ticket {ticket_id} changed concurrently, try again"
+                    )),
+                })
+            }
+        }
+    }
+
+    /// An internal note by an agent (any known agent, not only the owner).
+    pub async fn add_note(
+        &self,
+        ticket_id: &str,
+        agent_id: &str,
+        text: &str,
+        now_ms: i64,
+    ) -> Result<()> {
+        if text.trim().is_empty() {
+            return Err(StoreError::Invalid("note text is empty".into()));
+        }
+        let mut tx = self.begin_write().await?;
+        let seq: i64 = match sqlx::query(
+            "UPDATE tickets SET note_count = note_count + 1 WHERE id = $1 RETURNING note_count",
+        )
+        .bind(ticket_id)
+        .fetch_optional(&mut *tx)
+        .await?
+        {
+            Some(row) => get(&row, "note_count")?,
+            None => return Err(StoreError::not_found("ticket", ticket_id)),
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO notes (ticket_id, seq, agent_id, text, created_at_ms)
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(ticket_id)
+        .bind(seq)
+        .bind(agent_id)
+        .bind(text)
+        .bind(now_ms)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => Ok(tx.commit().await?),
+            Err(e) if is_fk_violation(&e) => Err(StoreError::not_found("agent", agent_id)),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The ticket's notes, oldest first.
+    pub async fn notes(&self, ticket_id: &str) -> Result<Vec<Note>> {
+        let sql = format!("SELECT {NOTE_COLS} FROM notes WHERE ticket_id = $1 ORDER BY seq");
+        sqlx::query(&sql)
+            .bind(ticket_id)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(note_from_row)
+            .collect()
+    }
+
+    /// Creates the agent (offline, no tickets) or updates its name and capacity.
+    pub async fn upsert_agent(&self, id: &str, name: &str, capacity: u32) -> Result<Agent> {
+        if id.is_empty() {
+            return Err(StoreError::Invalid("agent id is empty".into()));
+        }
+        let sql = format!(
+            "INSERT INTO agents (id, name, capacity, online, active_tickets, presence_changed_at_ms)
+             VALUES ($1, $2, $3, 0, 0, NULL)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, capacity = excluded.capacity
+             RETURNING {AGENT_COLS}"
+        );
+        let row = sqlx::query(&sql)
+            .bind(id)
+            .bind(name)
+            .bind(i64::from(capacity))
+            .fetch_one(self.pool())
+            .await?;
+        agent_from_row(&row)
+    }
+
+    /// Presence. Going offline keeps the agent's assigned tickets; it only stops
+    /// auto-assign from giving it new ones.
+    pub async fn set_agent_online(&self, id: &str, online: bool, now_ms: i64) -> Result<Agent> {
+        let sql = format!(
+            "UPDATE agents SET online = $2, presence_changed_at_ms = $3 WHERE id = $1
+             RETURNING {AGENT_COLS}"
+        );
+        match sqlx::query(&sql)
+            .bind(id)
+            .bind(i64::from(online))
+            .bind(now_ms)
+            .fetch_optional(self.pool())
+            .await?
+        {
+            Some(row) => agent_from_row(&row),
+            None => Err(StoreError::not_found("agent", id)),
+        }
+    }
+
+    /// Every agent with its `active_tickets` (assigned count), by id.
+    pub async fn agents(&self) -> Result<Vec<Agent>> {
+        let sql = format!("SELECT {AGENT_COLS} FROM agents ORDER BY id");
+        sqlx::query(&sql)
+            .fetch_all(self.pool())
+            .await?
+            .iter()
+            .map(agent_from_row)
+            .collect()
+    }
+
+    /// Gives the oldest highest-priority waiting ticket to an online agent with free
+    /// capacity, least loaded first (lowest active/capacity, then fewest active, then
+    /// id). `None` if the queue is empty or no agent has a free slot.
+    ///
+    /// Concurrency-safe: the agent's slot is taken with `active_tickets < capacity` in
+    /// the UPDATE and the ticket with `state = 'waiting'`, in one transaction, so
+    /// concurrent callers (on any replica) never exceed a capacity nor assign a ticket
+    /// twice; a caller that loses a race moves on to the next agent or re-reads the
+    /// queue head. After too many lost races it returns `Conflict` (call again).
+    pub async fn auto_assign(&self, now_ms: i64) -> Result<Option<(Ticket, Agent)>> {
+        for _ in 0..AUTO_ASSIGN_ATTEMPTS {
+            let Some(head) = self.waiting(Some(1)).await?.into_iter().next() else {
+                return Ok(None);
+            };
+            let mut candidates: Vec<Agent> = self
+                .agents()
+                .await?
+                .into_iter()
+                .filter(|a| a.online && a.active_tickets < a.capacity)
+                .collect();
+            if candidates.is_empty() {
+                return Ok(None);
+            }
+            candidates.sort_by(|a, b| {
+                // a.active/a.capacity < b.active/b.capacity, without floats.
+                let la = u64::from(a.active_tickets) * u64::from(b.capacity);
+                let lb = u64::from(b.active_tickets) * u64::from(a.capacity);
+                la.cmp(&lb)
+                    .then(a.active_tickets.cmp(&b.active_tickets))
+                    .then(a.id.cmp(&b.id))
+            });
+            for agent in &candidates {
+                match self.try_assign(&head.id, &agent.id, now_ms, true).await? {
+                    Assign::Done(done) => return Ok(Some(*done)),
+                    Assign::AgentUnavailable => continue,
+                    Assign::TicketUnavailable => break,
+                }
+            }
+        }
+        Err(StoreError::Conflict(
+            "auto-assign lost too many races, try again".into(),
+        ))
+    }
+
+    /// A customer rating, `score` 1..=5 (`Invalid` otherwise). A given ticket must
+    /// belong to the conversation.
+    pub async fn add_rating(
+        &self,
+        conversation_id: &str,
+        ticket_id: Option<&str>,
+        score: u8,
+        comment: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Rating> {
+        if !(1..=5).contains(&score) {
+            return Err(StoreError::Invalid(format!(
+                "rating score {score} outside 1..=5"
+            )));
+        }
+        if let Some(tid) = ticket_id {
+            match self.ticket(tid).await? {
+                None => return Err(StoreError::not_found("ticket", tid)),
+                Some(t) if t.conversation_id != conversation_id => {
+                    return Err(StoreError::Invalid(format!(
+                        "ticket {tid} belongs to another conversation"
+                    )));
+                }
+                Some(_) => {}
+            }
+        }
+        let r = Rating {
+            id: uuid::Uuid::new_v4().to_string(),
+            conversation_id: conversation_id.to_string(),
+            ticket_id: ticket_id.map(str::to_string),
+            score,
+            comment: comment.map(str::to_string),
+            created_at_ms: now_ms,
+        };
+        let inserted = sqlx::query(
+            "INSERT INTO ratings (id, conversation_id, ticket_id, score, comment, created_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(&r.id)
+        .bind(&r.conversation_id)
+        .bind(r.ticket_id.as_deref())
+        .bind(i64::from(r.score))
+        .bind(r.comment.as_deref())
+        .bind(r.created_at_ms)
+        .execute(self.pool())
+        .await;
+        match inserted {
+            Ok(_) => Ok(r),
+            Err(e) if is_fk_violation(&e) => {
+                Err(self.missing_parent(conversation_id, ticket_id).await)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Handling times (assigned -> resolved, ms) of the `limit` most recently resolved
+    /// tickets, most recent first.
+    pub async fn recent_handling_times(&self, limit: u32) -> Result<Vec<i64>> {
+        let rows = sqlx::query(
+            "SELECT assigned_at_ms, closed_at_ms FROM tickets
+             WHERE state = 'resolved' AND assigned_at_ms IS NOT NULL AND closed_at_ms IS NOT NULL
+             ORDER BY closed_at_ms DESC, number DESC LIMIT $1",
+        )
+        .bind(i64::from(limit))
+        .fetch_all(self.pool())
+        .await?;
+        rows.iter()
+            .map(|row| {
+                let assigned: i64 = get(row, "assigned_at_ms")?;
+                let closed: i64 = get(row, "closed_at_ms")?;
+                Ok((closed - assigned).max(0))
+            })
+            .collect()
+    }
+}
