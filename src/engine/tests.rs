@@ -1,7 +1,7 @@
 //! The batcher with a stand-in model whose forward pass the test holds and releases, so
 //! batching, overload, skipping and health are checked deterministically.
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
