@@ -41,6 +41,7 @@ pub(super) fn run(backend: impl Backend, mut rx: mpsc::Receiver<Job>, shared: Ar
             }
             next = rx.try_recv().ok();
         }
+        metrics::gauge!("intentdesk_model_queue_depth").set(rx.len() as f64);
         if !batch.is_empty() {
             run_batch(&backend, batch, &shared, max_batch);
         }
