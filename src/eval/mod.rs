@@ -77,10 +77,10 @@ pub fn evaluate(model: &EmbeddingModel, classifier: &Classifier, data: &Dataset,
     let started = Instant::now();
     for chunk in order.chunks(BULK_BATCH) {
         let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-        let p = classifier.probabilities(model, &batch)?;
+        let scores = classifier.score(model, &batch)?;
         for (j, &i) in chunk.iter().enumerate() {
-            predictions[i] = Some(classifier.decide(&p[j]));
-            probs[i] = p[j].clone();
+            predictions[i] = Some(classifier.decide(&scores[j]));
+            probs[i] = scores[j].probs.clone();
         }
         progress.inc(chunk.len() as u64);
     }

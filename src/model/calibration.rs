@@ -115,67 +115,89 @@ impl Default for ThresholdGoal {
 
 /// Chooses thresholds on held-out rows. `labels[i]` is `None` for an
 /// out-of-scope row; `oos_class` is the out-of-scope class index, if the model
-/// has one (a row predicted as that class is rejected whatever the thresholds).
+/// has one (a row predicted as that class is rejected whatever the thresholds);
+/// `similarities[i]` holds row i's cosine similarity to each class centroid,
+/// when the model has centroids.
 pub fn choose_thresholds(
     probs: &[Vec<f32>],
+    similarities: Option<&[Vec<f32>]>,
     labels: &[Option<usize>],
     oos_class: Option<usize>,
     goal: ThresholdGoal,
 ) -> Thresholds {
-    // (top-1 index, top-1 prob, margin) per row.
-    let tops: Vec<(usize, f32, f32)> = probs
+    // (top-1 index, top-1 prob, margin, similarity to the top-1 centroid) per row.
+    let tops: Vec<(usize, f32, f32, f32)> = probs
         .iter()
-        .map(|p| {
+        .enumerate()
+        .map(|(row, p)| {
             let mut idx: Vec<usize> = (0..p.len()).collect();
             idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
             let second = idx.get(1).map(|&i| p[i]).unwrap_or(0.0);
-            (idx[0], p[idx[0]], p[idx[0]] - second)
+            let sim = similarities.map(|s| s[row][idx[0]]).unwrap_or(1.0);
+            (idx[0], p[idx[0]], p[idx[0]] - second, sim)
         })
         .collect();
     let has_oos = labels.iter().any(Option::is_none);
-    let rejected = |i: usize, t: &Thresholds| {
-        let (best, conf, margin) = tops[i];
-        Some(best) == oos_class || conf < t.min_confidence || margin < t.min_margin
-    };
     let confidences: Vec<f32> = (0..=95).map(|c| c as f32 / 100.0).collect();
     let margins = [0.0f32, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3];
+    // Similarity cut-offs: low quantiles of the in-scope rows' similarities
+    // (what share of in-scope rows each would turn down), plus "off".
+    let mut similarity_cuts = vec![0.0f32];
+    if similarities.is_some() {
+        let mut in_sims: Vec<f32> = labels
+            .iter()
+            .zip(&tops)
+            .filter(|(l, _)| l.is_some())
+            .map(|(_, t)| t.3)
+            .collect();
+        in_sims.sort_by(f32::total_cmp);
+        for q in [0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2] {
+            if let Some(&v) = in_sims.get(((in_sims.len() as f64) * q) as usize) {
+                similarity_cuts.push(v);
+            }
+        }
+    }
     let mut best = (f32::MIN, Thresholds::default());
-    for &min_confidence in &confidences {
-        for &min_margin in &margins {
-            let t = Thresholds {
-                min_confidence,
-                min_margin,
-            };
-            let (mut in_n, mut in_ok, mut oos_n, mut oos_ok, mut correct, mut correct_rejected) =
-                (0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
-            for (i, label) in labels.iter().enumerate() {
-                let rej = rejected(i, &t);
-                match label {
-                    Some(y) => {
-                        in_n += 1.0;
-                        let right = tops[i].0 == *y;
-                        in_ok += (right && !rej) as u8 as f32;
-                        correct += right as u8 as f32;
-                        correct_rejected += (right && rej) as u8 as f32;
-                    }
-                    None => {
-                        oos_n += 1.0;
-                        oos_ok += rej as u8 as f32;
+    for &min_similarity in &similarity_cuts {
+        for &min_confidence in &confidences {
+            for &min_margin in &margins {
+                let t = Thresholds {
+                    min_confidence,
+                    min_margin,
+                    min_similarity,
+                };
+                let (mut in_n, mut in_ok, mut oos_n, mut oos_ok, mut correct, mut correct_rejected) =
+                    (0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
+                for (i, label) in labels.iter().enumerate() {
+                    let (top, conf, margin, sim) = tops[i];
+                    let rej = Some(top) == oos_class || conf < t.min_confidence || margin < t.min_margin || sim < t.min_similarity;
+                    match label {
+                        Some(y) => {
+                            in_n += 1.0;
+                            let right = top == *y;
+                            in_ok += (right && !rej) as u8 as f32;
+                            correct += right as u8 as f32;
+                            correct_rejected += (right && rej) as u8 as f32;
+                        }
+                        None => {
+                            oos_n += 1.0;
+                            oos_ok += rej as u8 as f32;
+                        }
                     }
                 }
-            }
-            let score = if has_oos {
-                let in_acc = in_ok / in_n.max(1.0);
-                let oos_recall = oos_ok / oos_n.max(1.0);
-                (in_acc + goal.oos_weight * oos_recall) / (1.0 + goal.oos_weight)
-            } else if correct_rejected / correct.max(1.0) <= goal.max_false_reject {
-                // Among admissible settings prefer the strictest.
-                min_confidence + min_margin
-            } else {
-                f32::MIN
-            };
-            if score > best.0 {
-                best = (score, t);
+                let score = if has_oos {
+                    let in_acc = in_ok / in_n.max(1.0);
+                    let oos_recall = oos_ok / oos_n.max(1.0);
+                    (in_acc + goal.oos_weight * oos_recall) / (1.0 + goal.oos_weight)
+                } else if correct_rejected / correct.max(1.0) <= goal.max_false_reject {
+                    // Among admissible settings prefer the strictest.
+                    min_confidence + min_margin + min_similarity
+                } else {
+                    f32::MIN
+                };
+                if score > best.0 {
+                    best = (score, t);
+                }
             }
         }
     }
@@ -229,7 +251,7 @@ mod tests {
             probs.push(vec![0.4, 0.35, 0.25]);
             labels.push(None);
         }
-        let t = choose_thresholds(&probs, &labels, None, ThresholdGoal::default());
+        let t = choose_thresholds(&probs, None, &labels, None, ThresholdGoal::default());
         // Whichever rule does it, every in-scope row is kept and every
         // out-of-scope row turned down.
         let rejects = |p: &Vec<f32>| {
@@ -239,6 +261,27 @@ mod tests {
         };
         assert!(probs[..50].iter().all(|p| !rejects(p)), "{t:?} rejects in-scope rows");
         assert!(probs[50..].iter().all(rejects), "{t:?} keeps out-of-scope rows");
+    }
+
+    #[test]
+    fn similarity_catches_confident_out_of_scope_rows() {
+        // Out-of-scope rows look as confident as in-scope ones; only their
+        // distance to the centroids tells them apart.
+        let mut probs = Vec::new();
+        let mut sims = Vec::new();
+        let mut labels = Vec::new();
+        for i in 0..60 {
+            probs.push(vec![0.9, 0.1]);
+            sims.push(vec![0.8 + (i % 10) as f32 * 0.01, 0.2]);
+            labels.push(Some(0));
+        }
+        for _ in 0..20 {
+            probs.push(vec![0.9, 0.1]);
+            sims.push(vec![0.5, 0.1]);
+            labels.push(None);
+        }
+        let t = choose_thresholds(&probs, Some(&sims), &labels, None, ThresholdGoal::default());
+        assert!(t.min_similarity > 0.5 && t.min_similarity <= 0.8, "{t:?}");
     }
 
     #[test]
@@ -254,7 +297,7 @@ mod tests {
             oos_weight: 1.0,
             max_false_reject: 0.05,
         };
-        let t = choose_thresholds(&probs, &labels, None, goal);
+        let t = choose_thresholds(&probs, None, &labels, None, goal);
         let correct_rejected = probs
             .iter()
             .filter(|p| p[0].max(p[1]) < t.min_confidence || (p[0] - p[1]).abs() < t.min_margin)

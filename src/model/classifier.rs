@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 
 pub use super::prediction::{DEFAULT_OOS_LABEL, Prediction, Rejection, Scored, Thresholds, decide, is_oos_label};
 use super::embed::{EmbeddingModel, EncoderIdentity};
-use super::encoder::{EncoderLayer, ParamSource, RawParam, mask_bias, masked_mean};
+use super::encoder::{EncoderLayer, ParamSource, RawParam, l2_normalize, mask_bias, masked_mean};
 use crate::error::{Error, Result};
 
 pub const META_FILE: &str = "classifier.json";
@@ -51,8 +51,19 @@ pub struct Classifier {
     pub meta: ClassifierMeta,
     head_w: Tensor,
     head_b: Tensor,
+    /// Unit-length mean embedding of each label's training rows [labels, hidden].
+    centroids: Option<Tensor>,
     tuned: Vec<EncoderLayer>,
     dir: PathBuf,
+}
+
+/// The model's raw verdict on one message before the decision rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Scores {
+    /// Calibrated probabilities, in label order.
+    pub probs: Vec<f32>,
+    /// Cosine similarity to each label's centroid, when the classifier has them.
+    pub similarities: Option<Vec<f32>>,
 }
 
 struct MapSource<'a>(&'a HashMap<String, Tensor>, &'a Path);
@@ -75,11 +86,12 @@ impl ParamSource for MapSource<'_> {
 
 impl Classifier {
     /// Builds a classifier from trained parts.
-    pub fn new(meta: ClassifierMeta, head_w: Tensor, head_b: Tensor, tuned: Vec<EncoderLayer>) -> Self {
+    pub fn new(meta: ClassifierMeta, head_w: Tensor, head_b: Tensor, centroids: Option<Tensor>, tuned: Vec<EncoderLayer>) -> Self {
         Classifier {
             meta,
             head_w,
             head_b,
+            centroids,
             tuned,
             dir: PathBuf::new(),
         }
@@ -138,6 +150,13 @@ impl Classifier {
             RawParam::Dense(t) => t,
             RawParam::Quantized(_) => unreachable!("MapSource yields dense tensors"),
         };
+        let centroids = match tensors.get("centroids") {
+            Some(_) => match src.param("centroids", &[n, h])? {
+                RawParam::Dense(t) => Some(t),
+                RawParam::Quantized(_) => unreachable!("MapSource yields dense tensors"),
+            },
+            None => None,
+        };
         let layers = model.encoder.layers().len();
         let mut tuned = Vec::new();
         for (i, &l) in meta.tuned_layers.iter().enumerate() {
@@ -150,6 +169,7 @@ impl Classifier {
             meta,
             head_w,
             head_b,
+            centroids,
             tuned,
             dir: dir.to_path_buf(),
         })
@@ -161,6 +181,9 @@ impl Classifier {
         let mut tensors = tuned_tensors.clone();
         tensors.insert("head.w".into(), self.head_w.clone());
         tensors.insert("head.b".into(), self.head_b.clone());
+        if let Some(c) = &self.centroids {
+            tensors.insert("centroids".into(), c.clone());
+        }
         let weights_path = dir.join(WEIGHTS_FILE);
         candle_core::safetensors::save(&tensors, &weights_path)?;
         let meta_path = dir.join(META_FILE);
@@ -177,8 +200,8 @@ impl Classifier {
         &self.meta.labels
     }
 
-    /// Raw logits for a batch of texts: [n, labels].
-    pub fn logits(&self, model: &EmbeddingModel, texts: &[&str]) -> Result<Tensor> {
+    /// Pooled features of a batch of texts: [n, hidden].
+    pub fn pooled(&self, model: &EmbeddingModel, texts: &[&str]) -> Result<Tensor> {
         let batch = model.token_batch(texts)?;
         let enc = &model.encoder;
         let frozen = enc.layers().len() - self.tuned.len();
@@ -187,30 +210,45 @@ impl Classifier {
         for layer in &self.tuned {
             x = layer.forward(&x, &bias, false)?;
         }
-        head_logits(&masked_mean(&x, &batch.mask)?, &self.head_w, &self.head_b)
+        masked_mean(&x, &batch.mask)
     }
 
-    /// Calibrated probabilities for a batch: one row per text.
-    pub fn probabilities(&self, model: &EmbeddingModel, texts: &[&str]) -> Result<Vec<Vec<f32>>> {
+    /// Calibrated probabilities and centroid similarities for a batch.
+    pub fn score(&self, model: &EmbeddingModel, texts: &[&str]) -> Result<Vec<Scores>> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let logits = (self.logits(model, texts)? / self.meta.temperature as f64)?;
-        Ok(candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?)
+        let pooled = self.pooled(model, texts)?;
+        let logits = (head_logits(&pooled, &self.head_w, &self.head_b)? / self.meta.temperature as f64)?;
+        let probs = candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?;
+        let sims = match &self.centroids {
+            Some(c) => Some(l2_normalize(&pooled)?.matmul(&c.t()?)?.to_vec2::<f32>()?),
+            None => None,
+        };
+        Ok(probs
+            .into_iter()
+            .enumerate()
+            .map(|(i, p)| Scores {
+                probs: p,
+                similarities: sims.as_ref().map(|s| s[i].clone()),
+            })
+            .collect())
     }
 
     /// Predictions for a batch of texts.
     pub fn predict(&self, model: &EmbeddingModel, texts: &[&str]) -> Result<Vec<Prediction>> {
-        Ok(self
-            .probabilities(model, texts)?
-            .iter()
-            .map(|p| self.decide(p))
-            .collect())
+        Ok(self.score(model, texts)?.iter().map(|s| self.decide(s)).collect())
     }
 
-    /// Applies this classifier's labels and thresholds to probabilities.
-    pub fn decide(&self, probs: &[f32]) -> Prediction {
-        decide(probs, &self.meta.labels, self.meta.oos_label.as_deref(), &self.meta.thresholds)
+    /// Applies this classifier's labels and thresholds to scores.
+    pub fn decide(&self, scores: &Scores) -> Prediction {
+        decide(
+            &scores.probs,
+            scores.similarities.as_deref(),
+            &self.meta.labels,
+            self.meta.oos_label.as_deref(),
+            &self.meta.thresholds,
+        )
     }
 }
 

@@ -11,6 +11,12 @@ pub struct Thresholds {
     pub min_confidence: f32,
     /// Smallest allowed gap between the top-1 and top-2 probabilities.
     pub min_margin: f32,
+    /// Smallest allowed cosine similarity between the message and the centroid
+    /// of its predicted intent's training examples (0 = not used). Softmax
+    /// confidence is relative to the other intents; this one is absolute: a
+    /// message far from everything the intent was trained on is turned down.
+    #[serde(default)]
+    pub min_similarity: f32,
 }
 
 impl Default for Thresholds {
@@ -18,6 +24,7 @@ impl Default for Thresholds {
         Thresholds {
             min_confidence: 0.0,
             min_margin: 0.0,
+            min_similarity: 0.0,
         }
     }
 }
@@ -32,6 +39,8 @@ pub enum Rejection {
     LowConfidence,
     /// The top-1 and top-2 probabilities are too close.
     SmallMargin,
+    /// The message is far from the predicted intent's training examples.
+    LowSimilarity,
 }
 
 /// One scored intent.
@@ -64,8 +73,16 @@ pub fn is_oos_label(label: &str) -> bool {
     matches!(label, "oos" | "out_of_scope" | "out-of-scope" | "OOS")
 }
 
-/// Turns calibrated probabilities into a prediction.
-pub fn decide(probs: &[f32], labels: &[String], oos_label: Option<&str>, t: &Thresholds) -> Prediction {
+/// Turns calibrated probabilities (and, when the classifier has centroids,
+/// the cosine similarity of the message to each intent's centroid) into a
+/// prediction.
+pub fn decide(
+    probs: &[f32],
+    similarities: Option<&[f32]>,
+    labels: &[String],
+    oos_label: Option<&str>,
+    t: &Thresholds,
+) -> Prediction {
     let mut order: Vec<usize> = (0..probs.len()).collect();
     order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
     let best = order.first().copied().unwrap_or(0);
@@ -79,6 +96,8 @@ pub fn decide(probs: &[f32], labels: &[String], oos_label: Option<&str>, t: &Thr
         Some(Rejection::LowConfidence)
     } else if margin < t.min_margin {
         Some(Rejection::SmallMargin)
+    } else if similarities.and_then(|s| s.get(best)).is_some_and(|&s| s < t.min_similarity) {
+        Some(Rejection::LowSimilarity)
     } else {
         None
     };
@@ -113,8 +132,8 @@ mod tests {
 
     #[test]
     fn confident_prediction_is_accepted() {
-        let t = Thresholds { min_confidence: 0.5, min_margin: 0.1 };
-        let p = decide(&[0.8, 0.15, 0.05], &labels(), Some("oos"), &t);
+        let t = Thresholds { min_confidence: 0.5, min_margin: 0.1, min_similarity: 0.0 };
+        let p = decide(&[0.8, 0.15, 0.05], None, &labels(), Some("oos"), &t);
         assert_eq!(p.intent, "a");
         assert!(!p.out_of_scope);
         assert_eq!(p.top.len(), 3);
@@ -124,17 +143,23 @@ mod tests {
 
     #[test]
     fn each_rejection_rule_fires() {
-        let t = Thresholds { min_confidence: 0.5, min_margin: 0.1 };
-        let oos = decide(&[0.1, 0.2, 0.7], &labels(), Some("oos"), &t);
+        let t = Thresholds { min_confidence: 0.5, min_margin: 0.1, min_similarity: 0.0 };
+        let oos = decide(&[0.1, 0.2, 0.7], None, &labels(), Some("oos"), &t);
         assert_eq!((oos.intent.as_str(), oos.rejection), ("oos", Some(Rejection::OutOfScopeClass)));
-        let low = decide(&[0.45, 0.3, 0.25], &labels(), Some("oos"), &t);
+        let low = decide(&[0.45, 0.3, 0.25], None, &labels(), Some("oos"), &t);
         assert_eq!(low.rejection, Some(Rejection::LowConfidence));
         assert_eq!(low.top[0].intent, "a", "best guesses survive a rejection");
-        let close = decide(&[0.52, 0.46, 0.02], &labels(), Some("oos"), &t);
+        let close = decide(&[0.52, 0.46, 0.02], None, &labels(), Some("oos"), &t);
         assert_eq!(close.rejection, Some(Rejection::SmallMargin));
         // Without an out-of-scope label a rejection uses the default one.
-        let none = decide(&[0.4, 0.3, 0.3], &labels(), None, &t);
+        let none = decide(&[0.4, 0.3, 0.3], None, &labels(), None, &t);
         assert_eq!(none.intent, DEFAULT_OOS_LABEL);
+        // A confident prediction far from its intent's centroid is turned down.
+        let t = Thresholds { min_confidence: 0.5, min_margin: 0.1, min_similarity: 0.6 };
+        let far = decide(&[0.8, 0.15, 0.05], Some(&[0.4, 0.9, 0.1]), &labels(), Some("oos"), &t);
+        assert_eq!(far.rejection, Some(Rejection::LowSimilarity));
+        let near = decide(&[0.8, 0.15, 0.05], Some(&[0.7, 0.2, 0.1]), &labels(), Some("oos"), &t);
+        assert_eq!(near.rejection, None);
     }
 
 }

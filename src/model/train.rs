@@ -180,6 +180,16 @@ impl Trainable {
     }
 
     /// Logits of every row, in batches, without gradients.
+    /// Pooled features of every row, in batches, without gradients: [n, hidden].
+    fn all_pooled(&self, frozen: &Frozen, n: usize) -> Result<Tensor> {
+        let idx: Vec<usize> = (0..n).collect();
+        let mut parts = Vec::new();
+        for chunk in idx.chunks(64) {
+            parts.push(self.pooled(frozen, chunk, false)?.detach());
+        }
+        Ok(Tensor::cat(&parts, 0)?)
+    }
+
     fn all_logits(&self, frozen: &Frozen, n: usize) -> Result<Vec<Vec<f32>>> {
         let mut out = Vec::with_capacity(n);
         let idx: Vec<usize> = (0..n).collect();
@@ -466,8 +476,27 @@ pub fn train(
         run_phase(&trainable, &tune, &head_vars, &layer_vars.all_vars(), &frozen_train, &frozen_valid, &train_y, &valid_y, opts, &mut rng, &mut history, started)?;
     }
 
+    // Centroids: the unit-length mean of each class's training embeddings.
+    let centroids = {
+        let pooled = super::encoder::l2_normalize(&trainable.all_pooled(&frozen_train, train_set.len())?)?;
+        let mut rows = Vec::with_capacity(labels.len());
+        for class in 0..labels.len() {
+            let idx: Vec<u32> = (0..train_y.len()).filter(|&i| train_y[i] == class).map(|i| i as u32).collect();
+            let ids = Tensor::from_vec(idx.clone(), idx.len(), &device)?;
+            rows.push(pooled.index_select(&ids, 0)?.mean(0)?);
+        }
+        super::encoder::l2_normalize(&Tensor::stack(&rows, 0)?)?
+    };
+
     // Calibration and thresholds on the held-out rows.
     let valid_logits = trainable.all_logits(&frozen_valid, valid.len())?;
+    let valid_sims: Vec<Vec<f32>> = if valid.is_empty() {
+        Vec::new()
+    } else {
+        super::encoder::l2_normalize(&trainable.all_pooled(&frozen_valid, valid.len())?)?
+            .matmul(&centroids.t()?)?
+            .to_vec2::<f32>()?
+    };
     let in_scope: Vec<(Vec<f32>, usize)> = valid_logits
         .iter()
         .zip(&valid_y)
@@ -481,7 +510,7 @@ pub fn train(
     let thresholds = if valid.is_empty() {
         Default::default()
     } else {
-        choose_thresholds(&valid_probs, &valid_y, oos_class, opts.goal)
+        choose_thresholds(&valid_probs, Some(&valid_sims), &valid_y, oos_class, opts.goal)
     };
     let train_secs = started.elapsed().as_secs_f64();
 
@@ -535,7 +564,7 @@ pub fn train(
         .collect::<Result<_>>()?;
     let layers = rebuild_layers(&rounded, model, layer_count - k)?;
     Ok(Trained {
-        classifier: Classifier::new(meta, head_w, head_b, layers),
+        classifier: Classifier::new(meta, head_w, head_b, Some(centroids), layers),
         tuned_tensors,
     })
 }
