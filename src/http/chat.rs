@@ -10,7 +10,7 @@ use serde_json::json;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::ApiJson;
+use super::extract::{ApiJson, RawBody};
 use crate::error::Error;
 
 /// Most texts one classify request may carry.
@@ -63,7 +63,7 @@ pub struct NewConversation {
 /// `POST /v1/conversations` (body optional).
 pub async fn create_conversation(
     State(state): State<AppState>,
-    body: axum::body::Bytes,
+    RawBody(body): RawBody,
 ) -> Result<impl IntoResponse, ApiError> {
     let req: NewConversation = if body.iter().all(u8::is_ascii_whitespace) {
         NewConversation::default()

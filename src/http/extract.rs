@@ -24,7 +24,19 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
+        let RawBody(bytes) = RawBody::from_request(req, state).await?;
+        parse_json(&bytes).map(ApiJson)
+    }
+}
+
+/// A body of at most the configured size (413 above, in the API's error shape).
+pub struct RawBody(pub Bytes);
+
+impl FromRequest<AppState> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state).await.map(RawBody).map_err(|e| {
             if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge {
                     limit: state.config().max_body_bytes,
@@ -32,8 +44,7 @@ impl<T: DeserializeOwned> FromRequest<AppState> for ApiJson<T> {
             } else {
                 ApiError::BadRequest("the request body could not be read".into())
             }
-        })?;
-        parse_json(&bytes).map(ApiJson)
+        })
     }
 }
 

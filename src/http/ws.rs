@@ -22,6 +22,7 @@
 use std::time::Instant;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
+use axum::extract::ws::rejection::WebSocketUpgradeRejection;
 use axum::extract::{Query, State};
 use axum::response::Response;
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -52,8 +53,9 @@ pub async fn chat_ws(
     State(state): State<AppState>,
     key: ClientKey,
     query: Result<Query<ChatWsQuery>, axum::extract::rejection::QueryRejection>,
-    ws: WebSocketUpgrade,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
+    let ws = ws.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let conversation_id = match q.conversation_id {
         Some(id) => state.chat().conversation(&id).await?.id,
@@ -68,11 +70,17 @@ pub async fn chat_ws(
 }
 
 /// `GET /v1/agent/ws`: the agent's live feed.
-pub async fn agent_ws(State(state): State<AppState>, agent: AgentAuth, ws: WebSocketUpgrade) -> Response {
-    ws.max_message_size(state.config().max_body_bytes)
+pub async fn agent_ws(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
+) -> Result<Response, ApiError> {
+    let ws = ws.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    Ok(ws
+        .max_message_size(state.config().max_body_bytes)
         .on_upgrade(move |socket| async move {
             agent_session(state, socket, agent.agent_id).await;
-        })
+        }))
 }
 
 /// Frames a customer sends.

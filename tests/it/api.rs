@@ -106,6 +106,8 @@ async fn conversation_endpoints_and_their_errors() {
         (post_json(&format!("/v1/conversations/{id}/rating"), &json!({ "score": 9 })), StatusCode::UNPROCESSABLE_ENTITY, "invalid_input"),
         (post_json("/v1/conversations/nope/rating", &json!({ "score": 3 })), StatusCode::NOT_FOUND, "not_found"),
         (get("/v1/nothing-here"), StatusCode::NOT_FOUND, "not_found"),
+        (get("/v1/chat/ws"), StatusCode::BAD_REQUEST, "bad_request"),
+        (post_raw("/v1/conversations", "x".repeat(70_000)), StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large"),
     ];
     for (request, status, code) in errors {
         let r = call(&state, request).await;
@@ -122,6 +124,8 @@ async fn agent_endpoints_tokens_and_conflicts() {
     let r = call(&state, get("/v1/agent/queue")).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.headers["www-authenticate"], "Bearer");
+    assert_eq!(call(&state, get("/v1/agent/ws")).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(call(&state, with_token(get("/v1/agent/ws"), MINA.1)).await.status, StatusCode::BAD_REQUEST);
     let r = call(&state, with_token(get("/v1/agent/queue"), "wrong-token-123")).await;
     assert_eq!(r.status, StatusCode::UNAUTHORIZED);
     assert_eq!(r.json()["error"]["code"], "unauthorized");
