@@ -386,3 +386,52 @@ fn dechunk(mut rest: &str) -> String {
     }
     out
 }
+
+/// A fresh PostgreSQL database for one test when `INTENTDESK_TEST_POSTGRES_URL` names a
+/// role that may create databases (CI sets it); dropped with the guard. `None` otherwise.
+pub async fn postgres_database() -> Option<(String, PgGuard)> {
+    use sqlx::{Connection, Executor};
+    let admin = std::env::var("INTENTDESK_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
+    let db = format!("intentdesk_svc_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
+    let mut c = sqlx::PgConnection::connect(&admin).await.expect("INTENTDESK_TEST_POSTGRES_URL connects");
+    c.execute(format!("CREATE DATABASE \"{db}\"").as_str()).await.expect("create database");
+    c.close().await.ok();
+    let (base, query) = admin.split_once('?').map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
+    let authority = base.find("://").map_or(0, |i| i + 3);
+    let base = base[authority..].find('/').map_or(base, |i| &base[..authority + i]);
+    let url = match query {
+        Some(q) => format!("{base}/{db}?{q}"),
+        None => format!("{base}/{db}"),
+    };
+    Some((url, PgGuard { admin, db }))
+}
+
+/// Drops the test database (from its own thread: it may run while a test unwinds).
+pub struct PgGuard {
+    admin: String,
+    db: String,
+}
+
+impl Drop for PgGuard {
+    fn drop(&mut self) {
+        use sqlx::{Connection, Executor};
+        let (admin, db) = (self.admin.clone(), self.db.clone());
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
+                    let _ = c.execute(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)").as_str()).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// An app state on the real engine over the database at `url`.
+pub async fn state_on(url: &str) -> AppState {
+    let (service, http) = test_configs();
+    let store = Store::connect(url).await.expect("store");
+    let chat = Arc::new(ChatService::new(engine(), store, service));
+    AppState::new(chat, http).await.expect("state")
+}

@@ -188,3 +188,40 @@ impl SendText for Ws {
         self.send(Message::Text(text.to_string().into())).await.unwrap();
     }
 }
+
+/// Two replicas on one PostgreSQL database (skipped without `INTENTDESK_TEST_POSTGRES_URL`):
+/// the customer's socket is on one, the agent works on the other, and every event crosses
+/// over through LISTEN/NOTIFY.
+#[tokio::test]
+async fn two_replicas_on_postgres_deliver_events_across_servers() {
+    let Some((url, _guard)) = postgres_database().await else {
+        eprintln!("skipped: INTENTDESK_TEST_POSTGRES_URL is not set");
+        return;
+    };
+    let a = TestServer::start(state_on(&url).await).await;
+    let b = TestServer::start(state_on(&url).await).await;
+    let mut customer = ws_connect(&a.ws_url("/v1/chat/ws")).await;
+    ws_next(&mut customer).await;
+    ws_send(&mut customer, json!({ "type": "message", "text": "I need to talk to a human agent" })).await;
+    let (opened, _) = ws_until(&mut customer, "ticket_opened").await;
+    let ticket = opened["ticket_id"].as_str().unwrap().to_string();
+
+    let mut feed = ws_connect_with_token(&b.ws_url("/v1/agent/ws"), MINA.1).await;
+    let queue = ws_next(&mut feed).await;
+    assert_eq!(queue["tickets"][0]["id"], ticket.as_str(), "replica B sees replica A's ticket");
+    let r = http(b.addr, "POST", &format!("/v1/agent/tickets/{ticket}/claim"), Some(MINA.1), None).await.unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    ws_until(&mut customer, "agent_joined").await;
+    let r = http(b.addr, "POST", &format!("/v1/agent/tickets/{ticket}/reply"), Some(MINA.1), Some(&json!({ "text": "Hello from replica B" })))
+        .await
+        .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (message, _) = ws_until(&mut customer, "agent_message").await;
+    assert_eq!(message["text"], "Hello from replica B");
+    ws_send(&mut customer, json!({ "type": "message", "text": "thanks, it is about my KYC" })).await;
+    let (forwarded, _) = ws_until(&mut feed, "customer_message").await;
+    assert_eq!(forwarded["text"], "thanks, it is about my KYC");
+    drop((customer, feed));
+    a.stop().await;
+    b.stop().await;
+}

@@ -10,7 +10,9 @@
 //!   endpoint and every row of the error table (400, 401, 404, 409, 413, 422,
 //!   429 overloaded and rate-limited, 503), CORS, metrics, the OpenAPI paths.
 //! - [`live`]: a server on port 0 with real WebSocket clients: chat, resume
-//!   after reconnect, the agent feed, graceful shutdown, overload → 429.
+//!   after reconnect, the agent feed, graceful shutdown, overload → 429, and
+//!   two replicas on one PostgreSQL database (when `INTENTDESK_TEST_POSTGRES_URL`
+//!   is set, as `.ci/run` does).
 //! - [`end_to_end`]: a Korean deposit case with the real model from the first
 //!   message to the agent's reply on the socket and the rating.
 //! - [`durability`]: the real binary is SIGKILLed during traffic and restarted
