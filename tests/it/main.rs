@@ -6,15 +6,34 @@
 //!   `../shared/data` reaches a stated accuracy on a slice of its test split.
 //! - [`conversation`]: multi-turn conversations through the policy with the
 //!   real shipped model; the stale-catalog check; `classify` output fields.
+//! - [`api`]: the router without a socket (`app(state).oneshot`): every
+//!   endpoint and every row of the error table (400, 401, 404, 409, 413, 422,
+//!   429 overloaded and rate-limited, 503), CORS, metrics, the OpenAPI paths.
+//! - [`live`]: a server on port 0 with real WebSocket clients: chat, resume
+//!   after reconnect, the agent feed, graceful shutdown, overload → 429, and
+//!   two replicas on one PostgreSQL database (when `INTENTDESK_TEST_POSTGRES_URL`
+//!   is set, as `.ci/run` does).
+//! - [`end_to_end`]: a Korean deposit case with the real model from the first
+//!   message to the agent's reply on the socket and the rating.
+//! - [`durability`]: the real binary is SIGKILLed during traffic and restarted
+//!   on the same data dir; every acknowledged message is still there.
 //! - [`cli`]: the binary's errors for a missing or corrupt model name the
 //!   file and the command that fixes it.
+//!
+//! [`harness`] holds the service helpers (real engine once per binary, a
+//! held stand-in engine, servers on port 0, HTTP and WebSocket clients).
 //!
 //! Tests that need the encoder load the real weights from the model cache
 //! (`INTENTDESK_MODEL_CACHE`, default `models/cache`); `intentdesk
 //! fetch-model` puts them there (the README's test command runs it first).
 
+mod api;
 mod benchmark_slice;
 mod cli;
 mod conversation;
 mod common;
+mod durability;
 mod encoder;
+mod end_to_end;
+mod harness;
+mod live;

@@ -1,0 +1,266 @@
+//! The human side of the service: agents' actions on tickets (claim, reply, internal note,
+//! resolve, hand back), presence and capacity, the queue as agents see it, automatic
+//! assignment of the oldest highest-priority waiting ticket to an online agent with a free
+//! slot (run after every queue change), and queue position / wait updates pushed to waiting
+//! customers when they change.
+
+use serde::Serialize;
+
+use super::{ChatService, EventBody, OutgoingEvent, texts};
+use crate::error::{Error, Result};
+use crate::nlu::Lang;
+use crate::store::{Agent, Sender, Ticket, TicketState};
+
+/// A waiting ticket as the agent queue shows it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct QueuedTicket {
+    #[serde(flatten)]
+    pub ticket: Ticket,
+    /// 1-based place in the queue (priority first, then waiting time).
+    pub position: u32,
+    /// The estimate told to the customer, in minutes.
+    pub wait_minutes: u32,
+    /// Milliseconds since the ticket was opened.
+    pub waiting_ms: i64,
+}
+
+fn ticket_lang(ticket: &Ticket) -> Lang {
+    Lang::from_code(&ticket.language).unwrap_or(Lang::En)
+}
+
+impl ChatService {
+    /// Creates the agent (offline) or updates its display name; capacity is the configured
+    /// default.
+    pub async fn register_agent(&self, id: &str, name: &str) -> Result<Agent> {
+        Ok(self.store.upsert_agent(id, name, self.config.agent_capacity).await?)
+    }
+
+    /// Every agent with presence and load.
+    pub async fn agents(&self) -> Result<Vec<Agent>> {
+        Ok(self.store.agents().await?)
+    }
+
+    /// Waiting tickets in queue order (priority, then waiting time) with position and wait.
+    pub async fn queue_view(&self) -> Result<Vec<QueuedTicket>> {
+        let snapshot = self.snapshot().await?;
+        let now = self.now();
+        Ok(snapshot
+            .waiting
+            .iter()
+            .enumerate()
+            .map(|(i, t)| {
+                let position = u32::try_from(i + 1).unwrap_or(u32::MAX);
+                QueuedTicket {
+                    ticket: t.clone(),
+                    position,
+                    wait_minutes: snapshot.wait_at(position),
+                    waiting_ms: (now - t.created_at_ms).max(0),
+                }
+            })
+            .collect())
+    }
+
+    /// A ticket by id, or `NotFound`.
+    pub async fn ticket(&self, ticket_id: &str) -> Result<Ticket> {
+        self.store.ticket(ticket_id).await?.ok_or_else(|| Error::NotFound {
+            kind: "ticket",
+            id: ticket_id.to_string(),
+        })
+    }
+
+    /// The agent takes a waiting ticket (`Conflict` if someone was first). The customer is
+    /// told the agent joined; from then on the bot is silent in that conversation.
+    pub async fn claim(&self, agent_id: &str, ticket_id: &str) -> Result<Ticket> {
+        let ticket = self.store.claim_ticket(ticket_id, agent_id, self.now()).await?;
+        let agent = self.agent(agent_id).await?;
+        self.on_assigned(&ticket, &agent).await?;
+        self.after_queue_change().await?;
+        Ok(ticket)
+    }
+
+    /// A message from the owning agent to the customer.
+    pub async fn agent_reply(&self, agent_id: &str, ticket_id: &str, text: &str) -> Result<OutgoingEvent> {
+        self.validate(text)?;
+        let ticket = self.owned_ticket(agent_id, ticket_id).await?;
+        let agent = self.agent(agent_id).await?;
+        let now = self.now();
+        let meta = serde_json::json!({ "agent": agent.id, "ticket": ticket.id }).to_string();
+        self.store
+            .append_message(&ticket.conversation_id, Sender::Agent, text, &meta, now)
+            .await?;
+        metrics::counter!("intentdesk_agent_messages_total").increment(1);
+        self.emit(
+            &ticket.conversation_id,
+            Some(&ticket.id),
+            EventBody::AgentMessage {
+                agent: agent.name,
+                text: text.to_string(),
+            },
+            now,
+        )
+        .await
+    }
+
+    /// An internal note (never shown to the customer); any agent may add one.
+    pub async fn add_note(&self, agent_id: &str, ticket_id: &str, text: &str) -> Result<()> {
+        self.validate(text)?;
+        Ok(self.store.add_note(ticket_id, agent_id, text, self.now()).await?)
+    }
+
+    /// The owner resolves the ticket: the bot takes the conversation back and asks the
+    /// customer to rate the help (1-5 and a comment).
+    pub async fn resolve(&self, agent_id: &str, ticket_id: &str) -> Result<Ticket> {
+        let ticket = self.store.resolve_ticket(ticket_id, agent_id, self.now()).await?;
+        if let Some(assigned) = ticket.assigned_at_ms {
+            let handling = (ticket.closed_at_ms.unwrap_or(assigned) - assigned).max(0);
+            metrics::histogram!("intentdesk_ticket_handling_seconds").record(handling as f64 / 1000.0);
+        }
+        let lang = ticket_lang(&ticket);
+        let resolved = self.catalog.messages.render("ticket_resolved", lang, &[]);
+        self.bot_says(
+            &ticket.conversation_id,
+            Some(&ticket.id),
+            EventBody::Resolved {
+                text: resolved,
+            },
+        )
+        .await?;
+        let rate = self.catalog.messages.render("rate_request", lang, &[]);
+        self.bot_says(
+            &ticket.conversation_id,
+            Some(&ticket.id),
+            EventBody::RatingRequest {
+                text: rate,
+            },
+        )
+        .await?;
+        tracing::info!(ticket = %ticket.id, agent = agent_id, "ticket resolved");
+        self.after_queue_change().await?;
+        Ok(ticket)
+    }
+
+    /// The owner gives the conversation back to the bot without resolving.
+    pub async fn hand_back(&self, agent_id: &str, ticket_id: &str) -> Result<Ticket> {
+        let ticket = self.store.hand_back_to_bot(ticket_id, agent_id, self.now()).await?;
+        let text = texts::handed_back(ticket_lang(&ticket)).to_string();
+        self.bot_says(
+            &ticket.conversation_id,
+            Some(&ticket.id),
+            EventBody::HandedBack {
+                text,
+            },
+        )
+        .await?;
+        tracing::info!(ticket = %ticket.id, agent = agent_id, "ticket handed back to the bot");
+        self.after_queue_change().await?;
+        Ok(ticket)
+    }
+
+    /// Presence (and optionally capacity); going online may assign waiting tickets at once.
+    pub async fn set_presence(&self, agent_id: &str, online: bool, capacity: Option<u32>) -> Result<Agent> {
+        if let Some(capacity) = capacity {
+            let agent = self.agent(agent_id).await?;
+            self.store.upsert_agent(agent_id, &agent.name, capacity).await?;
+        }
+        let agent = self.store.set_agent_online(agent_id, online, self.now()).await?;
+        tracing::info!(agent = agent_id, online, capacity = agent.capacity, "agent presence");
+        self.after_queue_change().await?;
+        // Re-read: automatic assignment may have given the agent tickets.
+        self.agent(agent_id).await
+    }
+
+    async fn agent(&self, agent_id: &str) -> Result<Agent> {
+        self.store
+            .agents()
+            .await?
+            .into_iter()
+            .find(|a| a.id == agent_id)
+            .ok_or_else(|| Error::NotFound {
+                kind: "agent",
+                id: agent_id.to_string(),
+            })
+    }
+
+    /// The ticket, if `agent_id` owns it (assigned to them); `Conflict` otherwise.
+    async fn owned_ticket(&self, agent_id: &str, ticket_id: &str) -> Result<Ticket> {
+        let ticket = self.ticket(ticket_id).await?;
+        if ticket.state != TicketState::Assigned || ticket.agent_id.as_deref() != Some(agent_id) {
+            return Err(Error::Conflict(format!(
+                "ticket {ticket_id} is {} and not assigned to {agent_id}",
+                ticket.state.as_str()
+            )));
+        }
+        Ok(ticket)
+    }
+
+    /// Tells the customer an agent joined.
+    async fn on_assigned(&self, ticket: &Ticket, agent: &Agent) -> Result<OutgoingEvent> {
+        if let Some(assigned) = ticket.assigned_at_ms {
+            let waited = (assigned - ticket.created_at_ms).max(0);
+            metrics::histogram!("intentdesk_ticket_wait_seconds").record(waited as f64 / 1000.0);
+        }
+        tracing::info!(ticket = %ticket.id, agent = %agent.id, "ticket assigned");
+        let text = self
+            .catalog
+            .messages
+            .render("agent_joined", ticket_lang(ticket), &[("agent", agent.name.clone())]);
+        self.bot_says(
+            &ticket.conversation_id,
+            Some(&ticket.id),
+            EventBody::AgentJoined {
+                agent: agent.name.clone(),
+                text,
+            },
+        )
+        .await
+    }
+
+    /// After any change to the queue or to agents: assigns waiting tickets to free agents,
+    /// then tells each waiting customer whose position or wait changed. Returns the events
+    /// appended, with their conversation.
+    pub(super) async fn after_queue_change(&self) -> Result<Vec<(String, OutgoingEvent)>> {
+        let mut pushed = self.pushed.lock().await;
+        let mut out = Vec::new();
+        loop {
+            let assigned = match self.store.auto_assign(self.now()).await {
+                Ok(a) => a,
+                // Lost many races to other replicas: they are assigning; stop for now.
+                Err(crate::store::StoreError::Conflict(_)) => None,
+                Err(e) => return Err(e.into()),
+            };
+            let Some((ticket, agent)) = assigned else { break };
+            pushed.remove(&ticket.id);
+            let event = self.on_assigned(&ticket, &agent).await?;
+            out.push((ticket.conversation_id.clone(), event));
+        }
+        let snapshot = self.snapshot().await?;
+        pushed.retain(|id, _| snapshot.position_of(id).is_some());
+        for (i, ticket) in snapshot.waiting.iter().enumerate() {
+            let position = u32::try_from(i + 1).unwrap_or(u32::MAX);
+            let wait = snapshot.wait_at(position);
+            if pushed.get(&ticket.id) == Some(&(position, wait)) {
+                continue;
+            }
+            let text = self.catalog.messages.render(
+                "queue_update",
+                ticket_lang(ticket),
+                &[("position", position.to_string()), ("wait_minutes", wait.to_string())],
+            );
+            let event = self
+                .bot_says(
+                    &ticket.conversation_id,
+                    Some(&ticket.id),
+                    EventBody::QueuePosition {
+                        position,
+                        wait_minutes: wait,
+                        text,
+                    },
+                )
+                .await?;
+            pushed.insert(ticket.id.clone(), (position, wait));
+            out.push((ticket.conversation_id.clone(), event));
+        }
+        metrics::gauge!("intentdesk_queue_length").set(snapshot.waiting.len() as f64);
+        Ok(out)
+    }
+}

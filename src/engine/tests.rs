@@ -1,0 +1,266 @@
+//! The batcher with a stand-in model whose forward pass the test holds and releases, so
+//! batching, overload, skipping and health are checked deterministically.
+
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
+
+use super::*;
+use crate::inference::load_catalog;
+use crate::model::prediction::Scored;
+
+fn catalog() -> Arc<Catalog> {
+    static CATALOG: OnceLock<Arc<Catalog>> = OnceLock::new();
+    CATALOG
+        .get_or_init(|| Arc::new(load_catalog(std::path::Path::new("intents")).unwrap()))
+        .clone()
+}
+
+/// Predicts "the masked text" as the intent; each forward pass announces itself and then
+/// waits for a release token (when gated).
+struct Gated {
+    entered: UnboundedSender<Vec<String>>,
+    release: Option<std::sync::mpsc::Receiver<()>>,
+    fail: bool,
+}
+
+impl Backend for Gated {
+    fn predict_masked(&self, masked: &[&str]) -> Result<Vec<Prediction>> {
+        let _ = self.entered.send(masked.iter().map(|s| s.to_string()).collect());
+        if let Some(release) = &self.release {
+            let _ = release.recv();
+        }
+        if self.fail {
+            return Err(Error::Tokenizer("boom".into()));
+        }
+        if masked.contains(&"panic") {
+            panic!("stand-in model panics");
+        }
+        Ok(masked.iter().map(|t| prediction(t)).collect())
+    }
+
+    fn describe(&self, analysis: Analysis, prediction: Prediction) -> Classification {
+        Classification {
+            language: analysis.detection.lang.code().into(),
+            intent: prediction.intent,
+            confidence: prediction.confidence,
+            top: prediction.top,
+            out_of_scope: prediction.out_of_scope,
+            route: "answer".into(),
+            intent_route: None,
+            details: analysis.details,
+            masked: analysis.masked.text,
+            secrets: analysis.masked.secrets,
+        }
+    }
+}
+
+fn prediction(text: &str) -> Prediction {
+    Prediction {
+        intent: text.to_string(),
+        confidence: 0.9,
+        top: vec![Scored {
+            intent: text.to_string(),
+            confidence: 0.9,
+        }],
+        out_of_scope: false,
+        rejection: None,
+        margin: 0.5,
+    }
+}
+
+struct Harness {
+    engine: Engine,
+    entered: UnboundedReceiver<Vec<String>>,
+    release: std::sync::mpsc::Sender<()>,
+}
+
+fn gated(max_batch: usize, queue_capacity: usize) -> Harness {
+    let (entered_tx, entered) = unbounded_channel();
+    let (release, release_rx) = std::sync::mpsc::channel();
+    let backend = Gated {
+        entered: entered_tx,
+        release: Some(release_rx),
+        fail: false,
+    };
+    let config = EngineConfig {
+        max_batch,
+        queue_capacity,
+        health_timeout: Duration::from_millis(300),
+    };
+    let engine = Engine::spawn(backend, catalog(), PolicyConfig::default(), config).unwrap();
+    Harness {
+        engine,
+        entered,
+        release,
+    }
+}
+
+fn predict_task(engine: &Engine, text: &str) -> tokio::task::JoinHandle<Result<Prediction>> {
+    let engine = engine.clone();
+    let analysis = nlu::analyse(text);
+    tokio::spawn(async move { engine.predict(&analysis).await })
+}
+
+/// Waits until `n` more requests sit in the queue.
+async fn until_queued(engine: &Engine, n: usize) {
+    for _ in 0..200 {
+        if engine.queued() >= n {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("{n} requests never got queued ({} are)", engine.queued());
+}
+
+#[tokio::test]
+async fn queued_requests_from_many_callers_share_one_forward_pass() {
+    let mut h = gated(32, 64);
+    let first = predict_task(&h.engine, "first");
+    assert_eq!(h.entered.recv().await.unwrap(), vec!["first"]);
+    // While the worker is busy, four callers queue up.
+    let others: Vec<_> = ["b", "c", "d", "e"]
+        .iter()
+        .map(|t| predict_task(&h.engine, t))
+        .collect();
+    until_queued(&h.engine, 4).await;
+    h.release.send(()).unwrap();
+    h.release.send(()).unwrap();
+    assert_eq!(h.entered.recv().await.unwrap(), vec!["b", "c", "d", "e"]);
+    assert_eq!(first.await.unwrap().unwrap().intent, "first");
+    for (task, text) in others.into_iter().zip(["b", "c", "d", "e"]) {
+        assert_eq!(task.await.unwrap().unwrap().intent, text, "each caller gets its own answer");
+    }
+}
+
+#[tokio::test]
+async fn batches_stop_at_the_limit_and_the_rest_waits_for_the_next_pass() {
+    let mut h = gated(2, 64);
+    let first = predict_task(&h.engine, "first");
+    h.entered.recv().await.unwrap();
+    let queued: Vec<_> = ["a", "b", "c"].iter().map(|t| predict_task(&h.engine, t)).collect();
+    until_queued(&h.engine, 3).await;
+    for _ in 0..3 {
+        h.release.send(()).unwrap();
+    }
+    assert_eq!(h.entered.recv().await.unwrap(), vec!["a", "b"]);
+    assert_eq!(h.entered.recv().await.unwrap(), vec!["c"]);
+    first.await.unwrap().unwrap();
+    for task in queued {
+        task.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_request_larger_than_the_batch_limit_is_split_and_keeps_its_order() {
+    let mut h = gated(4, 8);
+    for _ in 0..3 {
+        h.release.send(()).unwrap();
+    }
+    let texts: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let out = h.engine.classify(&refs).await.unwrap();
+    let intents: Vec<&str> = out.iter().map(|c| c.intent.as_str()).collect();
+    assert_eq!(intents, refs);
+    let sizes: Vec<usize> = [
+        h.entered.recv().await.unwrap(),
+        h.entered.recv().await.unwrap(),
+        h.entered.recv().await.unwrap(),
+    ]
+    .iter()
+    .map(Vec::len)
+    .collect();
+    assert_eq!(sizes, vec![4, 4, 2]);
+}
+
+#[tokio::test]
+async fn a_full_queue_is_refused_at_once_as_overloaded() {
+    let mut h = gated(1, 2);
+    let first = predict_task(&h.engine, "first");
+    h.entered.recv().await.unwrap();
+    let a = predict_task(&h.engine, "a");
+    let b = predict_task(&h.engine, "b");
+    until_queued(&h.engine, 2).await;
+    let refused = h.engine.predict(&nlu::analyse("c")).await;
+    assert!(matches!(refused, Err(Error::Overloaded { queued: 2 })), "{refused:?}");
+    for _ in 0..3 {
+        h.release.send(()).unwrap();
+    }
+    for task in [first, a, b] {
+        task.await.unwrap().unwrap();
+    }
+}
+
+#[tokio::test]
+async fn requests_whose_caller_has_gone_are_skipped() {
+    let mut h = gated(32, 8);
+    let first = predict_task(&h.engine, "first");
+    h.entered.recv().await.unwrap();
+    let gone = predict_task(&h.engine, "gone");
+    let live = predict_task(&h.engine, "live");
+    until_queued(&h.engine, 2).await;
+    gone.abort();
+    let _ = gone.await;
+    h.release.send(()).unwrap();
+    h.release.send(()).unwrap();
+    assert_eq!(h.entered.recv().await.unwrap(), vec!["live"]);
+    first.await.unwrap().unwrap();
+    assert_eq!(live.await.unwrap().unwrap().intent, "live");
+}
+
+#[tokio::test]
+async fn health_reflects_the_worker_really_answering() {
+    let mut h = gated(8, 8);
+    h.release.send(()).unwrap();
+    h.engine.health().await.expect("a free worker answers the probe");
+    assert_eq!(h.entered.recv().await.unwrap(), vec!["health check"]);
+    // Wait out the "answered within the last second" shortcut, then hold the worker.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let stuck = predict_task(&h.engine, "stuck");
+    h.entered.recv().await.unwrap();
+    let err = h.engine.health().await.unwrap_err();
+    assert!(matches!(err, Error::ModelUnavailable(_)), "{err:?}");
+    h.release.send(()).unwrap();
+    h.release.send(()).unwrap();
+    stuck.await.unwrap().unwrap();
+}
+
+#[tokio::test]
+async fn model_errors_and_panics_reach_every_caller_and_the_worker_survives() {
+    let (entered_tx, _entered) = unbounded_channel();
+    let failing = Gated {
+        entered: entered_tx,
+        release: None,
+        fail: true,
+    };
+    let engine = Engine::spawn(failing, catalog(), PolicyConfig::default(), EngineConfig::default()).unwrap();
+    let err = engine.predict(&nlu::analyse("x")).await.unwrap_err();
+    assert!(matches!(err, Error::Internal(_)), "{err:?}");
+
+    let (entered_tx, _entered) = unbounded_channel();
+    let panicking = Gated {
+        entered: entered_tx,
+        release: None,
+        fail: false,
+    };
+    let engine = Engine::spawn(panicking, catalog(), PolicyConfig::default(), EngineConfig::default()).unwrap();
+    let err = engine.predict(&nlu::analyse("panic")).await.unwrap_err();
+    assert!(matches!(err, Error::Internal(_)), "{err:?}");
+    assert_eq!(engine.predict(&nlu::analyse("fine")).await.unwrap().intent, "fine");
+}
+
+#[test]
+fn a_zero_batch_or_queue_is_refused() {
+    let (entered_tx, _entered) = unbounded_channel();
+    let backend = Gated {
+        entered: entered_tx,
+        release: None,
+        fail: false,
+    };
+    let config = EngineConfig {
+        max_batch: 0,
+        ..Default::default()
+    };
+    assert!(Engine::spawn(backend, catalog(), PolicyConfig::default(), config).is_err());
+}

@@ -1,0 +1,162 @@
+//! The agent API (bearer token per agent): the queue, ticket actions and presence.
+//! Tokens are compared in constant time and never logged.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::AppState;
+use super::error::ApiError;
+use super::extract::{AgentAuth, ApiJson};
+use crate::conversation::QueuedTicket;
+use crate::store::Ticket;
+
+/// A ticket as agents read it: details and transcript as JSON, not strings.
+#[derive(Debug, Serialize)]
+pub struct TicketJson {
+    pub id: String,
+    pub conversation_id: String,
+    pub intent: String,
+    pub confidence: f64,
+    pub language: String,
+    /// 0 low, 1 normal, 2 high, 3 urgent.
+    pub priority: i32,
+    pub state: &'static str,
+    pub agent_id: Option<String>,
+    pub details: Value,
+    /// The masked transcript up to the hand-over.
+    pub transcript: Value,
+    pub note_count: i64,
+    pub created_at_ms: i64,
+    pub assigned_at_ms: Option<i64>,
+    pub closed_at_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub position: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wait_minutes: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting_ms: Option<i64>,
+}
+
+impl From<&Ticket> for TicketJson {
+    fn from(t: &Ticket) -> Self {
+        TicketJson {
+            id: t.id.clone(),
+            conversation_id: t.conversation_id.clone(),
+            intent: t.intent.clone(),
+            confidence: t.confidence,
+            language: t.language.clone(),
+            priority: t.priority,
+            state: t.state.as_str(),
+            agent_id: t.agent_id.clone(),
+            details: serde_json::from_str(&t.details_json).unwrap_or(Value::Null),
+            transcript: serde_json::from_str(&t.transcript_json).unwrap_or(Value::Null),
+            note_count: t.note_count,
+            created_at_ms: t.created_at_ms,
+            assigned_at_ms: t.assigned_at_ms,
+            closed_at_ms: t.closed_at_ms,
+            position: None,
+            wait_minutes: None,
+            waiting_ms: None,
+        }
+    }
+}
+
+impl From<&QueuedTicket> for TicketJson {
+    fn from(q: &QueuedTicket) -> Self {
+        TicketJson {
+            position: Some(q.position),
+            wait_minutes: Some(q.wait_minutes),
+            waiting_ms: Some(q.waiting_ms),
+            ..TicketJson::from(&q.ticket)
+        }
+    }
+}
+
+/// The queue document (also the agent feed's `queue` frame).
+pub async fn queue_json(state: &AppState) -> Result<Value, ApiError> {
+    let queue = state.chat().queue_view().await?;
+    let tickets: Vec<TicketJson> = queue.iter().map(TicketJson::from).collect();
+    let agents = state.chat().agents().await?;
+    Ok(json!({ "type": "queue", "tickets": tickets, "agents": agents }))
+}
+
+/// `GET /v1/agent/queue`: waiting tickets by priority then waiting time.
+pub async fn queue(State(state): State<AppState>, _agent: AgentAuth) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(queue_json(&state).await?))
+}
+
+/// `GET /v1/agent/tickets/{id}`
+pub async fn ticket(State(state): State<AppState>, _agent: AgentAuth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let ticket = state.chat().ticket(&id).await?;
+    Ok(Json(TicketJson::from(&ticket)))
+}
+
+/// `POST /v1/agent/tickets/{id}/claim`: 409 when another agent was first.
+pub async fn claim(State(state): State<AppState>, agent: AgentAuth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let ticket = state.chat().claim(&agent.agent_id, &id).await?;
+    Ok(Json(TicketJson::from(&ticket)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TextBody {
+    text: String,
+}
+
+/// `POST /v1/agent/tickets/{id}/reply`: pushed to the customer.
+pub async fn reply(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TextBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let event = state.chat().agent_reply(&agent.agent_id, &id, &body.text).await?;
+    Ok(Json(event))
+}
+
+/// `POST /v1/agent/tickets/{id}/note`: internal, never shown to the customer.
+pub async fn note(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TextBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    state.chat().add_note(&agent.agent_id, &id, &body.text).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// `POST /v1/agent/tickets/{id}/resolve`: the bot takes over and asks for a rating.
+pub async fn resolve(State(state): State<AppState>, agent: AgentAuth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let ticket = state.chat().resolve(&agent.agent_id, &id).await?;
+    Ok(Json(TicketJson::from(&ticket)))
+}
+
+/// `POST /v1/agent/tickets/{id}/handback`: back to the bot without resolving.
+pub async fn hand_back(State(state): State<AppState>, agent: AgentAuth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+    let ticket = state.chat().hand_back(&agent.agent_id, &id).await?;
+    Ok(Json(TicketJson::from(&ticket)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PresenceBody {
+    online: bool,
+    capacity: Option<u32>,
+}
+
+/// `POST /v1/agent/presence`: `{"online": true, "capacity": 3}`.
+pub async fn presence(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    ApiJson(body): ApiJson<PresenceBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    if body.capacity.is_some_and(|c| c > 100) {
+        return Err(crate::error::Error::InvalidInput("capacity above 100".into()).into());
+    }
+    let agent = state.chat().set_presence(&agent.agent_id, body.online, body.capacity).await?;
+    Ok(Json(agent))
+}

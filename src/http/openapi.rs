@@ -1,0 +1,202 @@
+//! The OpenAPI 3 document of every endpoint, written by hand (a test checks every route of
+//! the router is in it).
+
+use serde_json::{Value, json};
+
+fn error_responses(codes: &[u16]) -> Value {
+    let mut map = serde_json::Map::new();
+    for code in codes {
+        let description = match code {
+            400 => "malformed JSON, invalid UTF-8 or a bad parameter",
+            401 => "missing or wrong bearer token",
+            404 => "unknown conversation, ticket or agent",
+            409 => "conflicts with the ticket's state (claimed by someone else, not yours...)",
+            413 => "body over the limit, or message over the maximum length",
+            422 => "empty message or invalid value",
+            429 => "rate-limited or the model is overloaded; see Retry-After",
+            503 => "the model or the database is not answering",
+            _ => "error",
+        };
+        map.insert(
+            code.to_string(),
+            json!({
+                "description": description,
+                "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } }
+            }),
+        );
+    }
+    Value::Object(map)
+}
+
+fn with_errors(ok: Value, codes: &[u16]) -> Value {
+    let mut responses = error_responses(codes);
+    if let (Value::Object(r), Value::Object(ok)) = (&mut responses, ok) {
+        r.extend(ok);
+    }
+    responses
+}
+
+fn json_body(schema: Value) -> Value {
+    json!({ "required": true, "content": { "application/json": { "schema": schema } } })
+}
+
+fn ok_json(description: &str, schema: Value) -> Value {
+    json!({ "200": { "description": description, "content": { "application/json": { "schema": schema } } } })
+}
+
+fn id_param(description: &str) -> Value {
+    json!({ "name": "id", "in": "path", "required": true, "schema": { "type": "string" }, "description": description })
+}
+
+const AGENT_ERRORS: &[u16] = &[400, 401, 404, 409, 413, 422];
+const CUSTOMER_ERRORS: &[u16] = &[400, 404, 413, 422, 429, 503];
+
+/// The document served at `/openapi.json`.
+pub fn document() -> Value {
+    let events = json!({ "type": "object", "properties": {
+        "conversation_id": { "type": "string" },
+        "events": { "type": "array", "items": { "$ref": "#/components/schemas/Event" } } } });
+    let ticket = json!({ "$ref": "#/components/schemas/Ticket" });
+    let bearer = json!([{ "agentToken": [] }]);
+    let agent_ticket_action = |summary: &str, body: Option<Value>, ok: Value| {
+        let mut op = json!({
+            "tags": ["agent"], "summary": summary, "security": bearer,
+            "parameters": [id_param("ticket id, e.g. T-000042")],
+            "responses": with_errors(ok, AGENT_ERRORS),
+        });
+        if let Some(body) = body {
+            op["requestBody"] = body;
+        }
+        json!({ "post": op })
+    };
+    let text_body = json_body(json!({ "type": "object", "required": ["text"], "properties": { "text": { "type": "string" } } }));
+    json!({
+        "openapi": "3.0.3",
+        "info": {
+            "title": "intentdesk",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Support chatbot backend: intent classification, chat (REST and WebSocket), agent queue. Customer texts are stored and returned with secrets masked."
+        },
+        "paths": {
+            "/v1/classify": { "post": {
+                "tags": ["model"], "summary": "Classify one message or a batch (batched with concurrent requests into one forward pass)",
+                "requestBody": json_body(json!({ "oneOf": [
+                    { "type": "object", "required": ["text"], "properties": { "text": { "type": "string" } } },
+                    { "type": "object", "required": ["texts"], "properties": { "texts": { "type": "array", "maxItems": 64, "items": { "type": "string" } } } }
+                ] })),
+                "responses": with_errors(ok_json("a Classification for `text`, {results: [Classification]} for `texts`", json!({ "oneOf": [
+                    { "$ref": "#/components/schemas/Classification" },
+                    { "type": "object", "properties": { "results": { "type": "array", "items": { "$ref": "#/components/schemas/Classification" } } } }
+                ] })), CUSTOMER_ERRORS)
+            } },
+            "/v1/conversations": { "post": {
+                "tags": ["chat"], "summary": "Start a conversation",
+                "requestBody": { "required": false, "content": { "application/json": { "schema": { "type": "object", "properties": { "customer_ref": { "type": "string" } } } } } },
+                "responses": with_errors(json!({ "201": { "description": "created", "content": { "application/json": { "schema": {
+                    "type": "object", "properties": { "conversation_id": { "type": "string" }, "created_at_ms": { "type": "integer" } } } } } } }), &[400, 429])
+            } },
+            "/v1/conversations/{id}/messages": { "post": {
+                "tags": ["chat"], "summary": "Send a customer message; returns the events it produced (bot replies, ticket...)",
+                "parameters": [id_param("conversation id")],
+                "requestBody": text_body.clone(),
+                "responses": with_errors(ok_json("events", events.clone()), CUSTOMER_ERRORS)
+            } },
+            "/v1/conversations/{id}/events": { "get": {
+                "tags": ["chat"], "summary": "Events after a sequence number (resume after a disconnect)",
+                "parameters": [id_param("conversation id"), { "name": "after_seq", "in": "query", "schema": { "type": "integer", "default": 0 } }],
+                "responses": with_errors(ok_json("events", events.clone()), &[400, 404, 429])
+            } },
+            "/v1/conversations/{id}/transcript": { "get": {
+                "tags": ["chat"], "summary": "Masked transcript export",
+                "parameters": [id_param("conversation id"), { "name": "format", "in": "query", "schema": { "type": "string", "enum": ["json", "text"], "default": "json" } }],
+                "responses": with_errors(json!({ "200": { "description": "the transcript", "content": {
+                    "application/json": { "schema": { "$ref": "#/components/schemas/Transcript" } },
+                    "text/plain": { "schema": { "type": "string" } } } } }), &[400, 404, 429])
+            } },
+            "/v1/conversations/{id}/rating": { "post": {
+                "tags": ["chat"], "summary": "Rate the help received (1-5, optional comment)",
+                "parameters": [id_param("conversation id")],
+                "requestBody": json_body(json!({ "type": "object", "required": ["score"], "properties": {
+                    "score": { "type": "integer", "minimum": 1, "maximum": 5 }, "comment": { "type": "string" } } })),
+                "responses": with_errors(ok_json("events", events.clone()), &[400, 404, 413, 422, 429])
+            } },
+            "/v1/chat/ws": { "get": {
+                "tags": ["chat"], "summary": "Chat WebSocket (JSON text frames; see the README for the frame format)",
+                "parameters": [
+                    { "name": "conversation_id", "in": "query", "schema": { "type": "string" }, "description": "resume this conversation (a new one without it)" },
+                    { "name": "after_seq", "in": "query", "schema": { "type": "integer" }, "description": "send the events after this sequence number first" },
+                    { "name": "customer_ref", "in": "query", "schema": { "type": "string" } }
+                ],
+                "responses": with_errors(json!({ "101": { "description": "switching to the WebSocket protocol" } }), &[400, 404, 429])
+            } },
+            "/v1/agent/queue": { "get": {
+                "tags": ["agent"], "summary": "Waiting tickets by priority then waiting time, and agents", "security": bearer,
+                "responses": with_errors(ok_json("the queue", json!({ "type": "object", "properties": {
+                    "tickets": { "type": "array", "items": ticket.clone() }, "agents": { "type": "array", "items": { "$ref": "#/components/schemas/Agent" } } } })), &[401])
+            } },
+            "/v1/agent/tickets/{id}": { "get": {
+                "tags": ["agent"], "summary": "One ticket with its details and masked transcript", "security": bearer,
+                "parameters": [id_param("ticket id")],
+                "responses": with_errors(ok_json("the ticket", ticket.clone()), &[401, 404])
+            } },
+            "/v1/agent/tickets/{id}/claim": agent_ticket_action("Claim a waiting ticket (409 if already claimed)", None, ok_json("the ticket", ticket.clone())),
+            "/v1/agent/tickets/{id}/reply": agent_ticket_action("Reply to the customer (owner only)", Some(text_body.clone()), ok_json("the event sent", json!({ "$ref": "#/components/schemas/Event" }))),
+            "/v1/agent/tickets/{id}/note": agent_ticket_action("Internal note (never shown to the customer)", Some(text_body.clone()), json!({ "204": { "description": "stored" } })),
+            "/v1/agent/tickets/{id}/resolve": agent_ticket_action("Resolve (owner only): the bot takes over and asks for a rating", None, ok_json("the ticket", ticket.clone())),
+            "/v1/agent/tickets/{id}/handback": agent_ticket_action("Hand the conversation back to the bot (owner only)", None, ok_json("the ticket", ticket.clone())),
+            "/v1/agent/presence": { "post": {
+                "tags": ["agent"], "summary": "Go online/offline, optionally set capacity (may assign waiting tickets at once)", "security": bearer,
+                "requestBody": json_body(json!({ "type": "object", "required": ["online"], "properties": {
+                    "online": { "type": "boolean" }, "capacity": { "type": "integer", "minimum": 0, "maximum": 100 } } })),
+                "responses": with_errors(ok_json("the agent", json!({ "$ref": "#/components/schemas/Agent" })), &[400, 401, 422])
+            } },
+            "/v1/agent/ws": { "get": {
+                "tags": ["agent"], "summary": "Agent feed WebSocket: queue snapshots on change, customer messages of owned tickets", "security": bearer,
+                "responses": with_errors(json!({ "101": { "description": "switching to the WebSocket protocol" } }), &[401])
+            } },
+            "/health": { "get": { "tags": ["ops"], "summary": "Liveness", "responses": ok_json("alive", json!({ "type": "object" })) } },
+            "/ready": { "get": { "tags": ["ops"], "summary": "Readiness: the model answers a probe and the database a query",
+                "responses": with_errors(ok_json("ready", json!({ "type": "object" })), &[503]) } },
+            "/metrics": { "get": { "tags": ["ops"], "summary": "Prometheus metrics",
+                "responses": { "200": { "description": "text format 0.0.4", "content": { "text/plain": { "schema": { "type": "string" } } } } } } },
+            "/openapi.json": { "get": { "tags": ["ops"], "summary": "This document", "responses": ok_json("OpenAPI 3", json!({ "type": "object" })) } }
+        },
+        "components": {
+            "securitySchemes": { "agentToken": { "type": "http", "scheme": "bearer", "description": "an agent token configured with --agent-token name:token" } },
+            "schemas": {
+                "Error": { "type": "object", "properties": { "error": { "type": "object", "properties": {
+                    "code": { "type": "string", "enum": ["bad_request", "payload_too_large", "unauthorized", "rate_limited", "not_ready", "empty_message", "message_too_long", "invalid_input", "not_found", "conflict", "overloaded", "internal"] },
+                    "message": { "type": "string" },
+                    "retry_after_secs": { "type": "integer" } } } } },
+                "Event": { "type": "object", "required": ["seq", "at_ms", "type"], "properties": {
+                    "seq": { "type": "integer" }, "at_ms": { "type": "integer" }, "ticket_id": { "type": "string" },
+                    "type": { "type": "string", "enum": ["customer_message", "bot_message", "ticket_opened", "queue_position", "agent_joined", "agent_message", "resolved", "rating_request", "handed_back"] },
+                    "text": { "type": "string" },
+                    "choices": { "type": "array", "items": { "type": "object", "properties": { "id": { "type": "string" }, "label": { "type": "string" } } } },
+                    "did_this_help": { "type": "boolean" },
+                    "position": { "type": "integer" }, "wait_minutes": { "type": "integer" }, "agent": { "type": "string" } } },
+                "Classification": { "type": "object", "properties": {
+                    "language": { "type": "string" }, "intent": { "type": "string" }, "confidence": { "type": "number" },
+                    "top": { "type": "array", "items": { "type": "object", "properties": { "intent": { "type": "string" }, "confidence": { "type": "number" } } } },
+                    "out_of_scope": { "type": "boolean" }, "route": { "type": "string" }, "intent_route": { "type": "string", "nullable": true },
+                    "details": { "type": "object", "additionalProperties": { "type": "string" } },
+                    "masked": { "type": "string" }, "secrets": { "type": "array", "items": { "type": "string" } } } },
+                "Ticket": { "type": "object", "properties": {
+                    "id": { "type": "string" }, "conversation_id": { "type": "string" }, "intent": { "type": "string" },
+                    "confidence": { "type": "number" }, "language": { "type": "string" }, "priority": { "type": "integer", "description": "0 low .. 3 urgent" },
+                    "state": { "type": "string", "enum": ["waiting", "assigned", "resolved", "back_to_bot"] }, "agent_id": { "type": "string", "nullable": true },
+                    "details": { "type": "object" }, "transcript": { "type": "array", "items": { "type": "object" } }, "note_count": { "type": "integer" },
+                    "created_at_ms": { "type": "integer" }, "assigned_at_ms": { "type": "integer", "nullable": true }, "closed_at_ms": { "type": "integer", "nullable": true },
+                    "position": { "type": "integer" }, "wait_minutes": { "type": "integer" }, "waiting_ms": { "type": "integer" } } },
+                "Agent": { "type": "object", "properties": {
+                    "id": { "type": "string" }, "name": { "type": "string" }, "capacity": { "type": "integer" }, "online": { "type": "boolean" },
+                    "active_tickets": { "type": "integer" }, "presence_changed_at_ms": { "type": "integer", "nullable": true } } },
+                "Transcript": { "type": "object", "properties": {
+                    "conversation_id": { "type": "string" }, "lang": { "type": "string" }, "created_at_ms": { "type": "integer" },
+                    "messages": { "type": "array", "items": { "type": "object", "properties": {
+                        "seq": { "type": "integer" }, "sender": { "type": "string", "enum": ["customer", "bot", "agent", "system"] },
+                        "text": { "type": "string" }, "at_ms": { "type": "integer" } } } } } }
+            }
+        }
+    })
+}
