@@ -79,7 +79,7 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
         lr_layers: args.lr_layers,
         seed: args.seed,
         goal: ThresholdGoal {
-            oos_weight: args.oos_weight,
+            oos_weight: args.oos_weight.unwrap_or(if args.catalog.is_some() { 0.1 } else { 1.0 }),
             ..Default::default()
         },
         ..Default::default()
