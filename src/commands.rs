@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::config::{ClassifyArgs, Database, EvalArgs, FetchArgs, ServeArgs, ServeConfig, TrainArgs};
+use crate::config::{CalibrateArgs, ClassifyArgs, Database, EvalArgs, FetchArgs, ServeArgs, ServeConfig, TrainArgs};
 use crate::conversation::ChatService;
 use crate::engine::{Engine, EngineConfig};
 use crate::http::{self, AppState};
@@ -272,5 +272,54 @@ pub async fn serve(
     let _ = std::io::stdout().flush();
     http::server::run(listener, state, shutdown).await?;
     store.close().await;
+    Ok(())
+}
+
+/// `intentdesk calibrate`: new thresholds from validation data, same weights.
+pub fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
+    let data = Dataset::load(&args.valid, args.valid_split.as_deref())?;
+    let model = load_encoder(&args.encoder)?;
+    let mut classifier = Classifier::load(&args.model, &model)?;
+    let index: std::collections::HashMap<&str, usize> =
+        classifier.labels().iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    let oos_class = classifier.meta.oos_label.as_deref().and_then(|l| index.get(l).copied());
+    let mut labels = Vec::with_capacity(data.len());
+    for e in &data.examples {
+        labels.push(match index.get(e.label.as_str()) {
+            Some(&i) if Some(i) != oos_class => Some(i),
+            Some(_) => None,
+            None if crate::model::classifier::is_oos_label(&e.label) => None,
+            None => anyhow::bail!("validation label {:?} is not a label of {}", e.label, args.model.display()),
+        });
+    }
+    let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
+    let progress = crate::progress::Progress::new(texts.len() as u64, "scoring validation data", true, false);
+    let mut probs = Vec::with_capacity(texts.len());
+    let mut sims = Vec::with_capacity(texts.len());
+    for chunk in texts.chunks(crate::model::embed::BULK_BATCH) {
+        for s in classifier.score(&model, chunk)? {
+            probs.push(s.probs);
+            sims.push(s.similarities.unwrap_or_default());
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish();
+    let has_sims = sims.iter().all(|s| !s.is_empty());
+    let goal = ThresholdGoal {
+        oos_weight: args.oos_weight,
+        ..Default::default()
+    };
+    let before = classifier.meta.thresholds;
+    let after = crate::model::calibration::choose_thresholds(&probs, has_sims.then_some(sims.as_slice()), &labels, oos_class, goal);
+    classifier.meta.thresholds = after;
+    classifier.meta.training["recalibrated"] = serde_json::json!({
+        "data": data.source,
+        "data_sha256": data.sha256(),
+        "oos_weight": args.oos_weight,
+        "previous_thresholds": before,
+    });
+    let out = args.out.clone().unwrap_or_else(|| args.model.clone());
+    classifier.save_meta(&out, &args.model)?;
+    eprintln!("thresholds {before:?} -> {after:?}; written to {}", out.display());
     Ok(())
 }

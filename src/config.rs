@@ -37,6 +37,8 @@ pub enum Command {
     Eval(EvalArgs),
     /// Classify messages (arguments, or one per line on stdin) as JSON lines.
     Classify(ClassifyArgs),
+    /// Re-choose a classifier's out-of-scope thresholds on validation data, without retraining.
+    Calibrate(CalibrateArgs),
     /// Run the support service: HTTP + WebSocket API, agent queue, metrics.
     Serve(ServeArgs),
 }
@@ -426,4 +428,24 @@ mod tests {
         assert_eq!(redact_url("postgres://u:p@h/db"), "postgres://u:***@h/db");
         assert_eq!(redact_url("sqlite:///x.db"), "sqlite:///x.db");
     }
+}
+
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Classifier directory (its classifier.json is rewritten unless --out is given).
+    #[arg(long, default_value = DEFAULT_MODEL_DIR)]
+    pub model: PathBuf,
+    /// Validation data (never a test split), same formats as train.
+    #[arg(long)]
+    pub valid: PathBuf,
+    #[arg(long)]
+    pub valid_split: Option<String>,
+    /// Weight of out-of-scope recall against in-scope accuracy (1 = balanced).
+    #[arg(long)]
+    pub oos_weight: f32,
+    /// Write the recalibrated classifier here instead of in place.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    #[command(flatten)]
+    pub encoder: EncoderArgs,
 }

@@ -191,6 +191,19 @@ impl Classifier {
         std::fs::write(&meta_path, json).map_err(|e| Error::io(&meta_path, e))
     }
 
+    /// Writes the metadata into `dir`, copying the weights from `from` when
+    /// `dir` is another directory (thresholds changed, weights did not).
+    pub fn save_meta(&self, dir: &Path, from: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        if dir != from {
+            let (src, dst) = (from.join(WEIGHTS_FILE), dir.join(WEIGHTS_FILE));
+            std::fs::copy(&src, &dst).map_err(|e| Error::io(&src, e))?;
+        }
+        let meta_path = dir.join(META_FILE);
+        let json = serde_json::to_string_pretty(&self.meta).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        std::fs::write(&meta_path, json).map_err(|e| Error::io(&meta_path, e))
+    }
+
     /// Where the artifact was loaded from.
     pub fn dir(&self) -> &Path {
         &self.dir

@@ -57,3 +57,63 @@ fn bad_flags_and_data_files_get_clear_errors() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/train.csv") && err.contains("no such file"), "{err}");
 }
+
+#[test]
+fn calibrate_rewrites_thresholds_from_validation_data_and_keeps_the_weights() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    // Validation rows: in-scope and out-of-scope messages (written for this test).
+    let valid = dir.path().join("valid.tsv");
+    std::fs::write(
+        &valid,
+        "text\tintent\tlang\n\
+         입금했는데 아직 안 들어왔어요\tdeposit_missing\tko\n\
+         my withdrawal is stuck in processing\twithdrawal_delayed\ten\n\
+         忘记密码了怎么办\tpassword_reset\tzh\n\
+         手数料はいくらですか\ttrading_fees\tja\n\
+         what's a good recipe for kimchi stew\tout_of_scope\ten\n\
+         明日の天気は？\tout_of_scope\tja\n",
+    )
+    .unwrap();
+    let out_dir = dir.path().join("recalibrated");
+    let out = intentdesk()
+        .args(["calibrate", "--oos-weight", "0.5", "--valid"])
+        .arg(&valid)
+        .arg("--out")
+        .arg(&out_dir)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let meta: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("classifier.json")).unwrap()).unwrap();
+    assert_eq!(meta["training"]["recalibrated"]["oos_weight"], 0.5);
+    assert!(meta["thresholds"]["min_confidence"].is_number());
+    assert_eq!(
+        std::fs::read(out_dir.join("classifier.safetensors")).unwrap(),
+        std::fs::read(root.join("models/default/classifier.safetensors")).unwrap(),
+        "the weights are copied unchanged"
+    );
+    // The recalibrated classifier classifies.
+    let out = intentdesk()
+        .args(["classify", "--model"])
+        .arg(&out_dir)
+        .arg("OTP 앱을 지웠어요")
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+
+    // A label the classifier does not know is refused by name.
+    std::fs::write(&valid, "text\tintent\nhello\tno_such_intent\n").unwrap();
+    let out = intentdesk()
+        .args(["calibrate", "--oos-weight", "1", "--valid"])
+        .arg(&valid)
+        .arg("--out")
+        .arg(&out_dir)
+        .current_dir(root)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_intent"));
+}
