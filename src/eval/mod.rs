@@ -118,7 +118,7 @@ pub fn evaluate(model: &EmbeddingModel, classifier: &Classifier, data: &Dataset,
         .iter()
         .map(|e| if is_oos_label(&e.label) { oos_name.clone() } else { e.label.clone() })
         .collect();
-    let has_oos = gold.iter().any(|g| *g == oos_name);
+    let has_oos = gold.contains(&oos_name);
     let predicted: Vec<String> = predictions
         .iter()
         .map(|p| if has_oos { p.intent.clone() } else { p.top.first().map(|s| s.intent.clone()).unwrap_or_default() })

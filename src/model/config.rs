@@ -82,7 +82,7 @@ impl EncoderConfig {
 
     /// Checks the numbers fit together.
     pub fn validate(&self) -> Result<(), String> {
-        if self.hidden == 0 || self.heads == 0 || self.hidden % self.heads != 0 {
+        if self.hidden == 0 || self.heads == 0 || !self.hidden.is_multiple_of(self.heads) {
             return Err(format!(
                 "hidden size {} is not divisible by the head count {}",
                 self.hidden, self.heads

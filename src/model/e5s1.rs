@@ -33,7 +33,7 @@ impl TensorDType {
         match self {
             TensorDType::F32 => elements.checked_mul(4),
             TensorDType::Q4_0 => {
-                if elements % Q4_0_BLOCK_WEIGHTS != 0 {
+                if !elements.is_multiple_of(Q4_0_BLOCK_WEIGHTS) {
                     None
                 } else {
                     (elements / Q4_0_BLOCK_WEIGHTS).checked_mul(Q4_0_BLOCK_BYTES)
