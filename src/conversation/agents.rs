@@ -241,23 +241,7 @@ impl ChatService {
             if pushed.get(&ticket.id) == Some(&(position, wait)) {
                 continue;
             }
-            let text = self.catalog.messages.render(
-                "queue_update",
-                ticket_lang(ticket),
-                &[("position", position.to_string()), ("wait_minutes", wait.to_string())],
-            );
-            let event = self
-                .bot_says(
-                    &ticket.conversation_id,
-                    Some(&ticket.id),
-                    EventBody::QueuePosition {
-                        position,
-                        wait_minutes: wait,
-                        text,
-                    },
-                )
-                .await?;
-            pushed.insert(ticket.id.clone(), (position, wait));
+            let event = self.push_position(ticket, ticket_lang(ticket), position, wait, &mut pushed).await?;
             out.push((ticket.conversation_id.clone(), event));
         }
         metrics::gauge!("intentdesk_queue_length").set(snapshot.waiting.len() as f64);

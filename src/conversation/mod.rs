@@ -582,6 +582,19 @@ impl ChatService {
         let snapshot = self.snapshot().await?;
         let position = snapshot.position_of(&ticket.id).unwrap_or(1);
         let wait = snapshot.wait_at(position);
+        Ok(Some(self.push_position(ticket, lang, position, wait, &mut pushed).await?))
+    }
+
+    /// Sends `ticket`'s customer its queue position and wait, in `lang`, and
+    /// records what was told so unchanged figures are not sent again.
+    async fn push_position(
+        &self,
+        ticket: &Ticket,
+        lang: Lang,
+        position: u32,
+        wait: u32,
+        pushed: &mut HashMap<String, (u32, u32)>,
+    ) -> Result<OutgoingEvent> {
         let text = self.catalog.messages.render(
             "queue_update",
             lang,
@@ -599,7 +612,7 @@ impl ChatService {
             )
             .await?;
         pushed.insert(ticket.id.clone(), (position, wait));
-        Ok(Some(event))
+        Ok(event)
     }
 
     /// The conversation's events after `after_seq` (0: all), in order.
