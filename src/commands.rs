@@ -280,30 +280,16 @@ pub fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
     let data = Dataset::load(&args.valid, args.valid_split.as_deref())?;
     let model = load_encoder(&args.encoder)?;
     let mut classifier = Classifier::load(&args.model, &model)?;
-    let index: std::collections::HashMap<&str, usize> =
-        classifier.labels().iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
-    let oos_class = classifier.meta.oos_label.as_deref().and_then(|l| index.get(l).copied());
-    let mut labels = Vec::with_capacity(data.len());
-    for e in &data.examples {
-        labels.push(match index.get(e.label.as_str()) {
-            Some(&i) if Some(i) != oos_class => Some(i),
-            Some(_) => None,
-            None if crate::model::classifier::is_oos_label(&e.label) => None,
-            None => anyhow::bail!("validation label {:?} is not a label of {}", e.label, args.model.display()),
-        });
-    }
+    let oos_class = classifier.meta.oos_label.as_deref().and_then(|l| classifier.labels().iter().position(|x| x == l));
+    let gold: Vec<String> = data.examples.iter().map(|e| e.label.clone()).collect();
+    let labels = crate::model::train::held_out_classes(&gold, classifier.labels(), oos_class)?;
     let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
     let progress = crate::progress::Progress::new(texts.len() as u64, "scoring validation data", true, false);
-    let mut probs = Vec::with_capacity(texts.len());
-    let mut sims = Vec::with_capacity(texts.len());
-    for chunk in texts.chunks(crate::model::embed::BULK_BATCH) {
-        for s in classifier.score(&model, chunk)? {
-            probs.push(s.probs);
-            sims.push(s.similarities.unwrap_or_default());
-        }
-        progress.inc(chunk.len() as u64);
-    }
-    progress.finish();
+    let (probs, sims): (Vec<Vec<f32>>, Vec<Vec<f32>>) = classifier
+        .score_all(&model, &texts, &progress)?
+        .into_iter()
+        .map(|s| (s.probs, s.similarities.unwrap_or_default()))
+        .unzip();
     let has_sims = sims.iter().all(|s| !s.is_empty());
     let goal = ThresholdGoal {
         oos_weight: args.oos_weight,

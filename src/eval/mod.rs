@@ -15,7 +15,7 @@ use crate::data::Dataset;
 use crate::error::Result;
 use crate::model::calibration::{ReliabilityBin, ece, reliability};
 use crate::model::classifier::{Classifier, Prediction, is_oos_label};
-use crate::model::embed::{BULK_BATCH, EmbeddingModel};
+use crate::model::embed::EmbeddingModel;
 pub use metrics::{Figures, PerIntent};
 
 /// Settings of one evaluation run.
@@ -70,23 +70,12 @@ pub struct EvalReport {
 pub fn evaluate(model: &EmbeddingModel, classifier: &Classifier, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
     let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
     let progress = crate::progress::Progress::new(texts.len() as u64, "evaluating", opts.progress, false);
-    // Batched predictions, in length order for throughput.
-    let order = model.length_order(&texts)?;
-    let mut predictions: Vec<Option<Prediction>> = vec![None; texts.len()];
-    let mut probs: Vec<Vec<f32>> = vec![Vec::new(); texts.len()];
+    // Batched predictions (the batch throughput figure).
     let started = Instant::now();
-    for chunk in order.chunks(BULK_BATCH) {
-        let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-        let scores = classifier.score(model, &batch)?;
-        for (j, &i) in chunk.iter().enumerate() {
-            predictions[i] = Some(classifier.decide(&scores[j]));
-            probs[i] = scores[j].probs.clone();
-        }
-        progress.inc(chunk.len() as u64);
-    }
+    let scores = classifier.score_all(model, &texts, &progress)?;
     let batch_secs = started.elapsed().as_secs_f64();
-    progress.finish();
-    let predictions: Vec<Prediction> = predictions.into_iter().flatten().collect();
+    let predictions: Vec<Prediction> = scores.iter().map(|s| classifier.decide(s)).collect();
+    let probs: Vec<Vec<f32>> = scores.into_iter().map(|s| s.probs).collect();
 
     // Single-message latency on an evenly spaced sample.
     let samples = opts.latency_samples.min(texts.len());

@@ -11,12 +11,12 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use candle_core::{D, DType, Device, Tensor};
+use candle_core::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 
 pub use super::prediction::{DEFAULT_OOS_LABEL, Prediction, Rejection, Scored, Thresholds, decide, is_oos_label};
 use super::embed::{EmbeddingModel, EncoderIdentity};
-use super::encoder::{EncoderLayer, ParamSource, RawParam, l2_normalize, mask_bias, masked_mean};
+use super::encoder::{EncoderLayer, ParamSource, RawParam, dense, l2_normalize, mask_bias, masked_mean};
 use crate::error::{Error, Result};
 
 pub const META_FILE: &str = "classifier.json";
@@ -66,7 +66,9 @@ pub struct Scores {
     pub similarities: Option<Vec<f32>>,
 }
 
-struct MapSource<'a>(&'a HashMap<String, Tensor>, &'a Path);
+/// Parameters held in a map by E5S1 name (a loaded artifact, or freshly trained layers);
+/// `Path` names where they come from in errors.
+pub(crate) struct MapSource<'a>(pub &'a HashMap<String, Tensor>, pub &'a Path);
 
 impl ParamSource for MapSource<'_> {
     fn param(&self, name: &str, shape: &[usize]) -> Result<RawParam> {
@@ -142,19 +144,10 @@ impl Classifier {
         let src = MapSource(&tensors, &weights_path);
         let n = meta.labels.len();
         let h = model.hidden();
-        let head_w = match src.param("head.w", &[n, h])? {
-            RawParam::Dense(t) => t,
-            RawParam::Quantized(_) => unreachable!("MapSource yields dense tensors"),
-        };
-        let head_b = match src.param("head.b", &[n])? {
-            RawParam::Dense(t) => t,
-            RawParam::Quantized(_) => unreachable!("MapSource yields dense tensors"),
-        };
+        let head_w = dense(&src, "head.w", &[n, h])?;
+        let head_b = dense(&src, "head.b", &[n])?;
         let centroids = match tensors.get("centroids") {
-            Some(_) => match src.param("centroids", &[n, h])? {
-                RawParam::Dense(t) => Some(t),
-                RawParam::Quantized(_) => unreachable!("MapSource yields dense tensors"),
-            },
+            Some(_) => Some(dense(&src, "centroids", &[n, h])?),
             None => None,
         };
         let layers = model.encoder.layers().len();
@@ -248,6 +241,21 @@ impl Classifier {
             .collect())
     }
 
+    /// Scores of many texts, run in length-sorted batches (less padding) and
+    /// returned in input order; `progress` is told as batches finish.
+    pub fn score_all(&self, model: &EmbeddingModel, texts: &[&str], progress: &crate::progress::Progress) -> Result<Vec<Scores>> {
+        let mut out: Vec<Option<Scores>> = vec![None; texts.len()];
+        for chunk in model.length_order(texts)?.chunks(super::embed::BULK_BATCH) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+            for (&i, scores) in chunk.iter().zip(self.score(model, &batch)?) {
+                out[i] = Some(scores);
+            }
+            progress.inc(chunk.len() as u64);
+        }
+        progress.finish();
+        Ok(out.into_iter().flatten().collect())
+    }
+
     /// Predictions for a batch of texts.
     pub fn predict(&self, model: &EmbeddingModel, texts: &[&str]) -> Result<Vec<Prediction>> {
         Ok(self.score(model, texts)?.iter().map(|s| self.decide(s)).collect())
@@ -283,18 +291,9 @@ pub fn softmax_rows(logits: &[Vec<f32>], temperature: f32) -> Vec<Vec<f32>> {
         .collect()
 }
 
-/// Index of the largest value of each row of a [n, k] tensor.
-pub fn argmax_rows(t: &Tensor) -> Result<Vec<u32>> {
-    Ok(t.argmax(D::Minus1)?.to_vec1::<u32>()?)
-}
-
+/// The first 12 hex digits of a sha256, for messages.
 fn short(sha: &str) -> &str {
     &sha[..sha.len().min(12)]
-}
-
-/// The CPU device, for callers that do not care.
-pub fn cpu() -> Device {
-    Device::Cpu
 }
 
 #[cfg(test)]

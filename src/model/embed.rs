@@ -175,26 +175,6 @@ impl EmbeddingModel {
         l2_normalize(&masked_mean(&hidden, &batch.mask)?)
     }
 
-    /// Embeddings of many texts, in length-sorted batches (less padding),
-    /// returned in input order. `on_batch` is told how many rows are done.
-    pub fn embed_many(&self, texts: &[&str], mut on_batch: impl FnMut(usize)) -> Result<Tensor> {
-        let order = self.length_order(texts)?;
-        let mut rows: Vec<Option<Tensor>> = vec![None; texts.len()];
-        for chunk in order.chunks(BULK_BATCH) {
-            let batch_texts: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            let emb = self.embed_batch(&batch_texts)?;
-            for (j, &i) in chunk.iter().enumerate() {
-                rows[i] = Some(emb.get(j)?);
-            }
-            on_batch(chunk.len());
-        }
-        let rows: Vec<Tensor> = rows.into_iter().flatten().collect();
-        if rows.is_empty() {
-            return self.embed_batch(&[]);
-        }
-        Ok(Tensor::stack(&rows, 0)?)
-    }
-
     /// Indices of `texts` sorted by token count.
     pub fn length_order(&self, texts: &[&str]) -> Result<Vec<usize>> {
         let lengths: Vec<usize> = self.tokenizer.encode(texts)?.iter().map(Vec::len).collect();

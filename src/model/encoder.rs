@@ -98,7 +98,8 @@ fn new_var(vars: &VarMap, name: &str, init: &Tensor) -> Result<Tensor> {
     Ok(tensor)
 }
 
-fn dense(src: &dyn ParamSource, name: &str, shape: &[usize]) -> Result<Tensor> {
+/// A parameter as a dense f32 tensor, dequantising if the source holds it quantised.
+pub(crate) fn dense(src: &dyn ParamSource, name: &str, shape: &[usize]) -> Result<Tensor> {
     Ok(match src.param(name, shape)? {
         RawParam::Dense(t) => t,
         RawParam::Quantized(q) => q.dequantize(&q.device())?,

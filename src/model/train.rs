@@ -14,7 +14,7 @@ use rand::seq::SliceRandom;
 use serde_json::json;
 
 use super::calibration::{ThresholdGoal, choose_thresholds, ece, fit_temperature};
-use super::classifier::{Classifier, ClassifierMeta, FORMAT_VERSION, head_logits, is_oos_label, softmax_rows};
+use super::classifier::{Classifier, ClassifierMeta, FORMAT_VERSION, MapSource, head_logits, is_oos_label, softmax_rows};
 use super::embed::EmbeddingModel;
 use super::encoder::{EncoderLayer, layer_tensor_names, mask_bias, masked_mean};
 use crate::error::{Error, Result};
@@ -191,12 +191,12 @@ impl Trainable {
     }
 
     fn all_logits(&self, frozen: &Frozen, n: usize) -> Result<Vec<Vec<f32>>> {
-        let mut out = Vec::with_capacity(n);
-        let idx: Vec<usize> = (0..n).collect();
-        for chunk in idx.chunks(64) {
-            out.extend(self.logits(frozen, chunk, false, None)?.detach().to_vec2::<f32>()?);
-        }
-        Ok(out)
+        self.logits_of(&self.all_pooled(frozen, n)?)
+    }
+
+    /// Logits of already pooled features.
+    fn logits_of(&self, pooled: &Tensor) -> Result<Vec<Vec<f32>>> {
+        Ok(head_logits(pooled, &self.head_w, &self.head_b)?.detach().to_vec2::<f32>()?)
     }
 }
 
@@ -397,20 +397,7 @@ pub fn train(
     let oos_label = labels.iter().find(|l| is_oos_label(l)).cloned();
     let oos_class = oos_label.as_ref().map(|l| index[l.as_str()]);
     let train_y: Vec<usize> = train_set.labels.iter().map(|l| index[l.as_str()]).collect();
-    // Held-out rows: None = out of scope (by class or by name).
-    let mut valid_y: Vec<Option<usize>> = Vec::with_capacity(valid.len());
-    for l in &valid.labels {
-        valid_y.push(match index.get(l.as_str()) {
-            Some(&i) if Some(i) != oos_class => Some(i),
-            Some(_) => None,
-            None if is_oos_label(l) => None,
-            None => {
-                return Err(Error::InvalidInput(format!(
-                    "validation label {l:?} does not occur in the training data"
-                )));
-            }
-        });
-    }
+    let valid_y = held_out_classes(&valid.labels, &labels, oos_class)?;
 
     let k = opts.tune_layers;
     let train_texts: Vec<&str> = train_set.texts.iter().map(String::as_str).collect();
@@ -489,13 +476,14 @@ pub fn train(
     };
 
     // Calibration and thresholds on the held-out rows.
-    let valid_logits = trainable.all_logits(&frozen_valid, valid.len())?;
-    let valid_sims: Vec<Vec<f32>> = if valid.is_empty() {
-        Vec::new()
+    // The tuned layers run once over the held-out rows: logits and
+    // similarities both come from these pooled features.
+    let (valid_logits, valid_sims) = if valid.is_empty() {
+        (Vec::new(), Vec::new())
     } else {
-        super::encoder::l2_normalize(&trainable.all_pooled(&frozen_valid, valid.len())?)?
-            .matmul(&centroids.t()?)?
-            .to_vec2::<f32>()?
+        let pooled = trainable.all_pooled(&frozen_valid, valid.len())?;
+        let sims = super::encoder::l2_normalize(&pooled)?.matmul(&centroids.t()?)?.to_vec2::<f32>()?;
+        (trainable.logits_of(&pooled)?, sims)
     };
     let in_scope: Vec<(Vec<f32>, usize)> = valid_logits
         .iter()
@@ -570,18 +558,25 @@ pub fn train(
 }
 
 fn rebuild_layers(tensors: &HashMap<String, Tensor>, model: &EmbeddingModel, from: usize) -> Result<Vec<EncoderLayer>> {
-    struct Src<'a>(&'a HashMap<String, Tensor>);
-    impl super::encoder::ParamSource for Src<'_> {
-        fn param(&self, name: &str, _shape: &[usize]) -> Result<super::encoder::RawParam> {
-            self.0
-                .get(name)
-                .cloned()
-                .map(super::encoder::RawParam::Dense)
-                .ok_or_else(|| Error::InvalidInput(format!("tuned tensor {name} missing")))
-        }
-    }
+    let src = MapSource(tensors, std::path::Path::new("(fine-tuned layers)"));
     (from..model.encoder.layers().len())
-        .map(|l| EncoderLayer::load(&Src(tensors), l, model.encoder.config()))
+        .map(|l| EncoderLayer::load(&src, l, model.encoder.config()))
+        .collect()
+}
+
+/// Class indices of held-out labels: `None` for an out-of-scope row (the
+/// out-of-scope class, or an out-of-scope name the classes lack); a label that
+/// is neither a class nor out of scope is an error naming it.
+pub fn held_out_classes(held_out: &[String], classes: &[String], oos_class: Option<usize>) -> Result<Vec<Option<usize>>> {
+    let index: HashMap<&str, usize> = classes.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    held_out
+        .iter()
+        .map(|l| match index.get(l.as_str()) {
+            Some(&i) if Some(i) != oos_class => Ok(Some(i)),
+            Some(_) => Ok(None),
+            None if is_oos_label(l) => Ok(None),
+            None => Err(Error::InvalidInput(format!("validation label {l:?} is not one of the classifier's labels"))),
+        })
         .collect()
 }
 
