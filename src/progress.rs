@@ -87,6 +87,18 @@ impl Progress {
         }
     }
 
+    /// Changes the total (work found to be larger or smaller than announced).
+    pub fn set_length(&self, total: u64) {
+        if let Some(bar) = &self.bar {
+            bar.set_length(total);
+        }
+        if let Some(plain) = &self.plain
+            && let Ok(mut p) = plain.lock()
+        {
+            p.total = total;
+        }
+    }
+
     /// Extra text shown after the counts (a running loss, say).
     pub fn set_suffix(&self, text: String) {
         if let Some(bar) = &self.bar {

@@ -14,8 +14,8 @@ use serde::Serialize;
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::model::calibration::{ReliabilityBin, ece, reliability};
-use crate::model::classifier::{Classifier, Prediction, is_oos_label};
-use crate::model::embed::EmbeddingModel;
+use crate::model::IntentModel;
+use crate::model::classifier::{Prediction, is_oos_label};
 pub use metrics::{Figures, PerIntent};
 
 /// Settings of one evaluation run.
@@ -66,15 +66,15 @@ pub struct EvalReport {
     pub confusion: Vec<Vec<u32>>,
 }
 
-/// Runs `classifier` over `data`.
-pub fn evaluate(model: &EmbeddingModel, classifier: &Classifier, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
+/// Runs `model` over `data`.
+pub fn evaluate(model: &IntentModel, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
     let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
     let progress = crate::progress::Progress::new(texts.len() as u64, "evaluating", opts.progress, false);
     // Batched predictions (the batch throughput figure).
     let started = Instant::now();
-    let scores = classifier.score_all(model, &texts, &progress)?;
+    let scores = model.score_all(&texts, &progress)?;
     let batch_secs = started.elapsed().as_secs_f64();
-    let predictions: Vec<Prediction> = scores.iter().map(|s| classifier.decide(s)).collect();
+    let predictions: Vec<Prediction> = scores.iter().map(|s| model.decide(s)).collect();
     let probs: Vec<Vec<f32>> = scores.into_iter().map(|s| s.probs).collect();
 
     // Single-message latency on an evenly spaced sample.
@@ -83,7 +83,7 @@ pub fn evaluate(model: &EmbeddingModel, classifier: &Classifier, data: &Dataset,
     for s in 0..samples {
         let text = texts[s * texts.len() / samples.max(1)];
         let t = Instant::now();
-        classifier.predict(model, &[text])?;
+        model.predict(&[text])?;
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     latencies.sort_by(f64::total_cmp);
@@ -97,10 +97,9 @@ pub fn evaluate(model: &EmbeddingModel, classifier: &Classifier, data: &Dataset,
     };
 
     // Gold labels with out-of-scope names unified to the classifier's.
-    let oos_name = classifier
-        .meta
-        .oos_label
-        .clone()
+    let oos_name = model
+        .oos_label()
+        .map(str::to_string)
         .unwrap_or_else(|| crate::model::classifier::DEFAULT_OOS_LABEL.to_string());
     let gold: Vec<String> = data
         .examples
@@ -122,7 +121,7 @@ pub fn evaluate(model: &EmbeddingModel, classifier: &Classifier, data: &Dataset,
     }
 
     // Calibration on in-scope rows whose label the model knows.
-    let label_index: BTreeMap<&str, usize> = classifier.labels().iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    let label_index: BTreeMap<&str, usize> = model.labels().iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
     let (cal_probs, cal_y): (Vec<Vec<f32>>, Vec<usize>) = gold
         .iter()
         .zip(&probs)
@@ -132,7 +131,7 @@ pub fn evaluate(model: &EmbeddingModel, classifier: &Classifier, data: &Dataset,
     let (confusion_labels, confusion) = metrics::confusion(&gold, &predicted);
     Ok(EvalReport {
         data: data.source.clone(),
-        model: classifier.dir().display().to_string(),
+        model: model.dir().display().to_string(),
         rows: gold.len(),
         figures,
         ece: ece(&cal_probs, &cal_y) as f64,

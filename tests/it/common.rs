@@ -2,7 +2,7 @@
 
 use std::sync::OnceLock;
 
-use intentdesk::model::{EmbeddingModel, EncoderOptions, Precision};
+use intentdesk::model::{EmbeddingModel, EncoderOptions, EncoderSource, Precision};
 
 /// The default encoder (f32), loaded once.
 pub fn encoder() -> &'static EmbeddingModel {
@@ -17,6 +17,23 @@ pub fn load(precision: Precision) -> EmbeddingModel {
         ..Default::default()
     })
     .unwrap_or_else(|e| panic!("{e}\n(the README's test command runs `intentdesk fetch-model` first)"))
+}
+
+/// The English all-MiniLM-L6-v2 encoder from the cache, loaded once.
+pub fn minilm() -> &'static EmbeddingModel {
+    static MODEL: OnceLock<EmbeddingModel> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        EmbeddingModel::load(&EncoderOptions {
+            source: EncoderSource::Dir(minilm_dir()),
+            ..Default::default()
+        })
+        .unwrap_or_else(|e| panic!("{e}\n(the README's test command runs `intentdesk fetch-model --encoder all-minilm-l6-v2` first)"))
+    })
+}
+
+/// Where `fetch-model --encoder all-minilm-l6-v2` puts MiniLM.
+pub fn minilm_dir() -> std::path::PathBuf {
+    intentdesk::model::source::default_cache_dir().join(intentdesk::model::source::MINILM_DIR)
 }
 
 /// Cosine similarity of two unit vectors.

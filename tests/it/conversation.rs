@@ -4,7 +4,7 @@
 use std::sync::OnceLock;
 
 use intentdesk::inference::{IntentEngine, load_catalog};
-use intentdesk::model::Classifier;
+use intentdesk::model::{Classifier, IntentModel};
 use intentdesk::nlu::{self, Lang, SecretKind};
 use intentdesk::policy::{self, ConversationState, Decision, Outcome, PolicyConfig, QueueState};
 
@@ -16,8 +16,9 @@ fn engine() -> &'static IntentEngine {
         let model = common::load(intentdesk::model::Precision::F32);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let classifier = Classifier::load(&root.join("models/default"), &model).expect("models/default");
+        let model = IntentModel::single(model, classifier);
         let catalog = load_catalog(&root.join("intents")).expect("intents/");
-        IntentEngine::new(model, classifier, catalog, PolicyConfig::default()).expect("shipped model fits the catalog")
+        IntentEngine::new(model, catalog, PolicyConfig::default()).expect("shipped model fits the catalog")
     })
 }
 

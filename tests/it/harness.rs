@@ -17,7 +17,7 @@ use intentdesk::engine::{Backend, Engine, EngineConfig};
 use intentdesk::http::{AgentCredential, AppState, HttpConfig, app};
 use intentdesk::inference::{Classification, IntentEngine, load_catalog};
 use intentdesk::model::prediction::Scored;
-use intentdesk::model::{Classifier, Prediction};
+use intentdesk::model::{Classifier, IntentModel, Prediction};
 use intentdesk::nlu::Analysis;
 use intentdesk::policy::PolicyConfig;
 use intentdesk::store::Store;
@@ -50,8 +50,9 @@ pub fn engine() -> Engine {
         .get_or_init(|| {
             let model = common::load(intentdesk::model::Precision::F32);
             let classifier = Classifier::load(&root().join("models/default"), &model).expect("models/default");
+            let model = IntentModel::single(model, classifier);
             let catalog = load_catalog(&root().join("intents")).expect("intents/");
-            let engine = IntentEngine::new(model, classifier, catalog, PolicyConfig::default()).expect("model fits catalog");
+            let engine = IntentEngine::new(model, catalog, PolicyConfig::default()).expect("model fits catalog");
             Engine::start(engine, EngineConfig::default()).expect("engine starts")
         })
         .clone()

@@ -4,6 +4,9 @@
 //!   languages land closer than unrelated sentences; Q4 and f32 agree.
 //! - [`benchmark_slice`]: a classifier trained on a BANKING77 slice from
 //!   `../shared/data` reaches a stated accuracy on a slice of its test split.
+//! - [`ensemble`]: classifiers on multilingual-e5-small and all-MiniLM-L6-v2
+//!   combined on a BANKING77 slice: fitted, saved, loaded by directory,
+//!   evaluated; broken ensembles are refused with the file named.
 //! - [`conversation`]: multi-turn conversations through the policy with the
 //!   real shipped model; the stale-catalog check; `classify` output fields.
 //! - [`api`]: the router without a socket (`app(state).oneshot`): every
@@ -34,6 +37,7 @@ mod conversation;
 mod common;
 mod durability;
 mod encoder;
+mod ensemble;
 mod end_to_end;
 mod harness;
 mod live;

@@ -1,0 +1,234 @@
+//! What the commands and the engine load from a model directory: one
+//! classifier on its encoder, or an ensemble of classifiers each on its own
+//! encoder ([`super::ensemble`]). Either way: texts in, calibrated scores and
+//! predictions out, with one set of labels and thresholds.
+
+use std::path::{Path, PathBuf};
+
+use super::classifier::{Classifier, Prediction, Scores, Thresholds, decide};
+use super::embed::{EmbeddingModel, EncoderOptions};
+use super::ensemble::{self, ENSEMBLE_FILE, EnsembleMeta};
+use super::source::EncoderSource;
+use crate::error::{Error, Result};
+use crate::progress::Progress;
+
+/// A classifier with the encoder it runs on.
+pub struct Member {
+    pub encoder: EmbeddingModel,
+    pub classifier: Classifier,
+}
+
+impl Member {
+    /// Loads the classifier in `dir` on the encoder its metadata names (the
+    /// default encoder from `cache_dir`), with the precision, prefix and token
+    /// limit it was trained with.
+    pub fn load(dir: &Path, cache_dir: &Path) -> Result<Self> {
+        let identity = Classifier::read_meta(dir)?.encoder;
+        let opts = EncoderOptions {
+            source: EncoderSource::from_description(&identity.source),
+            cache_dir: cache_dir.to_path_buf(),
+            precision: identity.precision,
+            max_tokens: identity.max_tokens,
+            prefix: Some(identity.prefix.clone()),
+        };
+        let encoder = EmbeddingModel::load(&opts)?;
+        let classifier = Classifier::load(dir, &encoder)?;
+        Ok(Member { encoder, classifier })
+    }
+
+    /// Scores of many texts in length-sorted batches, in input order.
+    pub fn score_all(&self, texts: &[&str], progress: &Progress) -> Result<Vec<Scores>> {
+        let mut out: Vec<Option<Scores>> = vec![None; texts.len()];
+        for chunk in self.encoder.length_order(texts)?.chunks(super::embed::BULK_BATCH) {
+            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+            for (&i, scores) in chunk.iter().zip(self.classifier.score(&self.encoder, &batch)?) {
+                out[i] = Some(scores);
+            }
+            progress.inc(chunk.len() as u64);
+        }
+        Ok(out.into_iter().flatten().collect())
+    }
+}
+
+/// A loaded model directory.
+pub struct IntentModel {
+    members: Vec<Member>,
+    /// `Some` for an ensemble directory.
+    ensemble: Option<EnsembleMeta>,
+    dir: PathBuf,
+}
+
+impl IntentModel {
+    /// One classifier on one encoder.
+    pub fn single(encoder: EmbeddingModel, classifier: Classifier) -> Self {
+        let dir = classifier.dir().to_path_buf();
+        IntentModel {
+            members: vec![Member { encoder, classifier }],
+            ensemble: None,
+            dir,
+        }
+    }
+
+    /// Loads `dir`. A classifier directory runs on the encoder `encoder`
+    /// describes; an ensemble loads each member's own encoder (the one its
+    /// metadata names, with `encoder`'s cache directory for the default one).
+    pub fn load(dir: &Path, encoder: &EncoderOptions) -> Result<Self> {
+        if !dir.join(ENSEMBLE_FILE).exists() {
+            let model = EmbeddingModel::load(encoder)?;
+            let classifier = Classifier::load(dir, &model)?;
+            return Ok(Self::single(model, classifier));
+        }
+        let meta = EnsembleMeta::load(dir)?;
+        let mut members = Vec::with_capacity(meta.members.len());
+        for member in &meta.members {
+            let member_dir = dir.join(&member.dir);
+            let loaded = Member::load(&member_dir, &encoder.cache_dir)?;
+            if loaded.classifier.labels() != meta.labels.as_slice() {
+                return Err(Error::ClassifierMismatch {
+                    path: member_dir,
+                    reason: "its labels differ from the ensemble's".into(),
+                });
+            }
+            members.push(loaded);
+        }
+        Ok(IntentModel {
+            members,
+            ensemble: Some(meta),
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    pub fn members(&self) -> &[Member] {
+        &self.members
+    }
+
+    pub fn is_ensemble(&self) -> bool {
+        self.ensemble.is_some()
+    }
+
+    /// Where the model was loaded from.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn labels(&self) -> &[String] {
+        match &self.ensemble {
+            Some(meta) => &meta.labels,
+            None => self.members[0].classifier.labels(),
+        }
+    }
+
+    pub fn oos_label(&self) -> Option<&str> {
+        match &self.ensemble {
+            Some(meta) => meta.oos_label.as_deref(),
+            None => self.members[0].classifier.meta.oos_label.as_deref(),
+        }
+    }
+
+    /// The catalog the model was trained on, if any.
+    pub fn catalog_sha256(&self) -> Option<&str> {
+        match &self.ensemble {
+            Some(meta) => meta.catalog_sha256.as_deref(),
+            None => self.members[0].classifier.meta.catalog_sha256.as_deref(),
+        }
+    }
+
+    pub fn thresholds(&self) -> Thresholds {
+        match &self.ensemble {
+            Some(meta) => meta.thresholds,
+            None => self.members[0].classifier.meta.thresholds,
+        }
+    }
+
+    /// The encoders in use, for logs and reports.
+    pub fn encoder_names(&self) -> Vec<String> {
+        self.members.iter().map(|m| m.encoder.identity.source.clone()).collect()
+    }
+
+    /// Calibrated scores of a batch of texts.
+    pub fn score(&self, texts: &[&str]) -> Result<Vec<Scores>> {
+        let per_member = self
+            .members
+            .iter()
+            .map(|m| m.classifier.score(&m.encoder, texts))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(self.mix(per_member))
+    }
+
+    /// Scores of many texts in length-sorted batches, in input order;
+    /// `progress` counts texts once per member.
+    pub fn score_all(&self, texts: &[&str], progress: &Progress) -> Result<Vec<Scores>> {
+        progress.set_length((texts.len() * self.members.len()) as u64);
+        let per_member = self
+            .members
+            .iter()
+            .map(|m| m.score_all(texts, progress))
+            .collect::<Result<Vec<_>>>()?;
+        progress.finish();
+        Ok(self.mix(per_member))
+    }
+
+    fn mix(&self, mut per_member: Vec<Vec<Scores>>) -> Vec<Scores> {
+        let Some(meta) = &self.ensemble else {
+            return per_member.remove(0);
+        };
+        let weights: Vec<f32> = meta.members.iter().map(|m| m.weight).collect();
+        (0..per_member[0].len())
+            .map(|row| {
+                let scores: Vec<&Scores> = per_member.iter().map(|s| &s[row]).collect();
+                let (z, sims) = ensemble::combine(&scores, &weights);
+                ensemble::finish(&z, sims, meta.temperature)
+            })
+            .collect()
+    }
+
+    /// Predictions for a batch of texts.
+    pub fn predict(&self, texts: &[&str]) -> Result<Vec<Prediction>> {
+        Ok(self.score(texts)?.iter().map(|s| self.decide(s)).collect())
+    }
+
+    /// Applies the labels and thresholds to scores.
+    pub fn decide(&self, scores: &Scores) -> Prediction {
+        let thresholds = self.thresholds();
+        decide(&scores.probs, scores.similarities.as_deref(), self.labels(), self.oos_label(), &thresholds)
+    }
+
+    /// Replaces the out-of-scope thresholds and writes the metadata to `out`
+    /// (the weights are copied when `out` is another directory). `note`
+    /// records where the new thresholds came from.
+    pub fn save_thresholds(&mut self, thresholds: Thresholds, note: serde_json::Value, out: &Path) -> Result<()> {
+        match &mut self.ensemble {
+            None => {
+                let classifier = &mut self.members[0].classifier;
+                classifier.meta.thresholds = thresholds;
+                classifier.meta.training["recalibrated"] = note;
+                classifier.save_meta(out, &self.dir)
+            }
+            Some(meta) => {
+                meta.thresholds = thresholds;
+                meta.training["recalibrated"] = note;
+                if out != self.dir {
+                    for member in &meta.members {
+                        let from = self.dir.join(&member.dir);
+                        let to = out.join(&member.dir);
+                        copy_dir_files(&from, &to)?;
+                    }
+                }
+                meta.save(out)
+            }
+        }
+    }
+}
+
+/// Copies the files (not subdirectories) of `from` into `to`.
+pub fn copy_dir_files(from: &Path, to: &Path) -> Result<()> {
+    std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+    for entry in std::fs::read_dir(from).map_err(|e| Error::io(from, e))?.flatten() {
+        let path = entry.path();
+        if path.is_file() {
+            let target = to.join(entry.file_name());
+            std::fs::copy(&path, &target).map_err(|e| Error::io(&path, e))?;
+        }
+    }
+    Ok(())
+}
