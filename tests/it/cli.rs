@@ -59,6 +59,34 @@ fn bad_flags_and_data_files_get_clear_errors() {
 }
 
 #[test]
+fn fetch_model_refuses_an_unknown_encoder_and_combine_needs_two_members() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = intentdesk()
+        .args(["fetch-model", "--encoder", "bert-huge"])
+        .env("INTENTDESK_MODEL_CACHE", cache.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("bert-huge") && err.contains("all-minilm-l6-v2"), "{err}");
+
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let dir = tempfile::tempdir().unwrap();
+    let out = intentdesk()
+        .args(["combine", "--member"])
+        .arg(root.join("models/default"))
+        .args(["--data"])
+        .arg(root.join("tests/data/catalog-dev"))
+        .arg("--out")
+        .arg(dir.path().join("ens"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("at least two"), "{err}");
+}
+
+#[test]
 fn calibrate_rewrites_thresholds_from_validation_data_and_keeps_the_weights() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
