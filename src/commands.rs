@@ -7,20 +7,23 @@ use std::time::Instant;
 
 use anyhow::Context;
 
-use crate::config::{CalibrateArgs, ClassifyArgs, CombineArgs, Database, EvalArgs, FetchArgs, ServeArgs, ServeConfig, TrainArgs};
+use crate::config::{
+    CalibrateArgs, ClassifyArgs, CombineArgs, Database, EvalArgs, FetchArgs, ServeArgs,
+    ServeConfig, TrainArgs,
+};
 use crate::conversation::ChatService;
-use crate::engine::{Engine, EngineConfig};
-use crate::http::{self, AppState};
-use crate::store::Store;
 use crate::data::Dataset;
+use crate::engine::{Engine, EngineConfig};
 use crate::eval::{EvalOptions, evaluate, plot};
+use crate::http::{self, AppState};
 use crate::inference::{IntentEngine, load_catalog};
-use crate::policy::PolicyConfig;
-use crate::model::calibration::ThresholdGoal;
 use crate::model::IntentModel;
+use crate::model::calibration::ThresholdGoal;
 use crate::model::embed::EmbeddingModel;
 use crate::model::source::{self, FetchOptions};
 use crate::model::train::{TrainOptions, train};
+use crate::policy::PolicyConfig;
+use crate::store::Store;
 
 /// `intentdesk fetch-model`
 pub fn fetch_model(args: &FetchArgs) -> anyhow::Result<()> {
@@ -37,7 +40,9 @@ pub fn fetch_model(args: &FetchArgs) -> anyhow::Result<()> {
     };
     for encoder in &args.encoders {
         let Some((name, files)) = source::named_encoder(encoder) else {
-            anyhow::bail!("unknown encoder {encoder:?}: fetch-model knows `default` and `all-minilm-l6-v2`");
+            anyhow::bail!(
+                "unknown encoder {encoder:?}: fetch-model knows `default` and `all-minilm-l6-v2`"
+            );
         };
         let dir = source::fetch_files(&args.model_cache.join(name), &files, &opts)?;
         println!("{}", dir.display());
@@ -58,7 +63,10 @@ fn load_encoder(args: &crate::config::EncoderArgs) -> anyhow::Result<EmbeddingMo
 }
 
 /// Loads a model directory (a classifier on the encoder `args` names, or an ensemble).
-fn load_model(dir: &std::path::Path, args: &crate::config::EncoderArgs) -> anyhow::Result<IntentModel> {
+fn load_model(
+    dir: &std::path::Path,
+    args: &crate::config::EncoderArgs,
+) -> anyhow::Result<IntentModel> {
     let t = Instant::now();
     let model = IntentModel::load(dir, &args.options()?)?;
     tracing::info!(
@@ -76,9 +84,15 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
         (Some(path), _) => (Dataset::load(path, args.split.as_deref())?, None),
         (None, Some(dir)) => {
             let catalog = load_catalog(dir)?;
-            let rows = catalog.phrase_rows().into_iter().map(|r| (r.text, r.intent, r.lang));
+            let rows = catalog
+                .phrase_rows()
+                .into_iter()
+                .map(|r| (r.text, r.intent, r.lang));
             let source = format!("catalog {}", dir.display());
-            (Dataset::from_rows(rows, source), Some(catalog.sha256.clone()))
+            (
+                Dataset::from_rows(rows, source),
+                Some(catalog.sha256.clone()),
+            )
         }
         (None, None) => anyhow::bail!("give --data FILE or --catalog DIR"),
     };
@@ -86,7 +100,11 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
         Some(path) => (data, Dataset::load(path, args.valid_split.as_deref())?),
         None => data.hold_out(args.holdout, args.seed),
     };
-    eprintln!("training on {} rows, tuning on {} held-out rows", train_set.len(), valid.len());
+    eprintln!(
+        "training on {} rows, tuning on {} held-out rows",
+        train_set.len(),
+        valid.len()
+    );
     let opts = TrainOptions {
         tune_layers: args.tune_layers,
         probe_epochs: args.probe_epochs,
@@ -97,15 +115,27 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
         lr_layers: args.lr_layers,
         seed: args.seed,
         goal: ThresholdGoal {
-            oos_weight: args.oos_weight.unwrap_or(if args.catalog.is_some() { 0.1 } else { 1.0 }),
+            oos_weight: args
+                .oos_weight
+                .unwrap_or(if args.catalog.is_some() { 0.1 } else { 1.0 }),
             ..Default::default()
         },
         ..Default::default()
     };
     let (train_rows, valid_rows) = (train_set.labelled(), valid.labelled());
-    let train_one = |encoder: &crate::config::EncoderArgs, opts: &TrainOptions, out: &std::path::Path| -> anyhow::Result<()> {
+    let train_one = |encoder: &crate::config::EncoderArgs,
+                     opts: &TrainOptions,
+                     out: &std::path::Path|
+     -> anyhow::Result<()> {
         let model = load_encoder(encoder)?;
-        let trained = train(&model, &train_rows, &valid_rows, opts, train_set.sha256(), catalog_sha.clone())?;
+        let trained = train(
+            &model,
+            &train_rows,
+            &valid_rows,
+            opts,
+            train_set.sha256(),
+            catalog_sha.clone(),
+        )?;
         trained.classifier.save(out, &trained.tuned_tensors)?;
         let meta = &trained.classifier.meta;
         eprintln!(
@@ -124,7 +154,9 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
     }
     // An ensemble: one member per encoder, then the combination.
     let started = Instant::now();
-    let encoders: Vec<String> = std::iter::once(args.encoder.encoder.clone()).chain(args.ensemble.iter().cloned()).collect();
+    let encoders: Vec<String> = std::iter::once(args.encoder.encoder.clone())
+        .chain(args.ensemble.iter().cloned())
+        .collect();
     let mut member_dirs = Vec::new();
     for (i, spec) in encoders.iter().enumerate() {
         let name = format!("member-{i}");
@@ -139,7 +171,14 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
         train_one(&encoder, &member_opts, &args.out.join(&name))?;
         member_dirs.push(name);
     }
-    let meta = crate::model::ensemble::assemble(&args.out, &member_dirs, &args.encoder.model_cache, &valid_rows, opts.goal, true)?;
+    let meta = crate::model::ensemble::assemble(
+        &args.out,
+        &member_dirs,
+        &args.encoder.model_cache,
+        &valid_rows,
+        opts.goal,
+        true,
+    )?;
     print_ensemble(&args.out, &meta, started);
     Ok(())
 }
@@ -156,14 +195,25 @@ fn absolute_encoder_spec(spec: &str) -> anyhow::Result<String> {
     })
 }
 
-fn print_ensemble(out: &std::path::Path, meta: &crate::model::ensemble::EnsembleMeta, started: Instant) {
-    let weights: Vec<String> = meta.members.iter().map(|m| format!("{} {:.1}", m.dir, m.weight)).collect();
+fn print_ensemble(
+    out: &std::path::Path,
+    meta: &crate::model::ensemble::EnsembleMeta,
+    started: Instant,
+) {
+    let weights: Vec<String> = meta
+        .members
+        .iter()
+        .map(|m| format!("{} {:.1}", m.dir, m.weight))
+        .collect();
     eprintln!(
         "saved ensemble {} (weights {}, temperature {:.3}, held-out top-1 {:.2}% vs members {}, {:.0}s)",
         out.display(),
         weights.join(", "),
         meta.temperature,
-        meta.training["held_out_ensemble_top1"].as_f64().unwrap_or_default() * 100.0,
+        meta.training["held_out_ensemble_top1"]
+            .as_f64()
+            .unwrap_or_default()
+            * 100.0,
         meta.training["held_out_member_top1"],
         started.elapsed().as_secs_f64()
     );
@@ -174,10 +224,17 @@ pub fn combine_command(args: &CombineArgs) -> anyhow::Result<()> {
     let started = Instant::now();
     let valid = match (&args.valid, &args.data) {
         (Some(path), _) => Dataset::load(path, args.valid_split.as_deref())?,
-        (None, Some(path)) => Dataset::load(path, args.split.as_deref())?.hold_out(args.holdout, args.seed).1,
+        (None, Some(path)) => {
+            Dataset::load(path, args.split.as_deref())?
+                .hold_out(args.holdout, args.seed)
+                .1
+        }
         (None, None) => anyhow::bail!("give --valid FILE or --data FILE"),
     };
-    anyhow::ensure!(args.members.len() >= 2, "an ensemble needs at least two --member directories");
+    anyhow::ensure!(
+        args.members.len() >= 2,
+        "an ensemble needs at least two --member directories"
+    );
     let mut names = Vec::new();
     for (i, dir) in args.members.iter().enumerate() {
         let name = format!("member-{i}");
@@ -189,7 +246,14 @@ pub fn combine_command(args: &CombineArgs) -> anyhow::Result<()> {
         oos_weight: args.oos_weight,
         ..Default::default()
     };
-    let meta = crate::model::ensemble::assemble(&args.out, &names, &args.model_cache, &valid.labelled(), goal, true)?;
+    let meta = crate::model::ensemble::assemble(
+        &args.out,
+        &names,
+        &args.model_cache,
+        &valid.labelled(),
+        goal,
+        true,
+    )?;
     print_ensemble(&args.out, &meta, started);
     Ok(())
 }
@@ -207,8 +271,16 @@ pub fn eval_command(args: &EvalArgs) -> anyhow::Result<()> {
         },
     )?;
     let f = &report.figures;
-    let pct = |v: Option<f64>| v.map(|x| format!("{:.2}%", x * 100.0)).unwrap_or_else(|| "-".into());
-    println!("rows {}  accuracy {}  macro-F1 {}", report.rows, pct(Some(f.accuracy)), pct(Some(f.macro_f1)));
+    let pct = |v: Option<f64>| {
+        v.map(|x| format!("{:.2}%", x * 100.0))
+            .unwrap_or_else(|| "-".into())
+    };
+    println!(
+        "rows {}  accuracy {}  macro-F1 {}",
+        report.rows,
+        pct(Some(f.accuracy)),
+        pct(Some(f.macro_f1))
+    );
     if f.in_scope_accuracy.is_some() {
         println!(
             "in-scope accuracy {}  out-of-scope recall {}  precision {}",
@@ -219,7 +291,10 @@ pub fn eval_command(args: &EvalArgs) -> anyhow::Result<()> {
     }
     println!(
         "ECE {:.4}  latency p50 {:.1} ms p99 {:.1} ms  batch throughput {:.0} msg/s",
-        report.ece, report.latency.p50_ms, report.latency.p99_ms, report.latency.batch_throughput_per_s
+        report.ece,
+        report.latency.p50_ms,
+        report.latency.p99_ms,
+        report.latency.batch_throughput_per_s
     );
     for (lang, l) in &report.by_language {
         println!(
@@ -234,7 +309,8 @@ pub fn eval_command(args: &EvalArgs) -> anyhow::Result<()> {
         let json = serde_json::to_string_pretty(&report)?;
         std::fs::write(path, json).with_context(|| format!("writing {}", path.display()))?;
         let html = path.with_extension("html");
-        std::fs::write(&html, plot::html_report(&report)).with_context(|| format!("writing {}", html.display()))?;
+        std::fs::write(&html, plot::html_report(&report))
+            .with_context(|| format!("writing {}", html.display()))?;
         println!("report: {} and {}", path.display(), html.display());
     }
     Ok(())
@@ -370,23 +446,21 @@ pub async fn serve(
 pub fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
     let data = Dataset::load(&args.valid, args.valid_split.as_deref())?;
     let mut model = load_model(&args.model, &args.encoder)?;
-    let oos_class = model.oos_label().and_then(|l| model.labels().iter().position(|x| x == l));
+    let oos_class = model
+        .oos_label()
+        .and_then(|l| model.labels().iter().position(|x| x == l));
     let gold: Vec<String> = data.examples.iter().map(|e| e.label.clone()).collect();
     let labels = crate::model::train::held_out_classes(&gold, model.labels(), oos_class)?;
     let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
-    let progress = crate::progress::Progress::new(texts.len() as u64, "scoring validation data", true, false);
-    let (probs, sims): (Vec<Vec<f32>>, Vec<Vec<f32>>) = model
-        .score_all(&texts, &progress)?
-        .into_iter()
-        .map(|s| (s.probs, s.similarities.unwrap_or_default()))
-        .unzip();
-    let has_sims = sims.iter().all(|s| !s.is_empty());
+    let progress =
+        crate::progress::Progress::new(texts.len() as u64, "scoring validation data", true, false);
+    let scores = model.score_all(&texts, &progress)?;
     let goal = ThresholdGoal {
         oos_weight: args.oos_weight,
         ..Default::default()
     };
     let before = model.thresholds();
-    let after = crate::model::calibration::choose_thresholds(&probs, has_sims.then_some(sims.as_slice()), &labels, oos_class, goal);
+    let after = crate::model::calibration::choose_thresholds(&scores, &labels, oos_class, goal);
     let note = serde_json::json!({
         "data": data.source,
         "data_sha256": data.sha256(),
@@ -395,6 +469,9 @@ pub fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
     });
     let out = args.out.clone().unwrap_or_else(|| args.model.clone());
     model.save_thresholds(after, note, &out)?;
-    eprintln!("thresholds {before:?} -> {after:?}; written to {}", out.display());
+    eprintln!(
+        "thresholds {before:?} -> {after:?}; written to {}",
+        out.display()
+    );
     Ok(())
 }

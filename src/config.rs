@@ -21,7 +21,11 @@ use crate::model::source::{DEFAULT_INDEX_URL, EncoderSource};
 pub const DEFAULT_MODEL_DIR: &str = "models/default";
 
 #[derive(Debug, Parser)]
-#[command(name = "intentdesk", version, about = "Self-hosted support chatbot backend: intent engine, policy, service")]
+#[command(
+    name = "intentdesk",
+    version,
+    about = "Self-hosted support chatbot backend: intent engine, policy, service"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -254,11 +258,20 @@ pub struct ServeArgs {
     /// An agent and its bearer token, `name:token` (token at least 8 characters); repeat
     /// for each agent. The environment variable takes a comma-separated list. Tokens are
     /// never logged.
-    #[arg(long = "agent-token", env = "INTENTDESK_AGENT_TOKENS", value_delimiter = ',', hide_env_values = true)]
+    #[arg(
+        long = "agent-token",
+        env = "INTENTDESK_AGENT_TOKENS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
     pub agent_tokens: Vec<String>,
     /// Origin allowed to call the API from a browser (the chat widget's site, e.g.
     /// https://www.example.com); repeat or comma-separate. None: same-origin only.
-    #[arg(long = "cors-origin", env = "INTENTDESK_CORS_ORIGINS", value_delimiter = ',')]
+    #[arg(
+        long = "cors-origin",
+        env = "INTENTDESK_CORS_ORIGINS",
+        value_delimiter = ','
+    )]
     pub cors_origins: Vec<String>,
     /// Longest customer message in characters: longer ones are refused (413) with a
     /// localized "too long" text, so nobody pastes a novel into the model.
@@ -352,10 +365,17 @@ impl ServeArgs {
             .with_context(|| format!("--host {:?} is not an address to listen on", self.host))?
             .next()
             .with_context(|| format!("--host {:?} resolves to no address", self.host))?;
-        let database = match self.database_url.as_deref().map(str::trim).filter(|u| !u.is_empty()) {
+        let database = match self
+            .database_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty())
+        {
             Some(url) => {
                 anyhow::ensure!(
-                    url.starts_with("postgres://") || url.starts_with("postgresql://") || url.starts_with("sqlite:"),
+                    url.starts_with("postgres://")
+                        || url.starts_with("postgresql://")
+                        || url.starts_with("sqlite:"),
                     "--database-url must start with postgres:// (or sqlite:), got {}",
                     redact_url(url)
                 );
@@ -374,18 +394,27 @@ impl ServeArgs {
             self.max_body_bytes,
             self.max_message_chars
         );
-        anyhow::ensure!((1..=512).contains(&self.max_batch), "--max-batch {} is outside 1..=512", self.max_batch);
+        anyhow::ensure!(
+            (1..=512).contains(&self.max_batch),
+            "--max-batch {} is outside 1..=512",
+            self.max_batch
+        );
         anyhow::ensure!(self.model_queue >= 1, "--model-queue must be at least 1");
         anyhow::ensure!(
             self.handling_minutes.is_finite() && self.handling_minutes > 0.0,
             "--handling-minutes must be a positive number of minutes"
         );
-        anyhow::ensure!(self.request_timeout_secs >= 1, "--request-timeout-secs must be at least 1");
+        anyhow::ensure!(
+            self.request_timeout_secs >= 1,
+            "--request-timeout-secs must be at least 1"
+        );
         let mut agents: Vec<AgentCredential> = Vec::new();
         for pair in self.agent_tokens.iter().filter(|p| !p.trim().is_empty()) {
             let agent = AgentCredential::parse(pair)?;
             anyhow::ensure!(
-                !agents.iter().any(|a| a.name == agent.name || a.token == agent.token),
+                !agents
+                    .iter()
+                    .any(|a| a.name == agent.name || a.token == agent.token),
                 "agent {:?} is configured twice (or shares a token with another agent)",
                 agent.name
             );
@@ -452,18 +481,33 @@ mod tests {
         assert_eq!(c.service.max_message_chars, 2000);
         assert_eq!(c.engine.max_batch, 32);
         let c = parse(&[
-            "--agent-token", "mina:secret-token-1",
-            "--agent-token", "jun:secret-token-2",
-            "--database-url", "postgres://svc:hunter2@db/intentdesk",
-            "--cors-origin", "https://www.example.com",
+            "--agent-token",
+            "mina:secret-token-1",
+            "--agent-token",
+            "jun:secret-token-2",
+            "--database-url",
+            "postgres://svc:hunter2@db/intentdesk",
+            "--cors-origin",
+            "https://www.example.com",
         ])
         .unwrap();
         assert_eq!(c.http.agents.len(), 2);
         let printed = format!("{c:?}");
-        assert!(!printed.contains("hunter2") && !printed.contains("secret-token"), "{printed}");
+        assert!(
+            !printed.contains("hunter2") && !printed.contains("secret-token"),
+            "{printed}"
+        );
         assert!(parse(&["--agent-token", "mina"]).is_err());
         assert!(parse(&["--agent-token", "mina:short"]).is_err());
-        assert!(parse(&["--agent-token", "a:secret-token-1", "--agent-token", "a:secret-token-2"]).is_err());
+        assert!(
+            parse(&[
+                "--agent-token",
+                "a:secret-token-1",
+                "--agent-token",
+                "a:secret-token-2"
+            ])
+            .is_err()
+        );
         assert!(parse(&["--database-url", "mysql://x"]).is_err());
         assert!(parse(&["--max-batch", "0"]).is_err());
         assert!(parse(&["--cors-origin", "example.com"]).is_err());

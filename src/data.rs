@@ -56,10 +56,20 @@ impl Dataset {
             "csv" => read_delimited(path, b',')?,
             "tsv" | "tab" => read_delimited(path, b'\t')?,
             "jsonl" | "ndjson" => read_jsonl(path)?,
-            "json" => read_split_json(path, splits.ok_or_else(|| {
-                err("a JSON dataset needs --split naming its splits, e.g. train+oos_train".into())
-            })?)?,
-            other => return Err(err(format!("unknown extension {other:?}: use .csv, .tsv, .jsonl or .json"))),
+            "json" => read_split_json(
+                path,
+                splits.ok_or_else(|| {
+                    err(
+                        "a JSON dataset needs --split naming its splits, e.g. train+oos_train"
+                            .into(),
+                    )
+                })?,
+            )?,
+            other => {
+                return Err(err(format!(
+                    "unknown extension {other:?}: use .csv, .tsv, .jsonl or .json"
+                )));
+            }
         };
         if examples.is_empty() {
             return Err(err("no rows".into()));
@@ -77,7 +87,10 @@ impl Dataset {
             .map_err(|e| Error::io(dir, e))?
             .flatten()
             .map(|e| e.path())
-            .filter(|p| p.extension().is_some_and(|x| x == "csv" || x == "tsv" || x == "jsonl"))
+            .filter(|p| {
+                p.extension()
+                    .is_some_and(|x| x == "csv" || x == "tsv" || x == "jsonl")
+            })
             .collect();
         files.sort();
         if files.is_empty() {
@@ -97,7 +110,10 @@ impl Dataset {
     }
 
     /// A dataset from (text, label, language) rows, e.g. a catalog's phrases.
-    pub fn from_rows(rows: impl IntoIterator<Item = (String, String, String)>, source: String) -> Self {
+    pub fn from_rows(
+        rows: impl IntoIterator<Item = (String, String, String)>,
+        source: String,
+    ) -> Self {
         Dataset {
             examples: rows
                 .into_iter()
@@ -148,7 +164,10 @@ impl Dataset {
         // Strata: label and language, so every language is held out per intent.
         let mut by_label: BTreeMap<(&str, &str), Vec<usize>> = BTreeMap::new();
         for (i, e) in self.examples.iter().enumerate() {
-            by_label.entry((e.label.as_str(), e.lang.as_deref().unwrap_or(""))).or_default().push(i);
+            by_label
+                .entry((e.label.as_str(), e.lang.as_deref().unwrap_or("")))
+                .or_default()
+                .push(i);
         }
         let mut rng = StdRng::seed_from_u64(seed);
         let mut held = vec![false; self.examples.len()];
@@ -171,14 +190,22 @@ impl Dataset {
                 .filter(|(_, h)| **h == want)
                 .map(|(e, _)| e.clone())
                 .collect(),
-            source: format!("{} ({} share {share}, seed {seed})", self.source, if want { "held-out" } else { "training" }),
+            source: format!(
+                "{} ({} share {share}, seed {seed})",
+                self.source,
+                if want { "held-out" } else { "training" }
+            ),
         };
         (pick(false), pick(true))
     }
 
     /// Rows per language (`None` when no row has one).
     pub fn languages(&self) -> Vec<String> {
-        let mut langs: Vec<String> = self.examples.iter().filter_map(|e| e.lang.clone()).collect();
+        let mut langs: Vec<String> = self
+            .examples
+            .iter()
+            .filter_map(|e| e.lang.clone())
+            .collect();
         langs.sort();
         langs.dedup();
         langs
@@ -203,11 +230,13 @@ fn read_delimited(path: &Path, delimiter: u8) -> Result<Vec<Example>> {
         .map(|h| h.trim().to_ascii_lowercase())
         .collect();
     let col = |name: &str| headers.iter().position(|h| h == name);
-    let text_col = col("text").ok_or_else(|| err(format!("the header {headers:?} has no `text` column")))?;
-    let label_col = LABEL_COLUMNS
-        .iter()
-        .find_map(|c| col(c))
-        .ok_or_else(|| err(format!("the header {headers:?} has none of the label columns {LABEL_COLUMNS:?}")))?;
+    let text_col =
+        col("text").ok_or_else(|| err(format!("the header {headers:?} has no `text` column")))?;
+    let label_col = LABEL_COLUMNS.iter().find_map(|c| col(c)).ok_or_else(|| {
+        err(format!(
+            "the header {headers:?} has none of the label columns {LABEL_COLUMNS:?}"
+        ))
+    })?;
     let lang_col = col("lang").or_else(|| col("language"));
     let mut out = Vec::new();
     for (i, record) in reader.records().enumerate() {
@@ -227,7 +256,10 @@ fn read_delimited(path: &Path, delimiter: u8) -> Result<Vec<Example>> {
         out.push(Example {
             text,
             label,
-            lang: lang_col.and_then(|c| record.get(c)).map(|s| s.trim().to_string()).filter(|s| !s.is_empty()),
+            lang: lang_col
+                .and_then(|c| record.get(c))
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty()),
             extra,
         });
     }
@@ -248,11 +280,21 @@ fn read_jsonl(path: &Path) -> Result<Vec<Example>> {
         }
         let v: serde_json::Value =
             serde_json::from_str(line).map_err(|e| err(format!("line {}: {e}", i + 1)))?;
-        let field = |k: &str| v.get(k).and_then(|x| x.as_str()).map(|s| s.trim().to_string());
+        let field = |k: &str| {
+            v.get(k)
+                .and_then(|x| x.as_str())
+                .map(|s| s.trim().to_string())
+        };
         let text = field("text").filter(|s| !s.is_empty());
-        let label = LABEL_COLUMNS.iter().find_map(|c| field(c)).filter(|s| !s.is_empty());
+        let label = LABEL_COLUMNS
+            .iter()
+            .find_map(|c| field(c))
+            .filter(|s| !s.is_empty());
         let (Some(text), Some(label)) = (text, label) else {
-            return Err(err(format!("line {}: needs non-empty `text` and `intent`", i + 1)));
+            return Err(err(format!(
+                "line {}: needs non-empty `text` and `intent`",
+                i + 1
+            )));
         };
         out.push(Example {
             text,
@@ -270,8 +312,8 @@ fn read_split_json(path: &Path, splits: &str) -> Result<Vec<Example>> {
         reason,
     };
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let all: HashMap<String, Vec<(String, String)>> =
-        serde_json::from_str(&text).map_err(|e| err(format!("not a CLINC-style split file: {e}")))?;
+    let all: HashMap<String, Vec<(String, String)>> = serde_json::from_str(&text)
+        .map_err(|e| err(format!("not a CLINC-style split file: {e}")))?;
     let mut out = Vec::new();
     for split in splits.split('+').map(str::trim) {
         let rows = all.get(split).ok_or_else(|| {
@@ -308,42 +350,83 @@ mod tests {
     #[test]
     fn reads_csv_tsv_and_jsonl() {
         let dir = tempfile::tempdir().unwrap();
-        let csv = write(dir.path(), "a.csv", b"text,category\n\"hi, there\",greet\nbye,leave\n");
+        let csv = write(
+            dir.path(),
+            "a.csv",
+            b"text,category\n\"hi, there\",greet\nbye,leave\n",
+        );
         let d = Dataset::load(&csv, None).unwrap();
         assert_eq!(d.len(), 2);
         assert_eq!(d.examples[0].text, "hi, there");
-        let tsv = write(dir.path(), "a.tsv", "text\tintent\tlang\tsource\n안녕\tgreet\tko\tx\n".as_bytes());
+        let tsv = write(
+            dir.path(),
+            "a.tsv",
+            "text\tintent\tlang\tsource\n안녕\tgreet\tko\tx\n".as_bytes(),
+        );
         let d = Dataset::load(&tsv, None).unwrap();
         assert_eq!(d.examples[0].lang.as_deref(), Some("ko"));
         assert_eq!(d.examples[0].extra["source"], "x");
-        let jsonl = write(dir.path(), "a.jsonl", b"{\"text\":\"hi\",\"intent\":\"greet\"}\n\n{\"text\":\"yo\",\"intent\":\"greet\"}\n");
+        let jsonl = write(
+            dir.path(),
+            "a.jsonl",
+            b"{\"text\":\"hi\",\"intent\":\"greet\"}\n\n{\"text\":\"yo\",\"intent\":\"greet\"}\n",
+        );
         assert_eq!(Dataset::load(&jsonl, None).unwrap().len(), 2);
     }
 
     #[test]
     fn reads_clinc_splits() {
         let dir = tempfile::tempdir().unwrap();
-        let json = write(dir.path(), "d.json", br#"{"train":[["a","x"]],"oos_train":[["b","oos"]],"test":[["c","x"]]}"#);
+        let json = write(
+            dir.path(),
+            "d.json",
+            br#"{"train":[["a","x"]],"oos_train":[["b","oos"]],"test":[["c","x"]]}"#,
+        );
         let d = Dataset::load(&json, Some("train+oos_train")).unwrap();
         assert_eq!(d.len(), 2);
         assert_eq!(d.examples[1].label, "oos");
         let e = Dataset::load(&json, Some("nope")).unwrap_err().to_string();
         assert!(e.contains("nope") && e.contains("oos_train"), "{e}");
-        assert!(Dataset::load(&json, None).unwrap_err().to_string().contains("--split"));
+        assert!(
+            Dataset::load(&json, None)
+                .unwrap_err()
+                .to_string()
+                .contains("--split")
+        );
     }
 
     #[test]
     fn bad_files_name_the_problem() {
         let dir = tempfile::tempdir().unwrap();
         let no_label = write(dir.path(), "b.csv", b"text,foo\nhi,x\n");
-        assert!(Dataset::load(&no_label, None).unwrap_err().to_string().contains("label columns"));
+        assert!(
+            Dataset::load(&no_label, None)
+                .unwrap_err()
+                .to_string()
+                .contains("label columns")
+        );
         let empty_text = write(dir.path(), "c.csv", b"text,label\n,x\n");
-        assert!(Dataset::load(&empty_text, None).unwrap_err().to_string().contains("line 2"));
+        assert!(
+            Dataset::load(&empty_text, None)
+                .unwrap_err()
+                .to_string()
+                .contains("line 2")
+        );
         let bad_utf8 = write(dir.path(), "d.csv", b"text,label\n\xff\xfe,x\n");
         assert!(Dataset::load(&bad_utf8, None).is_err());
         let bad_json = write(dir.path(), "e.jsonl", b"{oops\n");
-        assert!(Dataset::load(&bad_json, None).unwrap_err().to_string().contains("line 1"));
-        assert!(Dataset::load(&dir.path().join("missing.csv"), None).unwrap_err().to_string().contains("no such file"));
+        assert!(
+            Dataset::load(&bad_json, None)
+                .unwrap_err()
+                .to_string()
+                .contains("line 1")
+        );
+        assert!(
+            Dataset::load(&dir.path().join("missing.csv"), None)
+                .unwrap_err()
+                .to_string()
+                .contains("no such file")
+        );
     }
 
     #[test]
@@ -356,7 +439,10 @@ mod tests {
                 extra: BTreeMap::new(),
             })
             .collect();
-        let d = Dataset { examples, source: "x".into() };
+        let d = Dataset {
+            examples,
+            source: "x".into(),
+        };
         let (train, held) = d.hold_out(0.2, 7);
         assert_eq!(train.len() + held.len(), 40);
         assert_eq!(held.examples.iter().filter(|e| e.label == "a").count(), 2);

@@ -9,8 +9,8 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::model::{IntentModel, Prediction};
 use crate::model::prediction::Scored;
+use crate::model::{IntentModel, Prediction};
 use crate::nlu::{self, Analysis, Details, SecretKind};
 use crate::policy::{self, ConversationState, PolicyConfig, QueueState};
 
@@ -86,7 +86,10 @@ impl IntentEngine {
         if let Some(unknown) = model.labels().iter().find(|l| catalog.intent(l).is_none()) {
             return Err(Error::ClassifierMismatch {
                 path: model.dir().to_path_buf(),
-                reason: format!("label {unknown:?} is not an intent of {}", catalog.dir.display()),
+                reason: format!(
+                    "label {unknown:?} is not an intent of {}",
+                    catalog.dir.display()
+                ),
             });
         }
         Ok(IntentEngine {

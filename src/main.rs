@@ -8,7 +8,9 @@ fn main() -> std::process::ExitCode {
     // Structured logs on stderr: `INTENTDESK_LOG_FORMAT=json` for one JSON object per line.
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| "intentdesk=info,tower_http=info".into());
-    let logs = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     if std::env::var("INTENTDESK_LOG_FORMAT").is_ok_and(|f| f == "json") {
         logs.json().init();
     } else {

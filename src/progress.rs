@@ -28,7 +28,10 @@ impl Progress {
     /// Starts reporting `total` units of work labelled `label`.
     pub fn new(total: u64, label: &str, show: bool, bytes: bool) -> Self {
         if !show {
-            return Progress { bar: None, plain: None };
+            return Progress {
+                bar: None,
+                plain: None,
+            };
         }
         if std::io::stderr().is_terminal() {
             let bar = indicatif::ProgressBar::new(total);
@@ -43,7 +46,10 @@ impl Progress {
                     .progress_chars("=> "),
             );
             bar.set_message(label.to_string());
-            return Progress { bar: Some(bar), plain: None };
+            return Progress {
+                bar: Some(bar),
+                plain: None,
+            };
         }
         eprintln!("{label}: 0/{total}");
         let now = Instant::now();
@@ -116,7 +122,10 @@ impl Progress {
         if let Some(bar) = &self.bar {
             return bar.position();
         }
-        self.plain.as_ref().and_then(|p| p.lock().ok().map(|p| p.done)).unwrap_or(0)
+        self.plain
+            .as_ref()
+            .and_then(|p| p.lock().ok().map(|p| p.done))
+            .unwrap_or(0)
     }
 
     /// Ends the report.
@@ -127,7 +136,13 @@ impl Progress {
         if let Some(plain) = &self.plain
             && let Ok(p) = plain.lock()
         {
-            eprintln!("{}: {}/{} done in {:.1}s", p.label, p.done, p.total, p.started.elapsed().as_secs_f64());
+            eprintln!(
+                "{}: {}/{} done in {:.1}s",
+                p.label,
+                p.done,
+                p.total,
+                p.started.elapsed().as_secs_f64()
+            );
         }
     }
 }

@@ -38,8 +38,7 @@ pub fn prometheus() -> PrometheusHandle {
                     .set_buckets_for_metric(Matcher::Full(name.into()), values)
                     .expect("bucket lists are non-empty");
             }
-            let recorder = builder
-                .build_recorder();
+            let recorder = builder.build_recorder();
             let handle = recorder.handle();
             if let Err(e) = metrics::set_global_recorder(recorder) {
                 // Someone else installed one: our handle then renders nothing useful.
@@ -58,7 +57,13 @@ mod tests {
         metrics::histogram!("intentdesk_model_batch_size").record(3.0);
         metrics::histogram!("intentdesk_model_latency_seconds").record(0.004);
         let text = handle.render();
-        assert!(text.contains("intentdesk_model_batch_size_bucket{le=\"4\"}"), "{text}");
-        assert!(text.contains("intentdesk_model_latency_seconds_bucket{le=\"0.005\"}"), "{text}");
+        assert!(
+            text.contains("intentdesk_model_batch_size_bucket{le=\"4\"}"),
+            "{text}"
+        );
+        assert!(
+            text.contains("intentdesk_model_latency_seconds_bucket{le=\"0.005\"}"),
+            "{text}"
+        );
     }
 }

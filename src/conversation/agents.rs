@@ -32,7 +32,10 @@ impl ChatService {
     /// Creates the agent (offline) or updates its display name; capacity is the configured
     /// default.
     pub async fn register_agent(&self, id: &str, name: &str) -> Result<Agent> {
-        Ok(self.store.upsert_agent(id, name, self.config.agent_capacity).await?)
+        Ok(self
+            .store
+            .upsert_agent(id, name, self.config.agent_capacity)
+            .await?)
     }
 
     /// Every agent with presence and load.
@@ -62,16 +65,22 @@ impl ChatService {
 
     /// A ticket by id, or `NotFound`.
     pub async fn ticket(&self, ticket_id: &str) -> Result<Ticket> {
-        self.store.ticket(ticket_id).await?.ok_or_else(|| Error::NotFound {
-            kind: "ticket",
-            id: ticket_id.to_string(),
-        })
+        self.store
+            .ticket(ticket_id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "ticket",
+                id: ticket_id.to_string(),
+            })
     }
 
     /// The agent takes a waiting ticket (`Conflict` if someone was first). The customer is
     /// told the agent joined; from then on the bot is silent in that conversation.
     pub async fn claim(&self, agent_id: &str, ticket_id: &str) -> Result<Ticket> {
-        let ticket = self.store.claim_ticket(ticket_id, agent_id, self.now()).await?;
+        let ticket = self
+            .store
+            .claim_ticket(ticket_id, agent_id, self.now())
+            .await?;
         let agent = self.agent(agent_id).await?;
         self.on_assigned(&ticket, &agent).await?;
         self.after_queue_change().await?;
@@ -79,7 +88,12 @@ impl ChatService {
     }
 
     /// A message from the owning agent to the customer.
-    pub async fn agent_reply(&self, agent_id: &str, ticket_id: &str, text: &str) -> Result<OutgoingEvent> {
+    pub async fn agent_reply(
+        &self,
+        agent_id: &str,
+        ticket_id: &str,
+        text: &str,
+    ) -> Result<OutgoingEvent> {
         self.validate(text)?;
         let ticket = self.owned_ticket(agent_id, ticket_id).await?;
         let agent = self.agent(agent_id).await?;
@@ -104,34 +118,37 @@ impl ChatService {
     /// An internal note (never shown to the customer); any agent may add one.
     pub async fn add_note(&self, agent_id: &str, ticket_id: &str, text: &str) -> Result<()> {
         self.validate(text)?;
-        Ok(self.store.add_note(ticket_id, agent_id, text, self.now()).await?)
+        Ok(self
+            .store
+            .add_note(ticket_id, agent_id, text, self.now())
+            .await?)
     }
 
     /// The owner resolves the ticket: the bot takes the conversation back and asks the
     /// customer to rate the help (1-5 and a comment).
     pub async fn resolve(&self, agent_id: &str, ticket_id: &str) -> Result<Ticket> {
-        let ticket = self.store.resolve_ticket(ticket_id, agent_id, self.now()).await?;
+        let ticket = self
+            .store
+            .resolve_ticket(ticket_id, agent_id, self.now())
+            .await?;
         if let Some(assigned) = ticket.assigned_at_ms {
             let handling = (ticket.closed_at_ms.unwrap_or(assigned) - assigned).max(0);
-            metrics::histogram!("intentdesk_ticket_handling_seconds").record(handling as f64 / 1000.0);
+            metrics::histogram!("intentdesk_ticket_handling_seconds")
+                .record(handling as f64 / 1000.0);
         }
         let lang = ticket_lang(&ticket);
         let resolved = self.catalog.messages.render("ticket_resolved", lang, &[]);
         self.bot_says(
             &ticket.conversation_id,
             Some(&ticket.id),
-            EventBody::Resolved {
-                text: resolved,
-            },
+            EventBody::Resolved { text: resolved },
         )
         .await?;
         let rate = self.catalog.messages.render("rate_request", lang, &[]);
         self.bot_says(
             &ticket.conversation_id,
             Some(&ticket.id),
-            EventBody::RatingRequest {
-                text: rate,
-            },
+            EventBody::RatingRequest { text: rate },
         )
         .await?;
         tracing::info!(ticket = %ticket.id, agent = agent_id, "ticket resolved");
@@ -141,14 +158,15 @@ impl ChatService {
 
     /// The owner gives the conversation back to the bot without resolving.
     pub async fn hand_back(&self, agent_id: &str, ticket_id: &str) -> Result<Ticket> {
-        let ticket = self.store.hand_back_to_bot(ticket_id, agent_id, self.now()).await?;
+        let ticket = self
+            .store
+            .hand_back_to_bot(ticket_id, agent_id, self.now())
+            .await?;
         let text = texts::handed_back(ticket_lang(&ticket)).to_string();
         self.bot_says(
             &ticket.conversation_id,
             Some(&ticket.id),
-            EventBody::HandedBack {
-                text,
-            },
+            EventBody::HandedBack { text },
         )
         .await?;
         tracing::info!(ticket = %ticket.id, agent = agent_id, "ticket handed back to the bot");
@@ -157,13 +175,28 @@ impl ChatService {
     }
 
     /// Presence (and optionally capacity); going online may assign waiting tickets at once.
-    pub async fn set_presence(&self, agent_id: &str, online: bool, capacity: Option<u32>) -> Result<Agent> {
+    pub async fn set_presence(
+        &self,
+        agent_id: &str,
+        online: bool,
+        capacity: Option<u32>,
+    ) -> Result<Agent> {
         if let Some(capacity) = capacity {
             let agent = self.agent(agent_id).await?;
-            self.store.upsert_agent(agent_id, &agent.name, capacity).await?;
+            self.store
+                .upsert_agent(agent_id, &agent.name, capacity)
+                .await?;
         }
-        let agent = self.store.set_agent_online(agent_id, online, self.now()).await?;
-        tracing::info!(agent = agent_id, online, capacity = agent.capacity, "agent presence");
+        let agent = self
+            .store
+            .set_agent_online(agent_id, online, self.now())
+            .await?;
+        tracing::info!(
+            agent = agent_id,
+            online,
+            capacity = agent.capacity,
+            "agent presence"
+        );
         self.after_queue_change().await?;
         // Re-read: automatic assignment may have given the agent tickets.
         self.agent(agent_id).await
@@ -200,10 +233,11 @@ impl ChatService {
             metrics::histogram!("intentdesk_ticket_wait_seconds").record(waited as f64 / 1000.0);
         }
         tracing::info!(ticket = %ticket.id, agent = %agent.id, "ticket assigned");
-        let text = self
-            .catalog
-            .messages
-            .render("agent_joined", ticket_lang(ticket), &[("agent", agent.name.clone())]);
+        let text = self.catalog.messages.render(
+            "agent_joined",
+            ticket_lang(ticket),
+            &[("agent", agent.name.clone())],
+        );
         self.bot_says(
             &ticket.conversation_id,
             Some(&ticket.id),
@@ -228,7 +262,9 @@ impl ChatService {
                 Err(crate::store::StoreError::Conflict(_)) => None,
                 Err(e) => return Err(e.into()),
             };
-            let Some((ticket, agent)) = assigned else { break };
+            let Some((ticket, agent)) = assigned else {
+                break;
+            };
             pushed.remove(&ticket.id);
             let event = self.on_assigned(&ticket, &agent).await?;
             out.push((ticket.conversation_id.clone(), event));
@@ -241,7 +277,9 @@ impl ChatService {
             if pushed.get(&ticket.id) == Some(&(position, wait)) {
                 continue;
             }
-            let event = self.push_position(ticket, ticket_lang(ticket), position, wait, &mut pushed).await?;
+            let event = self
+                .push_position(ticket, ticket_lang(ticket), position, wait, &mut pushed)
+                .await?;
             out.push((ticket.conversation_id.clone(), event));
         }
         metrics::gauge!("intentdesk_queue_length").set(snapshot.waiting.len() as f64);

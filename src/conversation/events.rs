@@ -94,7 +94,10 @@ impl OutgoingEvent {
     /// Decodes a stored event.
     pub fn from_stored(e: &Event) -> Result<OutgoingEvent> {
         let body: EventBody = serde_json::from_str(&e.payload_json).map_err(|err| {
-            Error::Internal(format!("stored event {} ({}) does not decode: {err}", e.seq, e.kind))
+            Error::Internal(format!(
+                "stored event {} ({}) does not decode: {err}",
+                e.seq, e.kind
+            ))
         })?;
         Ok(OutgoingEvent {
             seq: e.seq,

@@ -178,7 +178,13 @@ struct QueueSnapshot {
 
 impl QueueSnapshot {
     fn wait_at(&self, position: u32) -> u32 {
-        queue::estimate_wait(position, &self.loads, &self.handling_ms, self.default_handling_minutes).minutes
+        queue::estimate_wait(
+            position,
+            &self.loads,
+            &self.handling_ms,
+            self.default_handling_minutes,
+        )
+        .minutes
     }
 
     /// 1-based position of a waiting ticket.
@@ -200,14 +206,21 @@ impl ChatService {
         ChatService::with_clock(engine, store, config, Arc::new(SystemClock))
     }
 
-    pub fn with_clock(engine: Engine, store: Store, config: ServiceConfig, clock: Arc<dyn Clock>) -> ChatService {
+    pub fn with_clock(
+        engine: Engine,
+        store: Store,
+        config: ServiceConfig,
+        clock: Arc<dyn Clock>,
+    ) -> ChatService {
         ChatService {
             catalog: engine.catalog().clone(),
             engine,
             store,
             config,
             clock,
-            turn_locks: (0..TURN_LOCKS).map(|_| tokio::sync::Mutex::new(())).collect(),
+            turn_locks: (0..TURN_LOCKS)
+                .map(|_| tokio::sync::Mutex::new(()))
+                .collect(),
             turn_hasher: RandomState::new(),
             pushed: tokio::sync::Mutex::new(HashMap::new()),
             conversations_started: AtomicU64::new(0),
@@ -237,15 +250,21 @@ impl ChatService {
 
     /// A new conversation (no message yet).
     pub async fn start_conversation(&self, customer_ref: Option<&str>) -> Result<Conversation> {
-        Ok(self.store.create_conversation(customer_ref, self.now()).await?)
+        Ok(self
+            .store
+            .create_conversation(customer_ref, self.now())
+            .await?)
     }
 
     /// The conversation, or `NotFound`.
     pub async fn conversation(&self, id: &str) -> Result<Conversation> {
-        self.store.conversation(id).await?.ok_or_else(|| Error::NotFound {
-            kind: "conversation",
-            id: id.to_string(),
-        })
+        self.store
+            .conversation(id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "conversation",
+                id: id.to_string(),
+            })
     }
 
     /// Refuses empty messages and messages over the configured length.
@@ -291,8 +310,13 @@ impl ChatService {
             tracing::warn!(conversation = conversation_id, error = %e, "stored dialogue state unreadable; starting afresh");
             ConversationState::default()
         });
-        let open = self.store.open_ticket_for_conversation(conversation_id).await?;
-        state.agent_assigned = open.as_ref().is_some_and(|t| t.state == TicketState::Assigned);
+        let open = self
+            .store
+            .open_ticket_for_conversation(conversation_id)
+            .await?;
+        state.agent_assigned = open
+            .as_ref()
+            .is_some_and(|t| t.state == TicketState::Assigned);
         let prediction = if state.agent_assigned {
             // The policy is silent while an agent owns the conversation: spare the model.
             silent_prediction()
@@ -301,7 +325,9 @@ impl ChatService {
         };
         let lang = nlu::detect_in_conversation(masked.trim(), state.lang);
         let snapshot = self.snapshot().await?;
-        let queue_state = self.queue_state(conversation_id, open.as_ref(), &snapshot, lang).await?;
+        let queue_state = self
+            .queue_state(conversation_id, open.as_ref(), &snapshot, lang)
+            .await?;
         let outcome = policy::decide(
             &self.catalog,
             &self.config.policy,
@@ -311,7 +337,11 @@ impl ChatService {
             &queue_state,
         );
         let decision = outcome.decision.name();
-        let intent = if state.agent_assigned { "-" } else { prediction.intent.as_str() };
+        let intent = if state.agent_assigned {
+            "-"
+        } else {
+            prediction.intent.as_str()
+        };
         tracing::info!(
             conversation = conversation_id,
             intent,
@@ -342,11 +372,22 @@ impl ChatService {
             "secrets": analysis.masked.secrets,
         });
         self.store
-            .append_message(conversation_id, Sender::Customer, &masked, &meta.to_string(), now)
+            .append_message(
+                conversation_id,
+                Sender::Customer,
+                &masked,
+                &meta.to_string(),
+                now,
+            )
             .await?;
         let mut out = vec![
-            self.emit(conversation_id, None, EventBody::CustomerMessage { text: masked }, now)
-                .await?,
+            self.emit(
+                conversation_id,
+                None,
+                EventBody::CustomerMessage { text: masked },
+                now,
+            )
+            .await?,
         ];
         for reply in &outcome.replies {
             let did_this_help = reply.choices.iter().any(|c| c.id == policy::YES_CHOICE);
@@ -392,7 +433,12 @@ impl ChatService {
         let state_json = serde_json::to_string(&new_state)
             .map_err(|e| Error::Internal(format!("dialogue state does not serialise: {e}")))?;
         self.store
-            .save_conversation_state(conversation_id, &state_json, outcome.lang.code(), self.now())
+            .save_conversation_state(
+                conversation_id,
+                &state_json,
+                outcome.lang.code(),
+                self.now(),
+            )
             .await?;
         Ok(out)
     }
@@ -420,7 +466,12 @@ impl ChatService {
     }
 
     /// Stores a bot message (its text in the transcript) and emits its event.
-    async fn bot_says(&self, conversation_id: &str, ticket_id: Option<&str>, body: EventBody) -> Result<OutgoingEvent> {
+    async fn bot_says(
+        &self,
+        conversation_id: &str,
+        ticket_id: Option<&str>,
+        body: EventBody,
+    ) -> Result<OutgoingEvent> {
         let now = self.now();
         let text = match &body {
             EventBody::BotMessage { text, .. }
@@ -431,7 +482,9 @@ impl ChatService {
             | EventBody::RatingRequest { text, .. }
             | EventBody::HandedBack { text, .. } => text.clone(),
             EventBody::CustomerMessage { .. } | EventBody::AgentMessage { .. } => {
-                return Err(Error::Internal("bot_says with a customer or agent event".into()));
+                return Err(Error::Internal(
+                    "bot_says with a customer or agent event".into(),
+                ));
             }
         };
         let meta = serde_json::json!({ "event": body.kind() }).to_string();
@@ -481,8 +534,17 @@ impl ChatService {
 
     async fn snapshot(&self) -> Result<QueueSnapshot> {
         let waiting = self.store.queue().await?;
-        let loads = self.store.agents().await?.iter().map(AgentLoad::from).collect();
-        let handling_ms = self.store.recent_handling_times(self.config.handling_samples).await?;
+        let loads = self
+            .store
+            .agents()
+            .await?
+            .iter()
+            .map(AgentLoad::from)
+            .collect();
+        let handling_ms = self
+            .store
+            .recent_handling_times(self.config.handling_samples)
+            .await?;
         Ok(QueueSnapshot {
             waiting,
             loads,
@@ -500,7 +562,10 @@ impl ChatService {
         existing: Option<Ticket>,
     ) -> Result<Vec<OutgoingEvent>> {
         if let Some(ticket) = existing {
-            return self.tell_position(&ticket, request.lang).await.map(|e| e.into_iter().collect());
+            return self
+                .tell_position(&ticket, request.lang)
+                .await
+                .map(|e| e.into_iter().collect());
         }
         let transcript = self.transcript(conversation_id).await?;
         let details_json = serde_json::to_string(request.details)
@@ -520,8 +585,15 @@ impl ChatService {
             Ok(t) => t,
             Err(StoreError::Conflict(_)) => {
                 // Another replica opened one a moment ago.
-                return match self.store.open_ticket_for_conversation(conversation_id).await? {
-                    Some(t) => self.tell_position(&t, request.lang).await.map(|e| e.into_iter().collect()),
+                return match self
+                    .store
+                    .open_ticket_for_conversation(conversation_id)
+                    .await?
+                {
+                    Some(t) => self
+                        .tell_position(&t, request.lang)
+                        .await
+                        .map(|e| e.into_iter().collect()),
                     None => Ok(Vec::new()),
                 };
             }
@@ -548,7 +620,8 @@ impl ChatService {
             let snapshot = self.snapshot().await?;
             let position = snapshot.position_of(&ticket.id).unwrap_or(1);
             let wait = snapshot.wait_at(position);
-            let text = policy::ticket_opened_text(&self.catalog, request.lang, &ticket.id, position, wait);
+            let text =
+                policy::ticket_opened_text(&self.catalog, request.lang, &ticket.id, position, wait);
             out.push(
                 self.bot_says(
                     conversation_id,
@@ -582,7 +655,10 @@ impl ChatService {
         let snapshot = self.snapshot().await?;
         let position = snapshot.position_of(&ticket.id).unwrap_or(1);
         let wait = snapshot.wait_at(position);
-        Ok(Some(self.push_position(ticket, lang, position, wait, &mut pushed).await?))
+        Ok(Some(
+            self.push_position(ticket, lang, position, wait, &mut pushed)
+                .await?,
+        ))
     }
 
     /// Sends `ticket`'s customer its queue position and wait, in `lang`, and
@@ -598,7 +674,10 @@ impl ChatService {
         let text = self.catalog.messages.render(
             "queue_update",
             lang,
-            &[("position", position.to_string()), ("wait_minutes", wait.to_string())],
+            &[
+                ("position", position.to_string()),
+                ("wait_minutes", wait.to_string()),
+            ],
         );
         let event = self
             .bot_says(
@@ -616,7 +695,11 @@ impl ChatService {
     }
 
     /// The conversation's events after `after_seq` (0: all), in order.
-    pub async fn events_after(&self, conversation_id: &str, after_seq: i64) -> Result<Vec<OutgoingEvent>> {
+    pub async fn events_after(
+        &self,
+        conversation_id: &str,
+        after_seq: i64,
+    ) -> Result<Vec<OutgoingEvent>> {
         let events = self.store.events_after(conversation_id, after_seq).await?;
         if events.is_empty() {
             // Distinguish "nothing new" from "no such conversation".
@@ -650,10 +733,17 @@ impl ChatService {
 
     /// The customer's rating (1..=5, optional comment, masked) of the last ticket the
     /// conversation was asked to rate (or of the conversation when there is none).
-    pub async fn rate(&self, conversation_id: &str, score: u8, comment: Option<&str>) -> Result<Vec<OutgoingEvent>> {
+    pub async fn rate(
+        &self,
+        conversation_id: &str,
+        score: u8,
+        comment: Option<&str>,
+    ) -> Result<Vec<OutgoingEvent>> {
         let conversation = self.conversation(conversation_id).await?;
         if !(1..=5).contains(&score) {
-            return Err(Error::InvalidInput(format!("rating score {score} is outside 1..=5")));
+            return Err(Error::InvalidInput(format!(
+                "rating score {score} is outside 1..=5"
+            )));
         }
         let comment = match comment.map(str::trim).filter(|c| !c.is_empty()) {
             Some(c) => {
@@ -671,7 +761,13 @@ impl ChatService {
             .find(|e| e.kind == "rating_request")
             .and_then(|e| e.ticket_id);
         self.store
-            .add_rating(conversation_id, ticket_id.as_deref(), score, comment.as_deref(), self.now())
+            .add_rating(
+                conversation_id,
+                ticket_id.as_deref(),
+                score,
+                comment.as_deref(),
+                self.now(),
+            )
             .await?;
         metrics::counter!("intentdesk_ratings_total", "score" => score.to_string()).increment(1);
         let lang = Lang::from_code(&conversation.lang).unwrap_or(Lang::En);
@@ -707,7 +803,8 @@ impl ChatService {
         }
         let snapshot = self.snapshot().await?;
         metrics::gauge!("intentdesk_queue_length").set(snapshot.waiting.len() as f64);
-        metrics::gauge!("intentdesk_estimated_wait_minutes").set(f64::from(snapshot.wait_for_new()));
+        metrics::gauge!("intentdesk_estimated_wait_minutes")
+            .set(f64::from(snapshot.wait_for_new()));
         let online = snapshot.loads.iter().filter(|a| a.online).count();
         metrics::gauge!("intentdesk_agents_online").set(online as f64);
         let now = self.now();

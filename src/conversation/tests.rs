@@ -22,7 +22,11 @@ impl Backend for Scripted {
             .map(|text| {
                 let first = text.split_whitespace().next().unwrap_or("");
                 let known = self.catalog.intent(first).is_some();
-                let (intent, confidence) = if known { (first, 0.97) } else { ("greeting", 0.2) };
+                let (intent, confidence) = if known {
+                    (first, 0.97)
+                } else {
+                    ("greeting", 0.2)
+                };
                 Prediction {
                     intent: intent.to_string(),
                     confidence,
@@ -65,7 +69,13 @@ async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_data_dir(dir.path()).await.unwrap();
     let backend = Scripted { catalog: catalog() };
-    let engine = Engine::spawn(backend, catalog(), PolicyConfig::default(), EngineConfig::default()).unwrap();
+    let engine = Engine::spawn(
+        backend,
+        catalog(),
+        PolicyConfig::default(),
+        EngineConfig::default(),
+    )
+    .unwrap();
     let config = ServiceConfig {
         // Keep collect intents on the ticket path even with nobody online (120 min).
         policy: PolicyConfig {
@@ -95,8 +105,14 @@ async fn an_faq_answer_asks_whether_it_helped_and_everything_is_stored() {
     let f = fixture().await;
     let s = &f.service;
     let c = s.start_conversation(None).await.unwrap();
-    let events = s.handle(&c.id, "trading_fees how much is the fee?").await.unwrap();
-    assert_eq!(types(&events), ["customer_message", "bot_message", "bot_message"]);
+    let events = s
+        .handle(&c.id, "trading_fees how much is the fee?")
+        .await
+        .unwrap();
+    assert_eq!(
+        types(&events),
+        ["customer_message", "bot_message", "bot_message"]
+    );
     match &events[2].body {
         EventBody::BotMessage {
             choices,
@@ -104,17 +120,27 @@ async fn an_faq_answer_asks_whether_it_helped_and_everything_is_stored() {
             ..
         } => {
             assert!(did_this_help);
-            assert_eq!(choices.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["yes", "no"]);
+            assert_eq!(
+                choices.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+                ["yes", "no"]
+            );
         }
         other => panic!("{other:?}"),
     }
     assert!(events.windows(2).all(|w| w[0].seq < w[1].seq));
     assert_eq!(s.events_after(&c.id, 0).await.unwrap(), events);
-    assert_eq!(s.events_after(&c.id, events[0].seq).await.unwrap(), events[1..]);
+    assert_eq!(
+        s.events_after(&c.id, events[0].seq).await.unwrap(),
+        events[1..]
+    );
     let transcript = s.transcript(&c.id).await.unwrap();
     assert_eq!(transcript.messages.len(), 3);
     assert_eq!(transcript.lang, "en");
-    assert!(transcript.to_text().contains("customer: trading_fees how much is the fee?"));
+    assert!(
+        transcript
+            .to_text()
+            .contains("customer: trading_fees how much is the fee?")
+    );
     let stored = s.conversation(&c.id).await.unwrap();
     let state: ConversationState = serde_json::from_str(&stored.state_json).unwrap();
     assert_eq!(state.awaiting_feedback.as_deref(), Some("trading_fees"));
@@ -125,15 +151,30 @@ async fn invalid_messages_and_unknown_conversations_are_refused() {
     let f = fixture().await;
     let s = &f.service;
     let c = s.start_conversation(None).await.unwrap();
-    assert!(matches!(s.handle(&c.id, "  \n").await, Err(Error::EmptyMessage)));
+    assert!(matches!(
+        s.handle(&c.id, "  \n").await,
+        Err(Error::EmptyMessage)
+    ));
     let long = "가".repeat(2001);
     assert!(matches!(
         s.handle(&c.id, &long).await,
-        Err(Error::MessageTooLong { chars: 2001, max: 2000 })
+        Err(Error::MessageTooLong {
+            chars: 2001,
+            max: 2000
+        })
     ));
-    assert!(s.handle(&c.id, &"가".repeat(2000)).await.is_ok(), "the limit itself is allowed");
-    assert!(matches!(s.handle("nope", "hello").await, Err(Error::NotFound { .. })));
-    assert!(matches!(s.events_after("nope", 0).await, Err(Error::NotFound { .. })));
+    assert!(
+        s.handle(&c.id, &"가".repeat(2000)).await.is_ok(),
+        "the limit itself is allowed"
+    );
+    assert!(matches!(
+        s.handle("nope", "hello").await,
+        Err(Error::NotFound { .. })
+    ));
+    assert!(matches!(
+        s.events_after("nope", 0).await,
+        Err(Error::NotFound { .. })
+    ));
     assert!(s.too_long_text(Some(Lang::Ko)).contains("2000"));
 }
 
@@ -143,7 +184,10 @@ async fn secrets_are_masked_before_anything_is_stored_or_sent() {
     let s = &f.service;
     let c = s.start_conversation(None).await.unwrap();
     let events = s
-        .handle(&c.id, "login_problem I cannot log in, my password is Hunter2!xyz and OTP 493817")
+        .handle(
+            &c.id,
+            "login_problem I cannot log in, my password is Hunter2!xyz and OTP 493817",
+        )
         .await
         .unwrap();
     let everything = serde_json::to_string(&events).unwrap()
@@ -160,7 +204,10 @@ async fn a_hand_over_opens_a_ticket_an_agent_works_it_and_the_customer_rates() {
     let s = &f.service;
     s.register_agent("mina", "Mina").await.unwrap();
     let c = s.start_conversation(Some("cust-1")).await.unwrap();
-    let events = s.handle(&c.id, "human_agent please let me talk to a person").await.unwrap();
+    let events = s
+        .handle(&c.id, "human_agent please let me talk to a person")
+        .await
+        .unwrap();
     let kinds = types(&events);
     assert_eq!(kinds.first(), Some(&"customer_message"));
     assert_eq!(kinds.last(), Some(&"ticket_opened"));
@@ -173,7 +220,11 @@ async fn a_hand_over_opens_a_ticket_an_agent_works_it_and_the_customer_rates() {
             ..
         } => {
             assert_eq!(*position, 1);
-            assert_eq!(*wait_minutes, queue::NO_AGENTS_WAIT_MINUTES, "nobody is online");
+            assert_eq!(
+                *wait_minutes,
+                queue::NO_AGENTS_WAIT_MINUTES,
+                "nobody is online"
+            );
             assert!(text.contains(&ticket_id));
         }
         other => panic!("{other:?}"),
@@ -181,30 +232,59 @@ async fn a_hand_over_opens_a_ticket_an_agent_works_it_and_the_customer_rates() {
     let queue = s.queue_view().await.unwrap();
     assert_eq!(queue.len(), 1);
     let t = &queue[0].ticket;
-    assert_eq!((t.intent.as_str(), t.language.as_str(), t.priority), ("human_agent", "en", 1));
-    assert!(t.transcript_json.contains("let me talk to a person"), "{}", t.transcript_json);
+    assert_eq!(
+        (t.intent.as_str(), t.language.as_str(), t.priority),
+        ("human_agent", "en", 1)
+    );
+    assert!(
+        t.transcript_json.contains("let me talk to a person"),
+        "{}",
+        t.transcript_json
+    );
 
     // The customer asks about it: answered from the live queue.
-    let status = s.handle(&c.id, "ticket_status where is my request?").await.unwrap();
+    let status = s
+        .handle(&c.id, "ticket_status where is my request?")
+        .await
+        .unwrap();
     assert!(
-        status.iter().any(|e| matches!(&e.body, EventBody::BotMessage { text, .. } if text.contains(&ticket_id))),
+        status.iter().any(
+            |e| matches!(&e.body, EventBody::BotMessage { text, .. } if text.contains(&ticket_id))
+        ),
         "{status:?}"
     );
 
     // The agent comes online: automatic assignment gives them the ticket.
     let agent = s.set_presence("mina", true, Some(2)).await.unwrap();
-    assert_eq!((agent.online, agent.capacity, agent.active_tickets), (true, 2, 1));
-    let joined = s.events_after(&c.id, status.last().unwrap().seq).await.unwrap();
-    assert!(matches!(&joined[0].body, EventBody::AgentJoined { agent, .. } if agent == "Mina"), "{joined:?}");
+    assert_eq!(
+        (agent.online, agent.capacity, agent.active_tickets),
+        (true, 2, 1)
+    );
+    let joined = s
+        .events_after(&c.id, status.last().unwrap().seq)
+        .await
+        .unwrap();
+    assert!(
+        matches!(&joined[0].body, EventBody::AgentJoined { agent, .. } if agent == "Mina"),
+        "{joined:?}"
+    );
     assert!(s.queue_view().await.unwrap().is_empty());
 
     // The bot is silent while the agent owns the conversation.
-    let silent = s.handle(&c.id, "trading_fees hello? are you there").await.unwrap();
+    let silent = s
+        .handle(&c.id, "trading_fees hello? are you there")
+        .await
+        .unwrap();
     assert_eq!(types(&silent), ["customer_message"]);
 
-    let reply = s.agent_reply("mina", &ticket_id, "Hi, I'm checking your account now.").await.unwrap();
+    let reply = s
+        .agent_reply("mina", &ticket_id, "Hi, I'm checking your account now.")
+        .await
+        .unwrap();
     assert!(matches!(&reply.body, EventBody::AgentMessage { agent, .. } if agent == "Mina"));
-    s.add_note("mina", &ticket_id, "customer verified").await.unwrap();
+    s.add_note("mina", &ticket_id, "customer verified")
+        .await
+        .unwrap();
     let notes = s.store().notes(&ticket_id).await.unwrap();
     assert_eq!(notes.len(), 1);
 
@@ -212,11 +292,22 @@ async fn a_hand_over_opens_a_ticket_an_agent_works_it_and_the_customer_rates() {
     s.resolve("mina", &ticket_id).await.unwrap();
     let after = s.events_after(&c.id, last).await.unwrap();
     assert_eq!(types(&after), ["resolved", "rating_request"]);
-    assert!(!serde_json::to_string(&after).unwrap().contains("customer verified"), "notes stay internal");
+    assert!(
+        !serde_json::to_string(&after)
+            .unwrap()
+            .contains("customer verified"),
+        "notes stay internal"
+    );
 
-    let thanks = s.rate(&c.id, 5, Some("quick, thanks! pw: hunter2")).await.unwrap();
+    let thanks = s
+        .rate(&c.id, 5, Some("quick, thanks! pw: hunter2"))
+        .await
+        .unwrap();
     assert_eq!(types(&thanks), ["bot_message"]);
-    assert!(matches!(s.rate(&c.id, 6, None).await, Err(Error::InvalidInput(_))));
+    assert!(matches!(
+        s.rate(&c.id, 6, None).await,
+        Err(Error::InvalidInput(_))
+    ));
 
     // The bot answers again.
     let again = s.handle(&c.id, "trading_fees and the fee?").await.unwrap();
@@ -232,14 +323,30 @@ async fn waiting_customers_are_told_when_their_position_changes() {
     s.register_agent("jun", "Jun").await.unwrap();
     let a = s.start_conversation(None).await.unwrap();
     let b = s.start_conversation(None).await.unwrap();
-    let ta = ticket_of(&s.handle(&a.id, "human_agent a person please").await.unwrap());
-    let opened_b = s.handle(&b.id, "human_agent a person please").await.unwrap();
+    let ta = ticket_of(
+        &s.handle(&a.id, "human_agent a person please")
+            .await
+            .unwrap(),
+    );
+    let opened_b = s
+        .handle(&b.id, "human_agent a person please")
+        .await
+        .unwrap();
     let tb = ticket_of(&opened_b);
-    let positions: Vec<u32> = s.queue_view().await.unwrap().iter().map(|q| q.position).collect();
+    let positions: Vec<u32> = s
+        .queue_view()
+        .await
+        .unwrap()
+        .iter()
+        .map(|q| q.position)
+        .collect();
     assert_eq!(positions, [1, 2]);
 
     s.claim("jun", &ta).await.unwrap();
-    let updates = s.events_after(&b.id, opened_b.last().unwrap().seq).await.unwrap();
+    let updates = s
+        .events_after(&b.id, opened_b.last().unwrap().seq)
+        .await
+        .unwrap();
     match &updates[..] {
         [e] => match &e.body {
             EventBody::QueuePosition { position, .. } => {
@@ -253,16 +360,31 @@ async fn waiting_customers_are_told_when_their_position_changes() {
     // Another agent cannot claim the same ticket; replying or resolving someone else's
     // ticket is a conflict too.
     s.register_agent("sora", "Sora").await.unwrap();
-    assert!(matches!(s.claim("sora", &ta).await, Err(Error::Conflict(_))));
-    assert!(matches!(s.agent_reply("sora", &ta, "hi").await, Err(Error::Conflict(_))));
-    assert!(matches!(s.resolve("sora", &ta).await, Err(Error::Conflict(_))));
-    assert!(matches!(s.claim("sora", "T-999999").await, Err(Error::NotFound { .. })));
+    assert!(matches!(
+        s.claim("sora", &ta).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        s.agent_reply("sora", &ta, "hi").await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        s.resolve("sora", &ta).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(matches!(
+        s.claim("sora", "T-999999").await,
+        Err(Error::NotFound { .. })
+    ));
 
     // Handing back: the bot talks again in that conversation.
     s.hand_back("jun", &ta).await.unwrap();
     let back = s.events_after(&a.id, 0).await.unwrap();
     assert_eq!(back.last().unwrap().body.kind(), "handed_back");
-    let again = s.handle(&a.id, "trading_fees what are the fees").await.unwrap();
+    let again = s
+        .handle(&a.id, "trading_fees what are the fees")
+        .await
+        .unwrap();
     assert!(again.len() > 1);
 }
 
@@ -271,12 +393,20 @@ async fn asking_for_a_person_again_while_waiting_does_not_open_a_second_ticket()
     let f = fixture().await;
     let s = &f.service;
     let c = s.start_conversation(None).await.unwrap();
-    let first = ticket_of(&s.handle(&c.id, "human_agent a person please").await.unwrap());
-    let again = s.handle(&c.id, "human_agent I said a person!").await.unwrap();
+    let first = ticket_of(
+        &s.handle(&c.id, "human_agent a person please")
+            .await
+            .unwrap(),
+    );
+    let again = s
+        .handle(&c.id, "human_agent I said a person!")
+        .await
+        .unwrap();
     assert!(
         again
             .iter()
-            .any(|e| matches!(e.body, EventBody::QueuePosition { .. }) && e.ticket_id.as_ref() == Some(&first)),
+            .any(|e| matches!(e.body, EventBody::QueuePosition { .. })
+                && e.ticket_id.as_ref() == Some(&first)),
         "{again:?}"
     );
     assert_eq!(s.queue_view().await.unwrap().len(), 1);
@@ -289,7 +419,10 @@ async fn collected_details_travel_with_the_ticket() {
     let c = s.start_conversation(None).await.unwrap();
     let txid = "7c1e5d0f4b2a9e8d3c6b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d";
     let mut events = s
-        .handle(&c.id, &format!("deposit_missing I sent 500 USDT on TRC-20, txid {txid}, not credited"))
+        .handle(
+            &c.id,
+            &format!("deposit_missing I sent 500 USDT on TRC-20, txid {txid}, not credited"),
+        )
         .await
         .unwrap();
     for _ in 0..4 {

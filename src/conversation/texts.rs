@@ -31,10 +31,16 @@ pub fn ticket_state(state: TicketState, lang: Lang) -> &'static str {
 /// Said when an agent hands the conversation back to the bot.
 pub fn handed_back(lang: Lang) -> &'static str {
     match lang.reply_language() {
-        Lang::Ko => "상담원이 대화를 챗봇에게 넘겼어요. 더 궁금한 점이 있으면 여기서 계속 물어보세요.",
+        Lang::Ko => {
+            "상담원이 대화를 챗봇에게 넘겼어요. 더 궁금한 점이 있으면 여기서 계속 물어보세요."
+        }
         Lang::Zh => "客服已将对话转回智能客服。如有其他问题,可以继续在这里提问。",
-        Lang::Ja => "担当者がチャットボットに対応を戻しました。ほかにご質問があれば、このままお尋ねください。",
-        _ => "The agent has handed the conversation back to me. Ask me here if there is anything else.",
+        Lang::Ja => {
+            "担当者がチャットボットに対応を戻しました。ほかにご質問があれば、このままお尋ねください。"
+        }
+        _ => {
+            "The agent has handed the conversation back to me. Ask me here if there is anything else."
+        }
     }
 }
 
@@ -52,7 +58,10 @@ mod tests {
             let mut unique = texts.clone();
             unique.dedup();
             assert_eq!(unique.len(), 4, "{state:?}");
-            assert_eq!(ticket_state(state, Lang::Other("ru")), ticket_state(state, Lang::En));
+            assert_eq!(
+                ticket_state(state, Lang::Other("ru")),
+                ticket_state(state, Lang::En)
+            );
         }
         assert_eq!(handed_back(Lang::Other("vi")), handed_back(Lang::En));
     }

@@ -271,9 +271,8 @@ impl Engine {
 }
 
 async fn receive<T>(rx: oneshot::Receiver<Result<T>>) -> Result<T> {
-    rx.await.map_err(|_| {
-        Error::ModelUnavailable("the model thread stopped before answering".into())
-    })?
+    rx.await
+        .map_err(|_| Error::ModelUnavailable("the model thread stopped before answering".into()))?
 }
 
 #[cfg(test)]

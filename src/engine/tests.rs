@@ -27,7 +27,9 @@ struct Gated {
 
 impl Backend for Gated {
     fn predict_masked(&self, masked: &[&str]) -> Result<Vec<Prediction>> {
-        let _ = self.entered.send(masked.iter().map(|s| s.to_string()).collect());
+        let _ = self
+            .entered
+            .send(masked.iter().map(|s| s.to_string()).collect());
         if let Some(release) = &self.release {
             let _ = release.recv();
         }
@@ -130,7 +132,11 @@ async fn queued_requests_from_many_callers_share_one_forward_pass() {
     assert_eq!(h.entered.recv().await.unwrap(), vec!["b", "c", "d", "e"]);
     assert_eq!(first.await.unwrap().unwrap().intent, "first");
     for (task, text) in others.into_iter().zip(["b", "c", "d", "e"]) {
-        assert_eq!(task.await.unwrap().unwrap().intent, text, "each caller gets its own answer");
+        assert_eq!(
+            task.await.unwrap().unwrap().intent,
+            text,
+            "each caller gets its own answer"
+        );
     }
 }
 
@@ -139,7 +145,10 @@ async fn batches_stop_at_the_limit_and_the_rest_waits_for_the_next_pass() {
     let mut h = gated(2, 64);
     let first = predict_task(&h.engine, "first");
     h.entered.recv().await.unwrap();
-    let queued: Vec<_> = ["a", "b", "c"].iter().map(|t| predict_task(&h.engine, t)).collect();
+    let queued: Vec<_> = ["a", "b", "c"]
+        .iter()
+        .map(|t| predict_task(&h.engine, t))
+        .collect();
     until_queued(&h.engine, 3).await;
     for _ in 0..3 {
         h.release.send(()).unwrap();
@@ -183,7 +192,10 @@ async fn a_full_queue_is_refused_at_once_as_overloaded() {
     let b = predict_task(&h.engine, "b");
     until_queued(&h.engine, 2).await;
     let refused = h.engine.predict(&nlu::analyse("c")).await;
-    assert!(matches!(refused, Err(Error::Overloaded { queued: 2 })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Error::Overloaded { queued: 2 })),
+        "{refused:?}"
+    );
     for _ in 0..3 {
         h.release.send(()).unwrap();
     }
@@ -213,7 +225,10 @@ async fn requests_whose_caller_has_gone_are_skipped() {
 async fn health_reflects_the_worker_really_answering() {
     let mut h = gated(8, 8);
     h.release.send(()).unwrap();
-    h.engine.health().await.expect("a free worker answers the probe");
+    h.engine
+        .health()
+        .await
+        .expect("a free worker answers the probe");
     assert_eq!(h.entered.recv().await.unwrap(), vec!["health check"]);
     // Wait out the "answered within the last second" shortcut, then hold the worker.
     tokio::time::sleep(Duration::from_millis(1100)).await;
@@ -234,7 +249,13 @@ async fn model_errors_and_panics_reach_every_caller_and_the_worker_survives() {
         release: None,
         fail: true,
     };
-    let engine = Engine::spawn(failing, catalog(), PolicyConfig::default(), EngineConfig::default()).unwrap();
+    let engine = Engine::spawn(
+        failing,
+        catalog(),
+        PolicyConfig::default(),
+        EngineConfig::default(),
+    )
+    .unwrap();
     let err = engine.predict(&nlu::analyse("x")).await.unwrap_err();
     assert!(matches!(err, Error::Internal(_)), "{err:?}");
 
@@ -244,10 +265,19 @@ async fn model_errors_and_panics_reach_every_caller_and_the_worker_survives() {
         release: None,
         fail: false,
     };
-    let engine = Engine::spawn(panicking, catalog(), PolicyConfig::default(), EngineConfig::default()).unwrap();
+    let engine = Engine::spawn(
+        panicking,
+        catalog(),
+        PolicyConfig::default(),
+        EngineConfig::default(),
+    )
+    .unwrap();
     let err = engine.predict(&nlu::analyse("panic")).await.unwrap_err();
     assert!(matches!(err, Error::Internal(_)), "{err:?}");
-    assert_eq!(engine.predict(&nlu::analyse("fine")).await.unwrap().intent, "fine");
+    assert_eq!(
+        engine.predict(&nlu::analyse("fine")).await.unwrap().intent,
+        "fine"
+    );
 }
 
 #[test]

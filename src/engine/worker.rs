@@ -12,7 +12,12 @@ use crate::error::{Error, Result};
 use crate::model::Prediction;
 
 /// Runs until every [`super::Engine`] handle is dropped and the queue is empty.
-pub(super) fn run(backend: impl Backend, mut rx: mpsc::Receiver<Job>, shared: Arc<Shared>, max_batch: usize) {
+pub(super) fn run(
+    backend: impl Backend,
+    mut rx: mpsc::Receiver<Job>,
+    shared: Arc<Shared>,
+    max_batch: usize,
+) {
     // A job taken from the queue that did not fit in the previous batch.
     let mut carried: Option<Job> = None;
     loop {
@@ -63,8 +68,13 @@ fn run_batch(backend: &impl Backend, batch: Vec<Job>, shared: &Shared, max_batch
     for chunk in masked.chunks(max_batch) {
         let started = Instant::now();
         let result = std::panic::catch_unwind(AssertUnwindSafe(|| backend.predict_masked(chunk)))
-            .unwrap_or_else(|_| Err(Error::Internal("the model panicked during a forward pass".into())));
-        metrics::histogram!("intentdesk_model_latency_seconds").record(started.elapsed().as_secs_f64());
+            .unwrap_or_else(|_| {
+                Err(Error::Internal(
+                    "the model panicked during a forward pass".into(),
+                ))
+            });
+        metrics::histogram!("intentdesk_model_latency_seconds")
+            .record(started.elapsed().as_secs_f64());
         metrics::histogram!("intentdesk_model_batch_size").record(chunk.len() as f64);
         match (result, &mut predictions) {
             (Ok(p), Ok(all)) if p.len() == chunk.len() => all.extend(p),

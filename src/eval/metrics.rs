@@ -37,7 +37,11 @@ pub struct PerIntent {
 }
 
 fn f1(p: f64, r: f64) -> f64 {
-    if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+    if p + r == 0.0 {
+        0.0
+    } else {
+        2.0 * p * r / (p + r)
+    }
 }
 
 fn ratio(a: usize, b: usize) -> f64 {
@@ -45,11 +49,19 @@ fn ratio(a: usize, b: usize) -> f64 {
 }
 
 /// Figures over `rows` of `gold`/`predicted`; `oos` names the out-of-scope label.
-pub fn figures(gold: &[String], predicted: &[String], rows: &[usize], oos: Option<&str>) -> (Figures, BTreeMap<String, PerIntent>) {
+pub fn figures(
+    gold: &[String],
+    predicted: &[String],
+    rows: &[usize],
+    oos: Option<&str>,
+) -> (Figures, BTreeMap<String, PerIntent>) {
     let labels: BTreeSet<&str> = rows.iter().map(|&i| gold[i].as_str()).collect();
     let mut per_intent = BTreeMap::new();
     for &label in &labels {
-        let tp = rows.iter().filter(|&&i| gold[i] == label && predicted[i] == label).count();
+        let tp = rows
+            .iter()
+            .filter(|&&i| gold[i] == label && predicted[i] == label)
+            .count();
         let gold_n = rows.iter().filter(|&&i| gold[i] == label).count();
         let pred_n = rows.iter().filter(|&&i| predicted[i] == label).count();
         let (p, r) = (ratio(tp, pred_n), ratio(tp, gold_n));
@@ -59,7 +71,10 @@ pub fn figures(gold: &[String], predicted: &[String], rows: &[usize], oos: Optio
                 *confusions.entry(predicted[i].as_str()).or_default() += 1;
             }
         }
-        let mut confused_with: Vec<(String, usize)> = confusions.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+        let mut confused_with: Vec<(String, usize)> = confusions
+            .into_iter()
+            .map(|(k, v)| (k.to_string(), v))
+            .collect();
         confused_with.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
         confused_with.truncate(3);
         per_intent.insert(
@@ -86,10 +101,16 @@ pub fn figures(gold: &[String], predicted: &[String], rows: &[usize], oos: Optio
     };
     if let Some(oos) = oos {
         let in_scope: Vec<usize> = rows.iter().copied().filter(|&i| gold[i] != oos).collect();
-        let in_ok = in_scope.iter().filter(|&&i| predicted[i] == gold[i]).count();
+        let in_ok = in_scope
+            .iter()
+            .filter(|&&i| predicted[i] == gold[i])
+            .count();
         let oos_gold = rows.iter().filter(|&&i| gold[i] == oos).count();
         let oos_pred = rows.iter().filter(|&&i| predicted[i] == oos).count();
-        let oos_tp = rows.iter().filter(|&&i| gold[i] == oos && predicted[i] == oos).count();
+        let oos_tp = rows
+            .iter()
+            .filter(|&&i| gold[i] == oos && predicted[i] == oos)
+            .count();
         let (p, r) = (ratio(oos_tp, oos_pred), ratio(oos_tp, oos_gold));
         figures.in_scope_accuracy = Some(ratio(in_ok, in_scope.len()));
         figures.oos_recall = (oos_gold > 0).then_some(r);
@@ -101,8 +122,18 @@ pub fn figures(gold: &[String], predicted: &[String], rows: &[usize], oos: Optio
 
 /// The confusion matrix: labels (gold and predicted, sorted) and counts[gold][predicted].
 pub fn confusion(gold: &[String], predicted: &[String]) -> (Vec<String>, Vec<Vec<u32>>) {
-    let labels: Vec<String> = gold.iter().chain(predicted).cloned().collect::<BTreeSet<_>>().into_iter().collect();
-    let index: BTreeMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    let labels: Vec<String> = gold
+        .iter()
+        .chain(predicted)
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let index: BTreeMap<&str, usize> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i))
+        .collect();
     let mut m = vec![vec![0u32; labels.len()]; labels.len()];
     for (g, p) in gold.iter().zip(predicted) {
         m[index[g.as_str()]][index[p.as_str()]] += 1;

@@ -13,8 +13,8 @@ use serde::Serialize;
 
 use crate::data::Dataset;
 use crate::error::Result;
-use crate::model::calibration::{ReliabilityBin, ece, reliability};
 use crate::model::IntentModel;
+use crate::model::calibration::{ReliabilityBin, ece, reliability};
 use crate::model::classifier::{Prediction, is_oos_label};
 pub use metrics::{Figures, PerIntent};
 
@@ -69,7 +69,8 @@ pub struct EvalReport {
 /// Runs `model` over `data`.
 pub fn evaluate(model: &IntentModel, data: &Dataset, opts: &EvalOptions) -> Result<EvalReport> {
     let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
-    let progress = crate::progress::Progress::new(texts.len() as u64, "evaluating", opts.progress, false);
+    let progress =
+        crate::progress::Progress::new(texts.len() as u64, "evaluating", opts.progress, false);
     // Batched predictions (the batch throughput figure).
     let started = Instant::now();
     let scores = model.score_all(&texts, &progress)?;
@@ -87,7 +88,12 @@ pub fn evaluate(model: &IntentModel, data: &Dataset, opts: &EvalOptions) -> Resu
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
     }
     latencies.sort_by(f64::total_cmp);
-    let pct = |q: f64| latencies.get(((latencies.len() as f64 - 1.0) * q).round() as usize).copied().unwrap_or(0.0);
+    let pct = |q: f64| {
+        latencies
+            .get(((latencies.len() as f64 - 1.0) * q).round() as usize)
+            .copied()
+            .unwrap_or(0.0)
+    };
     let latency = Speed {
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
@@ -104,24 +110,53 @@ pub fn evaluate(model: &IntentModel, data: &Dataset, opts: &EvalOptions) -> Resu
     let gold: Vec<String> = data
         .examples
         .iter()
-        .map(|e| if is_oos_label(&e.label) { oos_name.clone() } else { e.label.clone() })
+        .map(|e| {
+            if is_oos_label(&e.label) {
+                oos_name.clone()
+            } else {
+                e.label.clone()
+            }
+        })
         .collect();
     let has_oos = gold.contains(&oos_name);
     let predicted: Vec<String> = predictions
         .iter()
-        .map(|p| if has_oos { p.intent.clone() } else { p.top.first().map(|s| s.intent.clone()).unwrap_or_default() })
+        .map(|p| {
+            if has_oos {
+                p.intent.clone()
+            } else {
+                p.top.first().map(|s| s.intent.clone()).unwrap_or_default()
+            }
+        })
         .collect();
     let all_rows: Vec<usize> = (0..gold.len()).collect();
-    let (figures, per_intent) = metrics::figures(&gold, &predicted, &all_rows, has_oos.then_some(oos_name.as_str()));
+    let (figures, per_intent) = metrics::figures(
+        &gold,
+        &predicted,
+        &all_rows,
+        has_oos.then_some(oos_name.as_str()),
+    );
     let mut by_language = BTreeMap::new();
     for lang in data.languages() {
-        let rows: Vec<usize> = (0..gold.len()).filter(|&i| data.examples[i].lang.as_deref() == Some(lang.as_str())).collect();
-        let (f, _) = metrics::figures(&gold, &predicted, &rows, has_oos.then_some(oos_name.as_str()));
+        let rows: Vec<usize> = (0..gold.len())
+            .filter(|&i| data.examples[i].lang.as_deref() == Some(lang.as_str()))
+            .collect();
+        let (f, _) = metrics::figures(
+            &gold,
+            &predicted,
+            &rows,
+            has_oos.then_some(oos_name.as_str()),
+        );
         by_language.insert(lang, f);
     }
 
     // Calibration on in-scope rows whose label the model knows.
-    let label_index: BTreeMap<&str, usize> = model.labels().iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    let label_index: BTreeMap<&str, usize> = model
+        .labels()
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i))
+        .collect();
     let (cal_probs, cal_y): (Vec<Vec<f32>>, Vec<usize>) = gold
         .iter()
         .zip(&probs)

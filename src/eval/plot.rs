@@ -6,7 +6,10 @@ use std::fmt::Write;
 use super::EvalReport;
 
 fn escape(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Confusion heatmap: rows are gold labels, columns predictions; each row is
@@ -28,7 +31,11 @@ pub fn confusion_svg(labels: &[String], counts: &[Vec<u32>]) -> String {
             }
             let share = c as f32 / total.max(1) as f32;
             let (r, gr, b) = if g == p {
-                (255.0 * (1.0 - share), 120.0 + 100.0 * (1.0 - share), 255.0 * (1.0 - share))
+                (
+                    255.0 * (1.0 - share),
+                    120.0 + 100.0 * (1.0 - share),
+                    255.0 * (1.0 - share),
+                )
             } else {
                 (255.0, 255.0 * (1.0 - share), 255.0 * (1.0 - share))
             };
@@ -48,7 +55,12 @@ pub fn confusion_svg(labels: &[String], counts: &[Vec<u32>]) -> String {
     if cell >= 6 {
         for (i, l) in labels.iter().enumerate() {
             let y = margin + i * cell + cell * 3 / 4;
-            let _ = write!(svg, r#"<text x="{}" y="{y}" text-anchor="end">{}</text>"#, margin - 4, escape(l));
+            let _ = write!(
+                svg,
+                r#"<text x="{}" y="{y}" text-anchor="end">{}</text>"#,
+                margin - 4,
+                escape(l)
+            );
             let x = margin + i * cell + cell * 3 / 4;
             let _ = write!(
                 svg,
@@ -82,7 +94,13 @@ pub fn reliability_svg(report: &EvalReport) -> String {
         cx = w / 2.0,
         tb = h - 8.0
     );
-    let max_count = report.reliability.iter().map(|b| b.count).max().unwrap_or(1).max(1) as f64;
+    let max_count = report
+        .reliability
+        .iter()
+        .map(|b| b.count)
+        .max()
+        .unwrap_or(1)
+        .max(1) as f64;
     for bin in &report.reliability {
         if bin.count == 0 {
             continue;
@@ -104,14 +122,18 @@ pub fn reliability_svg(report: &EvalReport) -> String {
         );
         let cx = m + bin.confidence as f64 * plot;
         let cy = m + plot - bin.accuracy as f64 * plot;
-        let _ = write!(svg, r##"<circle cx="{cx:.1}" cy="{cy:.1}" r="3" fill="#d83b3b"/>"##);
+        let _ = write!(
+            svg,
+            r##"<circle cx="{cx:.1}" cy="{cy:.1}" r="3" fill="#d83b3b"/>"##
+        );
     }
     svg.push_str("</svg>");
     svg
 }
 
 fn pct(v: Option<f64>) -> String {
-    v.map(|x| format!("{:.2} %", x * 100.0)).unwrap_or_else(|| "–".into())
+    v.map(|x| format!("{:.2} %", x * 100.0))
+        .unwrap_or_else(|| "–".into())
 }
 
 /// The whole page.
@@ -134,7 +156,11 @@ pub fn html_report(report: &EvalReport) -> String {
     worst.sort_by(|a, b| a.1.f1.total_cmp(&b.1.f1));
     let mut intents = String::new();
     for (name, p) in worst.iter().take(15) {
-        let conf: Vec<String> = p.confused_with.iter().map(|(l, c)| format!("{} ({c})", escape(l))).collect();
+        let conf: Vec<String> = p
+            .confused_with
+            .iter()
+            .map(|(l, c)| format!("{} ({c})", escape(l)))
+            .collect();
         let _ = write!(
             intents,
             "<tr><td>{}</td><td>{}</td><td>{:.3}</td><td>{:.3}</td><td>{:.3}</td><td>{}</td></tr>",

@@ -85,18 +85,29 @@ pub async fn queue_json(state: &AppState) -> Result<Value, ApiError> {
 }
 
 /// `GET /v1/agent/queue`: waiting tickets by priority then waiting time.
-pub async fn queue(State(state): State<AppState>, _agent: AgentAuth) -> Result<impl IntoResponse, ApiError> {
+pub async fn queue(
+    State(state): State<AppState>,
+    _agent: AgentAuth,
+) -> Result<impl IntoResponse, ApiError> {
     Ok(Json(queue_json(&state).await?))
 }
 
 /// `GET /v1/agent/tickets/{id}`
-pub async fn ticket(State(state): State<AppState>, _agent: AgentAuth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn ticket(
+    State(state): State<AppState>,
+    _agent: AgentAuth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     let ticket = state.chat().ticket(&id).await?;
     Ok(Json(TicketJson::from(&ticket)))
 }
 
 /// `POST /v1/agent/tickets/{id}/claim`: 409 when another agent was first.
-pub async fn claim(State(state): State<AppState>, agent: AgentAuth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn claim(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     let ticket = state.chat().claim(&agent.agent_id, &id).await?;
     Ok(Json(TicketJson::from(&ticket)))
 }
@@ -114,7 +125,10 @@ pub async fn reply(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TextBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let event = state.chat().agent_reply(&agent.agent_id, &id, &body.text).await?;
+    let event = state
+        .chat()
+        .agent_reply(&agent.agent_id, &id, &body.text)
+        .await?;
     Ok(Json(event))
 }
 
@@ -125,18 +139,29 @@ pub async fn note(
     Path(id): Path<String>,
     ApiJson(body): ApiJson<TextBody>,
 ) -> Result<impl IntoResponse, ApiError> {
-    state.chat().add_note(&agent.agent_id, &id, &body.text).await?;
+    state
+        .chat()
+        .add_note(&agent.agent_id, &id, &body.text)
+        .await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// `POST /v1/agent/tickets/{id}/resolve`: the bot takes over and asks for a rating.
-pub async fn resolve(State(state): State<AppState>, agent: AgentAuth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn resolve(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     let ticket = state.chat().resolve(&agent.agent_id, &id).await?;
     Ok(Json(TicketJson::from(&ticket)))
 }
 
 /// `POST /v1/agent/tickets/{id}/handback`: back to the bot without resolving.
-pub async fn hand_back(State(state): State<AppState>, agent: AgentAuth, Path(id): Path<String>) -> Result<impl IntoResponse, ApiError> {
+pub async fn hand_back(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    Path(id): Path<String>,
+) -> Result<impl IntoResponse, ApiError> {
     let ticket = state.chat().hand_back(&agent.agent_id, &id).await?;
     Ok(Json(TicketJson::from(&ticket)))
 }
@@ -157,6 +182,9 @@ pub async fn presence(
     if body.capacity.is_some_and(|c| c > 100) {
         return Err(crate::error::Error::InvalidInput("capacity above 100".into()).into());
     }
-    let agent = state.chat().set_presence(&agent.agent_id, body.online, body.capacity).await?;
+    let agent = state
+        .chat()
+        .set_presence(&agent.agent_id, body.online, body.capacity)
+        .await?;
     Ok(Json(agent))
 }

@@ -25,11 +25,18 @@ pub struct ClassifyRequest {
 }
 
 /// `POST /v1/classify`: one object for `text`, `{"results": [...]}` for `texts`.
-pub async fn classify(State(state): State<AppState>, ApiJson(req): ApiJson<ClassifyRequest>) -> Result<Response, ApiError> {
+pub async fn classify(
+    State(state): State<AppState>,
+    ApiJson(req): ApiJson<ClassifyRequest>,
+) -> Result<Response, ApiError> {
     let (texts, single) = match (req.text, req.texts) {
         (Some(text), None) => (vec![text], true),
         (None, Some(texts)) => (texts, false),
-        _ => return Err(ApiError::BadRequest("give exactly one of \"text\" or \"texts\"".into())),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "give exactly one of \"text\" or \"texts\"".into(),
+            ));
+        }
     };
     if texts.is_empty() {
         return Err(Error::EmptyMessage.into());
@@ -70,7 +77,10 @@ pub async fn create_conversation(
     } else {
         super::extract::parse_json(&body)?
     };
-    let c = state.chat().start_conversation(req.customer_ref.as_deref()).await?;
+    let c = state
+        .chat()
+        .start_conversation(req.customer_ref.as_deref())
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(json!({ "conversation_id": c.id, "created_at_ms": c.created_at_ms })),
@@ -124,7 +134,9 @@ pub async fn transcript(
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let format = q.format.as_deref().unwrap_or("json");
     if !matches!(format, "json" | "text") {
-        return Err(ApiError::BadRequest(format!("format {format:?} is not json or text")));
+        return Err(ApiError::BadRequest(format!(
+            "format {format:?} is not json or text"
+        )));
     }
     let transcript = state.chat().transcript(&id).await?;
     Ok(match format {
@@ -150,6 +162,9 @@ pub async fn rate(
     Path(id): Path<String>,
     ApiJson(req): ApiJson<RatingRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let events = state.chat().rate(&id, req.score, req.comment.as_deref()).await?;
+    let events = state
+        .chat()
+        .rate(&id, req.score, req.comment.as_deref())
+        .await?;
     Ok(Json(json!({ "conversation_id": id, "events": events })))
 }

@@ -65,11 +65,17 @@ impl ApiError {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, body("bad_request", m.clone())),
             ApiError::PayloadTooLarge { limit } => (
                 StatusCode::PAYLOAD_TOO_LARGE,
-                body("payload_too_large", format!("the request body exceeds {limit} bytes")),
+                body(
+                    "payload_too_large",
+                    format!("the request body exceeds {limit} bytes"),
+                ),
             ),
             ApiError::Unauthorized => (
                 StatusCode::UNAUTHORIZED,
-                body("unauthorized", "a valid agent bearer token is required".into()),
+                body(
+                    "unauthorized",
+                    "a valid agent bearer token is required".into(),
+                ),
             ),
             ApiError::RateLimited { retry_after } => (
                 StatusCode::TOO_MANY_REQUESTS,
@@ -78,13 +84,23 @@ impl ApiError {
                     ..body("rate_limited", "too many requests; slow down".into())
                 },
             ),
-            ApiError::NotReady(m) => (StatusCode::SERVICE_UNAVAILABLE, body("not_ready", m.clone())),
+            ApiError::NotReady(m) => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                body("not_ready", m.clone()),
+            ),
             ApiError::Service(e) => match e {
-                Error::EmptyMessage => (StatusCode::UNPROCESSABLE_ENTITY, body("empty_message", e.to_string())),
-                Error::MessageTooLong { .. } => {
-                    (StatusCode::PAYLOAD_TOO_LARGE, body("message_too_long", e.to_string()))
-                }
-                Error::InvalidInput(_) => (StatusCode::UNPROCESSABLE_ENTITY, body("invalid_input", e.to_string())),
+                Error::EmptyMessage => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    body("empty_message", e.to_string()),
+                ),
+                Error::MessageTooLong { .. } => (
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    body("message_too_long", e.to_string()),
+                ),
+                Error::InvalidInput(_) => (
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    body("invalid_input", e.to_string()),
+                ),
                 Error::NotFound { .. } => (StatusCode::NOT_FOUND, body("not_found", e.to_string())),
                 Error::Conflict(_) => (StatusCode::CONFLICT, body("conflict", e.to_string())),
                 Error::Overloaded { .. } => (
@@ -123,7 +139,11 @@ impl IntoResponse for ApiError {
         if status.is_server_error() {
             tracing::error!(status = status.as_u16(), error = ?self, "request failed");
         } else {
-            tracing::debug!(status = status.as_u16(), code = body.code, "request refused");
+            tracing::debug!(
+                status = status.as_u16(),
+                code = body.code,
+                "request refused"
+            );
         }
         let retry_after = body.retry_after_secs;
         let unauthorized = matches!(self, ApiError::Unauthorized);
@@ -152,7 +172,9 @@ mod tests {
         let (status, body) = e.parts();
         assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
         assert!(!body.message.contains("tickets"));
-        let e = ApiError::from(Error::ModelUnavailable("thread panicked at src/x.rs".into()));
+        let e = ApiError::from(Error::ModelUnavailable(
+            "thread panicked at src/x.rs".into(),
+        ));
         assert!(!e.parts().1.message.contains("src/"));
     }
 
@@ -161,21 +183,38 @@ mod tests {
         let cases = [
             (ApiError::BadRequest("x".into()), 400),
             (ApiError::Unauthorized, 401),
-            (ApiError::from(Error::NotFound { kind: "ticket", id: "T-1".into() }), 404),
+            (
+                ApiError::from(Error::NotFound {
+                    kind: "ticket",
+                    id: "T-1".into(),
+                }),
+                404,
+            ),
             (ApiError::from(Error::Conflict("claimed".into())), 409),
-            (ApiError::from(Error::MessageTooLong { chars: 3, max: 2 }), 413),
+            (
+                ApiError::from(Error::MessageTooLong { chars: 3, max: 2 }),
+                413,
+            ),
             (ApiError::PayloadTooLarge { limit: 1 }, 413),
             (ApiError::from(Error::EmptyMessage), 422),
             (ApiError::from(Error::InvalidInput("score".into())), 422),
             (ApiError::from(Error::Overloaded { queued: 9 }), 429),
-            (ApiError::RateLimited { retry_after: Duration::from_millis(1500) }, 429),
+            (
+                ApiError::RateLimited {
+                    retry_after: Duration::from_millis(1500),
+                },
+                429,
+            ),
             (ApiError::NotReady("loading".into()), 503),
             (ApiError::from(Error::Internal("bug".into())), 500),
         ];
         for (e, status) in cases {
             assert_eq!(e.parts().0.as_u16(), status, "{e:?}");
         }
-        let (_, body) = ApiError::RateLimited { retry_after: Duration::from_millis(1500) }.parts();
+        let (_, body) = ApiError::RateLimited {
+            retry_after: Duration::from_millis(1500),
+        }
+        .parts();
         assert_eq!(body.retry_after_secs, Some(2));
     }
 }

@@ -36,22 +36,29 @@ impl FromRequest<AppState> for RawBody {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, ApiError> {
-        Bytes::from_request(req, state).await.map(RawBody).map_err(|e| {
-            if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge {
-                    limit: state.config().max_body_bytes,
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(|e| {
+                if e.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                    ApiError::PayloadTooLarge {
+                        limit: state.config().max_body_bytes,
+                    }
+                } else {
+                    ApiError::BadRequest("the request body could not be read".into())
                 }
-            } else {
-                ApiError::BadRequest("the request body could not be read".into())
-            }
-        })
+            })
     }
 }
 
 /// Parses a JSON document: invalid UTF-8 and malformed JSON are both 400.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
-    let text = std::str::from_utf8(bytes)
-        .map_err(|e| ApiError::BadRequest(format!("the body is not valid UTF-8 (byte {})", e.valid_up_to())))?;
+    let text = std::str::from_utf8(bytes).map_err(|e| {
+        ApiError::BadRequest(format!(
+            "the body is not valid UTF-8 (byte {})",
+            e.valid_up_to()
+        ))
+    })?;
     serde_json::from_str(text).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
 }
 
@@ -69,7 +76,10 @@ impl FromRequestParts<AppState> for AgentAuth {
             .headers
             .get(axum::http::header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+            .and_then(|v| {
+                v.strip_prefix("Bearer ")
+                    .or_else(|| v.strip_prefix("bearer "))
+            })
             .map(str::trim)
             .ok_or(ApiError::Unauthorized)?;
         state
@@ -119,9 +129,17 @@ mod tests {
 
     #[test]
     fn json_errors_are_bad_requests() {
-        assert!(matches!(parse_json::<serde_json::Value>(b"{\"text\": "), Err(ApiError::BadRequest(_))));
-        assert!(matches!(parse_json::<serde_json::Value>(b"{\"text\": \"\xff\"}"), Err(ApiError::BadRequest(m)) if m.contains("UTF-8")));
-        assert_eq!(parse_json::<serde_json::Value>(b"{\"a\":1}").unwrap()["a"], 1);
+        assert!(matches!(
+            parse_json::<serde_json::Value>(b"{\"text\": "),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(
+            matches!(parse_json::<serde_json::Value>(b"{\"text\": \"\xff\"}"), Err(ApiError::BadRequest(m)) if m.contains("UTF-8"))
+        );
+        assert_eq!(
+            parse_json::<serde_json::Value>(b"{\"a\":1}").unwrap()["a"],
+            1
+        );
     }
 
     #[test]

@@ -184,7 +184,9 @@ impl AppState {
     /// Counts a WebSocket session until the guard drops.
     fn session(&self) -> SessionGuard {
         self.inner.sessions.fetch_add(1, Ordering::SeqCst);
-        SessionGuard { state: self.clone() }
+        SessionGuard {
+            state: self.clone(),
+        }
     }
 
     /// Waits until every WebSocket session has ended, at most `grace`.
@@ -224,7 +226,10 @@ pub fn app(state: AppState) -> Router {
         .route("/v1/conversations/{id}/transcript", get(chat::transcript))
         .route("/v1/conversations/{id}/rating", post(chat::rate))
         .route("/v1/chat/ws", get(ws::chat_ws))
-        .route_layer(axum::middleware::from_fn_with_state(state.clone(), rate_limit::limit));
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            rate_limit::limit,
+        ));
     let agents = Router::new()
         .route("/v1/agent/queue", get(agent::queue))
         .route("/v1/agent/tickets/{id}", get(agent::ticket))

@@ -69,7 +69,9 @@ pub fn document() -> Value {
         }
         json!({ "post": op })
     };
-    let text_body = json_body(json!({ "type": "object", "required": ["text"], "properties": { "text": { "type": "string" } } }));
+    let text_body = json_body(
+        json!({ "type": "object", "required": ["text"], "properties": { "text": { "type": "string" } } }),
+    );
     json!({
         "openapi": "3.0.3",
         "info": {

@@ -40,7 +40,10 @@ pub async fn metrics(State(state): State<AppState>) -> impl IntoResponse {
         tracing::warn!(error = %e, "metrics: store gauges not refreshed");
     }
     (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
         state.metrics().render(),
     )
 }

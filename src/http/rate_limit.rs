@@ -94,7 +94,9 @@ mod tests {
         let wait = limiter.check(&a, t0).unwrap_err();
         assert!((19.0..=20.1).contains(&wait.as_secs_f64()), "{wait:?}");
         limiter.check(&b, t0).expect("clients are counted apart");
-        limiter.check(&a, t0 + Duration::from_secs(20)).expect("one token after 20 s");
+        limiter
+            .check(&a, t0 + Duration::from_secs(20))
+            .expect("one token after 20 s");
         assert!(limiter.check(&a, t0 + Duration::from_secs(20)).is_err());
     }
 
@@ -102,7 +104,9 @@ mod tests {
     fn zero_disables() {
         let limiter = RateLimiter::new(0);
         for _ in 0..1000 {
-            limiter.check(&ClientKey("a".into()), Instant::now()).unwrap();
+            limiter
+                .check(&ClientKey("a".into()), Instant::now())
+                .unwrap();
         }
     }
 }

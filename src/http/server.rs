@@ -33,7 +33,10 @@ pub async fn run(
     .await?;
     let grace = state.config().shutdown_grace;
     if !state.sessions_closed(grace).await {
-        tracing::warn!(?grace, "WebSocket sessions still open after the grace period");
+        tracing::warn!(
+            ?grace,
+            "WebSocket sessions still open after the grace period"
+        );
     }
     tracing::info!("stopped");
     Ok(())

@@ -21,8 +21,8 @@
 
 use std::time::Instant;
 
-use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
+use axum::extract::ws::{CloseFrame, Message, WebSocketUpgrade};
 use axum::extract::{Query, State};
 use axum::response::Response;
 use futures::{Sink, SinkExt, Stream, StreamExt};
@@ -59,7 +59,13 @@ pub async fn chat_ws(
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let conversation_id = match q.conversation_id {
         Some(id) => state.chat().conversation(&id).await?.id,
-        None => state.chat().start_conversation(q.customer_ref.as_deref()).await?.id,
+        None => {
+            state
+                .chat()
+                .start_conversation(q.customer_ref.as_deref())
+                .await?
+                .id
+        }
     };
     let after_seq = q.after_seq.max(0);
     Ok(ws
@@ -93,13 +99,18 @@ enum ChatIn {
 }
 
 fn text_frame(value: &impl serde::Serialize) -> Message {
-    Message::Text(serde_json::to_string(value).unwrap_or_else(|_| "{}".into()).into())
+    Message::Text(
+        serde_json::to_string(value)
+            .unwrap_or_else(|_| "{}".into())
+            .into(),
+    )
 }
 
 fn error_frame(error: &ApiError, text: Option<String>) -> Message {
     let (_, body) = error.parts();
     let mut v = json!({ "type": "error" });
-    if let (Value::Object(frame), Ok(Value::Object(fields))) = (&mut v, serde_json::to_value(&body)) {
+    if let (Value::Object(frame), Ok(Value::Object(fields))) = (&mut v, serde_json::to_value(&body))
+    {
         frame.extend(fields);
         if let Some(text) = text {
             frame.insert("text".into(), Value::String(text));
@@ -125,9 +136,17 @@ fn frame_bytes(message: &Message) -> Option<&[u8]> {
 }
 
 /// A customer's session: relays frames to the service and the conversation's events back.
-pub async fn chat_session<S>(state: AppState, socket: S, conversation_id: String, after_seq: i64, key: ClientKey)
-where
-    S: Sink<Message, Error = axum::Error> + Stream<Item = Result<Message, axum::Error>> + Unpin + Send,
+pub async fn chat_session<S>(
+    state: AppState,
+    socket: S,
+    conversation_id: String,
+    after_seq: i64,
+    key: ClientKey,
+) where
+    S: Sink<Message, Error = axum::Error>
+        + Stream<Item = Result<Message, axum::Error>>
+        + Unpin
+        + Send,
 {
     let _session = state.session();
     let (mut tx, mut rx) = socket.split();
@@ -136,11 +155,15 @@ where
     let mut notices = state.chat().store().subscribe().await;
     let mut shutdown = state.shutdown_signal();
     let mut last_seq = after_seq;
-    let welcome = json!({ "type": "welcome", "conversation_id": conversation_id, "resumed": after_seq > 0 });
+    let welcome =
+        json!({ "type": "welcome", "conversation_id": conversation_id, "resumed": after_seq > 0 });
     if tx.send(text_frame(&welcome)).await.is_err() {
         return;
     }
-    if flush(&state, &conversation_id, &mut last_seq, &mut tx).await.is_err() {
+    if flush(&state, &conversation_id, &mut last_seq, &mut tx)
+        .await
+        .is_err()
+    {
         return;
     }
     tracing::debug!(conversation = %conversation_id, after_seq, "chat session open");
@@ -184,7 +207,12 @@ where
 
 /// Handles one customer frame; returns a direct answer (pong, error) if any. Events the
 /// frame produced are stored and reach the customer through the flush that follows.
-async fn on_chat_frame(state: &AppState, conversation_id: &str, key: &ClientKey, bytes: &[u8]) -> Option<Message> {
+async fn on_chat_frame(
+    state: &AppState,
+    conversation_id: &str,
+    key: &ClientKey,
+    bytes: &[u8],
+) -> Option<Message> {
     let frame: ChatIn = match parse_json(bytes) {
         Ok(f) => f,
         Err(e) => return Some(error_frame(&e, None)),
@@ -197,7 +225,12 @@ async fn on_chat_frame(state: &AppState, conversation_id: &str, key: &ClientKey,
             }
             state.chat().handle(conversation_id, &text).await
         }
-        ChatIn::Rating { score, comment } => state.chat().rate(conversation_id, score, comment.as_deref()).await,
+        ChatIn::Rating { score, comment } => {
+            state
+                .chat()
+                .rate(conversation_id, score, comment.as_deref())
+                .await
+        }
     };
     match result {
         Ok(_) => None,
@@ -220,7 +253,12 @@ async fn on_chat_frame(state: &AppState, conversation_id: &str, key: &ClientKey,
 }
 
 /// Sends every event after `last_seq` and advances it.
-async fn flush<T>(state: &AppState, conversation_id: &str, last_seq: &mut i64, tx: &mut T) -> Result<(), ()>
+async fn flush<T>(
+    state: &AppState,
+    conversation_id: &str,
+    last_seq: &mut i64,
+    tx: &mut T,
+) -> Result<(), ()>
 where
     T: Sink<Message, Error = axum::Error> + Unpin,
 {
@@ -241,7 +279,10 @@ where
 /// An agent's feed: the queue whenever it changes, and customer messages of owned tickets.
 pub async fn agent_session<S>(state: AppState, socket: S, agent_id: String)
 where
-    S: Sink<Message, Error = axum::Error> + Stream<Item = Result<Message, axum::Error>> + Unpin + Send,
+    S: Sink<Message, Error = axum::Error>
+        + Stream<Item = Result<Message, axum::Error>>
+        + Unpin
+        + Send,
 {
     let _session = state.session();
     let (mut tx, mut rx) = socket.split();
@@ -305,7 +346,11 @@ where
 
 /// What one stored event means for an agent's feed: whether the queue changed, and frames
 /// to forward (customer messages in conversations this agent owns).
-async fn agent_frames(state: &AppState, agent_id: &str, notice: &EventNotice) -> crate::Result<(bool, Vec<Message>)> {
+async fn agent_frames(
+    state: &AppState,
+    agent_id: &str,
+    notice: &EventNotice,
+) -> crate::Result<(bool, Vec<Message>)> {
     let events = state
         .chat()
         .events_after(&notice.conversation_id, notice.seq - 1)
@@ -324,12 +369,20 @@ async fn agent_frames(state: &AppState, agent_id: &str, notice: &EventNotice) ->
         && ticket.state == TicketState::Assigned
         && ticket.agent_id.as_deref() == Some(agent_id)
     {
-        frames.push(customer_message_frame(&event, &ticket.id, &notice.conversation_id));
+        frames.push(customer_message_frame(
+            &event,
+            &ticket.id,
+            &notice.conversation_id,
+        ));
     }
     Ok((changed, frames))
 }
 
-fn customer_message_frame(event: &OutgoingEvent, ticket_id: &str, conversation_id: &str) -> Message {
+fn customer_message_frame(
+    event: &OutgoingEvent,
+    ticket_id: &str,
+    conversation_id: &str,
+) -> Message {
     let text = match &event.body {
         EventBody::CustomerMessage { text } => text.as_str(),
         _ => "",

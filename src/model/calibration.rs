@@ -1,11 +1,12 @@
 //! Confidence calibration and the out-of-scope thresholds: temperature
 //! scaling fitted on held-out data, expected calibration error, reliability
-//! bins, and the (confidence, margin) pair that best separates in-scope from
-//! out-of-scope messages.
+//! bins, and the thresholds (confidence, margin, centroid similarity, and an
+//! evidence gate on confidence plus nearest-example similarity) that best
+//! separate in-scope from out-of-scope messages.
 
 use serde::{Deserialize, Serialize};
 
-use super::classifier::{Thresholds, softmax_rows};
+use super::classifier::{EvidenceGate, Scores, Thresholds, softmax_rows};
 
 /// Mean negative log-likelihood of the true classes.
 pub fn nll(probs: &[Vec<f32>], labels: &[usize]) -> f64 {
@@ -63,10 +64,11 @@ pub struct ReliabilityBin {
 pub fn reliability(probs: &[Vec<f32>], labels: &[usize], bins: usize) -> Vec<ReliabilityBin> {
     let mut sums = vec![(0usize, 0f64, 0f64); bins];
     for (p, &y) in probs.iter().zip(labels) {
-        let (best, conf) = p
-            .iter()
-            .enumerate()
-            .fold((0, f32::MIN), |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc });
+        let (best, conf) =
+            p.iter().enumerate().fold(
+                (0, f32::MIN),
+                |acc, (i, &v)| if v > acc.1 { (i, v) } else { acc },
+            );
         let bin = ((conf * bins as f32) as usize).min(bins - 1);
         sums[bin].0 += 1;
         sums[bin].1 += conf as f64;
@@ -115,48 +117,36 @@ impl Default for ThresholdGoal {
 
 /// Chooses thresholds on held-out rows. `labels[i]` is `None` for an
 /// out-of-scope row; `oos_class` is the out-of-scope class index, if the model
-/// has one (a row predicted as that class is rejected whatever the thresholds);
-/// `similarities[i]` holds row i's cosine similarity to each class centroid,
-/// when the model has centroids.
+/// has one (a row predicted as that class is rejected whatever the thresholds).
+/// Centroid similarities are used when the scores have them; with
+/// nearest-example similarities and out-of-scope rows to judge by, an
+/// [`EvidenceGate`] is added when it scores better on the held-out rows.
 pub fn choose_thresholds(
-    probs: &[Vec<f32>],
-    similarities: Option<&[Vec<f32>]>,
+    scores: &[Scores],
     labels: &[Option<usize>],
     oos_class: Option<usize>,
     goal: ThresholdGoal,
 ) -> Thresholds {
-    // (top-1 index, top-1 prob, margin, similarity to the top-1 centroid) per row.
-    let tops: Vec<(usize, f32, f32, f32)> = probs
+    let rows: Vec<HeldOut> = scores
         .iter()
-        .enumerate()
-        .map(|(row, p)| {
-            let mut idx: Vec<usize> = (0..p.len()).collect();
-            idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
-            let second = idx.get(1).map(|&i| p[i]).unwrap_or(0.0);
-            let sim = similarities.map(|s| s[row][idx[0]]).unwrap_or(1.0);
-            (idx[0], p[idx[0]], p[idx[0]] - second, sim)
-        })
+        .zip(labels)
+        .map(|(s, &label)| HeldOut::new(s, label))
         .collect();
     let has_oos = labels.iter().any(Option::is_none);
+    let has_similarities = scores.iter().all(|s| s.similarities.is_some()) && !scores.is_empty();
     let confidences: Vec<f32> = (0..=95).map(|c| c as f32 / 100.0).collect();
     let margins = [0.0f32, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3];
     // Similarity cut-offs: low quantiles of the in-scope rows' similarities
     // (what share of in-scope rows each would turn down), plus "off".
     let mut similarity_cuts = vec![0.0f32];
-    if similarities.is_some() {
-        let mut in_sims: Vec<f32> = labels
-            .iter()
-            .zip(&tops)
-            .filter(|(l, _)| l.is_some())
-            .map(|(_, t)| t.3)
-            .collect();
-        in_sims.sort_by(f32::total_cmp);
-        for q in [0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2] {
-            if let Some(&v) = in_sims.get(((in_sims.len() as f64) * q) as usize) {
-                similarity_cuts.push(v);
-            }
-        }
+    if has_similarities {
+        similarity_cuts.extend(in_scope_quantiles(
+            &rows,
+            |r| r.similarity,
+            &[0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2],
+        ));
     }
+    let judge = |t: &Thresholds| objective(&rows, oos_class, has_oos, t, goal);
     let mut best = (f32::MIN, Thresholds::default());
     for &min_similarity in &similarity_cuts {
         for &min_confidence in &confidences {
@@ -165,38 +155,46 @@ pub fn choose_thresholds(
                     min_confidence,
                     min_margin,
                     min_similarity,
+                    evidence: None,
                 };
-                let (mut in_n, mut in_ok, mut oos_n, mut oos_ok, mut correct, mut correct_rejected) =
-                    (0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
-                for (i, label) in labels.iter().enumerate() {
-                    let (top, conf, margin, sim) = tops[i];
-                    let rej = Some(top) == oos_class || conf < t.min_confidence || margin < t.min_margin || sim < t.min_similarity;
-                    match label {
-                        Some(y) => {
-                            in_n += 1.0;
-                            let right = top == *y;
-                            in_ok += (right && !rej) as u8 as f32;
-                            correct += right as u8 as f32;
-                            correct_rejected += (right && rej) as u8 as f32;
-                        }
-                        None => {
-                            oos_n += 1.0;
-                            oos_ok += rej as u8 as f32;
-                        }
-                    }
-                }
-                let score = if has_oos {
-                    let in_acc = in_ok / in_n.max(1.0);
-                    let oos_recall = oos_ok / oos_n.max(1.0);
-                    (in_acc + goal.oos_weight * oos_recall) / (1.0 + goal.oos_weight)
-                } else if correct_rejected / correct.max(1.0) <= goal.max_false_reject {
-                    // Among admissible settings prefer the strictest.
-                    min_confidence + min_margin + min_similarity
-                } else {
-                    f32::MIN
-                };
+                let score = judge(&t);
                 if score > best.0 {
                     best = (score, t);
+                }
+            }
+        }
+    }
+    // The evidence gate, on top of the gates above or alone. Without
+    // out-of-scope rows there is nothing to show what it buys, so it is left off.
+    if has_oos && rows.iter().all(|r| r.neighbor.is_some()) && !rows.is_empty() {
+        let base = best.1;
+        for neighbor_weight in [1.0f32, 2.0, 4.0, 8.0, 16.0] {
+            let probe = EvidenceGate {
+                neighbor_weight,
+                min_evidence: 0.0,
+            };
+            let quantiles: Vec<f64> = (1..=60).map(|i| i as f64 * 0.005).collect();
+            let cuts = in_scope_quantiles(
+                &rows,
+                |r| probe.evidence(r.confidence, r.neighbor.unwrap_or(0.0)),
+                &quantiles,
+            );
+            for min_evidence in cuts {
+                let evidence = Some(EvidenceGate {
+                    neighbor_weight,
+                    min_evidence,
+                });
+                for t in [
+                    Thresholds { evidence, ..base },
+                    Thresholds {
+                        evidence,
+                        ..Thresholds::default()
+                    },
+                ] {
+                    let score = judge(&t);
+                    if score > best.0 {
+                        best = (score, t);
+                    }
                 }
             }
         }
@@ -204,10 +202,125 @@ pub fn choose_thresholds(
     best.1
 }
 
+/// What threshold choice needs of one held-out row.
+struct HeldOut {
+    label: Option<usize>,
+    top: usize,
+    confidence: f32,
+    margin: f32,
+    /// Similarity to the top-1 class's centroid (1.0 without centroids).
+    similarity: f32,
+    neighbor: Option<f32>,
+}
+
+impl HeldOut {
+    fn new(s: &Scores, label: Option<usize>) -> Self {
+        let p = &s.probs;
+        let mut idx: Vec<usize> = (0..p.len()).collect();
+        idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
+        let top = idx.first().copied().unwrap_or(0);
+        let confidence = p.get(top).copied().unwrap_or(0.0);
+        let second = idx.get(1).map(|&i| p[i]).unwrap_or(0.0);
+        HeldOut {
+            label,
+            top,
+            confidence,
+            margin: confidence - second,
+            similarity: s
+                .similarities
+                .as_ref()
+                .and_then(|v| v.get(top).copied())
+                .unwrap_or(1.0),
+            neighbor: s.neighbor_similarity,
+        }
+    }
+
+    fn rejected(&self, oos_class: Option<usize>, t: &Thresholds) -> bool {
+        Some(self.top) == oos_class
+            || self.confidence < t.min_confidence
+            || self.margin < t.min_margin
+            || self.similarity < t.min_similarity
+            || matches!((t.evidence, self.neighbor), (Some(g), Some(n)) if g.evidence(self.confidence, n) < g.min_evidence)
+    }
+}
+
+/// Values of `value` over the in-scope rows at the given quantiles.
+fn in_scope_quantiles(
+    rows: &[HeldOut],
+    value: impl Fn(&HeldOut) -> f32,
+    quantiles: &[f64],
+) -> Vec<f32> {
+    let mut values: Vec<f32> = rows
+        .iter()
+        .filter(|r| r.label.is_some())
+        .map(value)
+        .collect();
+    values.sort_by(f32::total_cmp);
+    quantiles
+        .iter()
+        .filter_map(|q| values.get(((values.len() as f64) * q) as usize).copied())
+        .collect()
+}
+
+/// How good thresholds `t` are on the held-out rows (higher is better;
+/// `f32::MIN` when not admissible).
+fn objective(
+    rows: &[HeldOut],
+    oos_class: Option<usize>,
+    has_oos: bool,
+    t: &Thresholds,
+    goal: ThresholdGoal,
+) -> f32 {
+    let (mut in_n, mut in_ok, mut oos_n, mut oos_ok, mut correct, mut correct_rejected) =
+        (0f32, 0f32, 0f32, 0f32, 0f32, 0f32);
+    for row in rows {
+        let rej = row.rejected(oos_class, t);
+        match row.label {
+            Some(y) => {
+                in_n += 1.0;
+                let right = row.top == y;
+                in_ok += (right && !rej) as u8 as f32;
+                correct += right as u8 as f32;
+                correct_rejected += (right && rej) as u8 as f32;
+            }
+            None => {
+                oos_n += 1.0;
+                oos_ok += rej as u8 as f32;
+            }
+        }
+    }
+    if has_oos {
+        let in_acc = in_ok / in_n.max(1.0);
+        let oos_recall = oos_ok / oos_n.max(1.0);
+        (in_acc + goal.oos_weight * oos_recall) / (1.0 + goal.oos_weight)
+    } else if correct_rejected / correct.max(1.0) <= goal.max_false_reject {
+        // Among admissible settings prefer the strictest.
+        t.min_confidence + t.min_margin + t.min_similarity
+    } else {
+        f32::MIN
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::classifier::softmax_rows;
+    use crate::model::classifier::{decide, softmax_rows};
+
+    fn to_scores(
+        probs: &[Vec<f32>],
+        sims: Option<&[Vec<f32>]>,
+        neighbors: Option<&[f32]>,
+    ) -> Vec<Scores> {
+        probs
+            .iter()
+            .enumerate()
+            .map(|(i, p)| Scores {
+                probs: p.clone(),
+                similarities: sims.map(|s| s[i].clone()),
+                neighbor_similarity: neighbors.map(|n| n[i]),
+            })
+            .collect()
+    }
 
     #[test]
     fn temperature_undoes_overconfidence() {
@@ -224,7 +337,9 @@ mod tests {
         let before = ece(&softmax_rows(&logits, 1.0), &labels);
         let after = ece(&softmax_rows(&logits, t), &labels);
         assert!(after < before / 3.0, "ece {before} -> {after}");
-        assert!(nll(&softmax_rows(&logits, t), &labels) < nll(&softmax_rows(&logits, 1.0), &labels));
+        assert!(
+            nll(&softmax_rows(&logits, t), &labels) < nll(&softmax_rows(&logits, 1.0), &labels)
+        );
     }
 
     #[test]
@@ -251,7 +366,12 @@ mod tests {
             probs.push(vec![0.4, 0.35, 0.25]);
             labels.push(None);
         }
-        let t = choose_thresholds(&probs, None, &labels, None, ThresholdGoal::default());
+        let t = choose_thresholds(
+            &to_scores(&probs, None, None),
+            &labels,
+            None,
+            ThresholdGoal::default(),
+        );
         // Whichever rule does it, every in-scope row is kept and every
         // out-of-scope row turned down.
         let rejects = |p: &Vec<f32>| {
@@ -259,8 +379,14 @@ mod tests {
             s.sort_by(|a, b| b.total_cmp(a));
             s[0] < t.min_confidence || s[0] - s[1] < t.min_margin
         };
-        assert!(probs[..50].iter().all(|p| !rejects(p)), "{t:?} rejects in-scope rows");
-        assert!(probs[50..].iter().all(rejects), "{t:?} keeps out-of-scope rows");
+        assert!(
+            probs[..50].iter().all(|p| !rejects(p)),
+            "{t:?} rejects in-scope rows"
+        );
+        assert!(
+            probs[50..].iter().all(rejects),
+            "{t:?} keeps out-of-scope rows"
+        );
     }
 
     #[test]
@@ -280,7 +406,12 @@ mod tests {
             sims.push(vec![0.5, 0.1]);
             labels.push(None);
         }
-        let t = choose_thresholds(&probs, Some(&sims), &labels, None, ThresholdGoal::default());
+        let t = choose_thresholds(
+            &to_scores(&probs, Some(&sims), None),
+            &labels,
+            None,
+            ThresholdGoal::default(),
+        );
         assert!(t.min_similarity > 0.5 && t.min_similarity <= 0.8, "{t:?}");
     }
 
@@ -297,12 +428,55 @@ mod tests {
             oos_weight: 1.0,
             max_false_reject: 0.05,
         };
-        let t = choose_thresholds(&probs, None, &labels, None, goal);
+        let t = choose_thresholds(&to_scores(&probs, None, None), &labels, None, goal);
         let correct_rejected = probs
             .iter()
             .filter(|p| p[0].max(p[1]) < t.min_confidence || (p[0] - p[1]).abs() < t.min_margin)
             .count();
         assert!(correct_rejected <= 5, "{t:?} rejects {correct_rejected}");
         assert!(t.min_confidence > 0.0 || t.min_margin > 0.0);
+    }
+
+    #[test]
+    fn evidence_gate_separates_what_no_single_cut_can() {
+        // In scope: confident but not that close to an example, or close to
+        // an example but unsure. Out of scope: middling on both. No cut on
+        // confidence, margin or nearness alone keeps the first two and turns
+        // down the third; their sum does.
+        let labels_of = ["a", "b", "c"].map(String::from);
+        let mut probs = Vec::new();
+        let mut near = Vec::new();
+        let mut labels = Vec::new();
+        for _ in 0..40 {
+            probs.push(vec![0.9, 0.05, 0.05]);
+            near.push(0.55);
+            labels.push(Some(0));
+            probs.push(vec![0.35, 0.33, 0.32]);
+            near.push(0.9);
+            labels.push(Some(0));
+        }
+        for _ in 0..40 {
+            probs.push(vec![0.6, 0.3, 0.1]);
+            near.push(0.6);
+            labels.push(None);
+        }
+        let scores = to_scores(&probs, None, Some(&near));
+        let t = choose_thresholds(&scores, &labels, None, ThresholdGoal::default());
+        assert!(t.evidence.is_some(), "{t:?}");
+        for (s, label) in scores.iter().zip(&labels) {
+            let p = decide(s, &labels_of, None, &t);
+            assert_eq!(p.out_of_scope, label.is_none(), "{t:?} on {s:?}");
+        }
+        // The same rows without nearest-example similarities: no gate, and
+        // the best the other cut-offs can do leaves some rows misjudged.
+        let blind = to_scores(&probs, None, None);
+        let t = choose_thresholds(&blind, &labels, None, ThresholdGoal::default());
+        assert!(t.evidence.is_none());
+        let wrong = blind
+            .iter()
+            .zip(&labels)
+            .filter(|(s, label)| decide(s, &labels_of, None, &t).out_of_scope != label.is_none())
+            .count();
+        assert!(wrong >= 40, "{t:?} misjudges only {wrong}");
     }
 }

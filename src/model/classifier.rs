@@ -6,7 +6,10 @@
 //! - `classifier.json`: [`ClassifierMeta`] (labels, encoder identity and
 //!   checksum, training-data hash, temperature, thresholds, metrics)
 //! - `classifier.safetensors`: `head.w` [labels, hidden], `head.b` [labels],
-//!   and the fine-tuned top encoder layers under their E5S1 names (`l11.q.w`...)
+//!   and the fine-tuned top encoder layers under their E5S1 names (`l11.q.w`...);
+//!   optionally `centroids` [labels, hidden] and `exemplars` [rows, hidden]
+//!   (f16, the unit-length embeddings of in-scope training rows, for the
+//!   nearest-example similarity)
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -14,9 +17,14 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 
-pub use super::prediction::{DEFAULT_OOS_LABEL, Prediction, Rejection, Scored, Thresholds, decide, is_oos_label};
 use super::embed::{EmbeddingModel, EncoderIdentity};
-use super::encoder::{EncoderLayer, ParamSource, RawParam, dense, l2_normalize, mask_bias, masked_mean};
+use super::encoder::{
+    EncoderLayer, ParamSource, RawParam, dense, l2_normalize, mask_bias, masked_mean,
+};
+pub use super::prediction::{
+    DEFAULT_OOS_LABEL, EvidenceGate, Prediction, Rejection, Scored, Scores, Thresholds, decide,
+    is_oos_label,
+};
 use crate::error::{Error, Result};
 
 pub const META_FILE: &str = "classifier.json";
@@ -53,17 +61,19 @@ pub struct Classifier {
     head_b: Tensor,
     /// Unit-length mean embedding of each label's training rows [labels, hidden].
     centroids: Option<Tensor>,
+    /// Unit-length embeddings of in-scope training rows [rows, hidden].
+    exemplars: Option<Tensor>,
     tuned: Vec<EncoderLayer>,
     dir: PathBuf,
 }
 
-/// The model's raw verdict on one message before the decision rule.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Scores {
-    /// Calibrated probabilities, in label order.
-    pub probs: Vec<f32>,
-    /// Cosine similarity to each label's centroid, when the classifier has them.
-    pub similarities: Option<Vec<f32>>,
+/// The trained parts of a classifier besides its metadata.
+pub struct ClassifierParts {
+    pub head_w: Tensor,
+    pub head_b: Tensor,
+    pub centroids: Option<Tensor>,
+    pub exemplars: Option<Tensor>,
+    pub tuned: Vec<EncoderLayer>,
 }
 
 /// Parameters held in a map by E5S1 name (a loaded artifact, or freshly trained layers);
@@ -88,12 +98,20 @@ impl ParamSource for MapSource<'_> {
 
 impl Classifier {
     /// Builds a classifier from trained parts.
-    pub fn new(meta: ClassifierMeta, head_w: Tensor, head_b: Tensor, centroids: Option<Tensor>, tuned: Vec<EncoderLayer>) -> Self {
+    pub fn new(meta: ClassifierMeta, parts: ClassifierParts) -> Self {
+        let ClassifierParts {
+            head_w,
+            head_b,
+            centroids,
+            exemplars,
+            tuned,
+        } = parts;
         Classifier {
             meta,
             head_w,
             head_b,
             centroids,
+            exemplars,
             tuned,
             dir: PathBuf::new(),
         }
@@ -139,13 +157,12 @@ impl Classifier {
             )));
         }
         let weights_path = dir.join(WEIGHTS_FILE);
-        let tensors = candle_core::safetensors::load(&weights_path, model.encoder.device()).map_err(|e| {
-            Error::ModelFileCorrupt {
+        let tensors = candle_core::safetensors::load(&weights_path, model.encoder.device())
+            .map_err(|e| Error::ModelFileCorrupt {
                 path: weights_path.clone(),
                 reason: e.to_string(),
                 hint: "retrain with `intentdesk train`".into(),
-            }
-        })?;
+            })?;
         let src = MapSource(&tensors, &weights_path);
         let n = meta.labels.len();
         let h = model.hidden();
@@ -155,11 +172,26 @@ impl Classifier {
             Some(_) => Some(dense(&src, "centroids", &[n, h])?),
             None => None,
         };
+        let exemplars = match tensors.get("exemplars") {
+            Some(t) if t.rank() == 2 && t.dim(1)? == h && t.dim(0)? > 0 => {
+                Some(t.to_dtype(DType::F32)?)
+            }
+            Some(t) => {
+                return Err(mismatch(format!(
+                    "tensor exemplars has shape {:?}, expected [rows, {h}]",
+                    t.dims()
+                )));
+            }
+            None => None,
+        };
         let layers = model.encoder.layers().len();
         let mut tuned = Vec::new();
         for (i, &l) in meta.tuned_layers.iter().enumerate() {
             if l != layers - meta.tuned_layers.len() + i {
-                return Err(mismatch(format!("tuned layers {:?} are not the top layers", meta.tuned_layers)));
+                return Err(mismatch(format!(
+                    "tuned layers {:?} are not the top layers",
+                    meta.tuned_layers
+                )));
             }
             tuned.push(EncoderLayer::load(&src, l, model.encoder.config())?);
         }
@@ -168,6 +200,7 @@ impl Classifier {
             head_w,
             head_b,
             centroids,
+            exemplars,
             tuned,
             dir: dir.to_path_buf(),
         })
@@ -182,10 +215,14 @@ impl Classifier {
         if let Some(c) = &self.centroids {
             tensors.insert("centroids".into(), c.clone());
         }
+        if let Some(e) = &self.exemplars {
+            tensors.insert("exemplars".into(), e.to_dtype(DType::F16)?);
+        }
         let weights_path = dir.join(WEIGHTS_FILE);
         candle_core::safetensors::save(&tensors, &weights_path)?;
         let meta_path = dir.join(META_FILE);
-        let json = serde_json::to_string_pretty(&self.meta).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let json = serde_json::to_string_pretty(&self.meta)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
         std::fs::write(&meta_path, json).map_err(|e| Error::io(&meta_path, e))
     }
 
@@ -198,7 +235,8 @@ impl Classifier {
             std::fs::copy(&src, &dst).map_err(|e| Error::io(&src, e))?;
         }
         let meta_path = dir.join(META_FILE);
-        let json = serde_json::to_string_pretty(&self.meta).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let json = serde_json::to_string_pretty(&self.meta)
+            .map_err(|e| Error::InvalidInput(e.to_string()))?;
         std::fs::write(&meta_path, json).map_err(|e| Error::io(&meta_path, e))
     }
 
@@ -224,16 +262,27 @@ impl Classifier {
         masked_mean(&x, &batch.mask)
     }
 
-    /// Calibrated probabilities and centroid similarities for a batch.
+    /// How many training examples the nearest-example similarity looks at.
+    pub fn exemplar_count(&self) -> usize {
+        self.exemplars.as_ref().map_or(0, |e| e.dims()[0])
+    }
+
+    /// Calibrated probabilities, centroid and nearest-example similarities for a batch.
     pub fn score(&self, model: &EmbeddingModel, texts: &[&str]) -> Result<Vec<Scores>> {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
         let pooled = self.pooled(model, texts)?;
-        let logits = (head_logits(&pooled, &self.head_w, &self.head_b)? / self.meta.temperature as f64)?;
+        let logits =
+            (head_logits(&pooled, &self.head_w, &self.head_b)? / self.meta.temperature as f64)?;
         let probs = candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?;
+        let unit = l2_normalize(&pooled)?;
         let sims = match &self.centroids {
-            Some(c) => Some(l2_normalize(&pooled)?.matmul(&c.t()?)?.to_vec2::<f32>()?),
+            Some(c) => Some(unit.matmul(&c.t()?)?.to_vec2::<f32>()?),
+            None => None,
+        };
+        let nearest = match &self.exemplars {
+            Some(e) => Some(nearest_similarity(&unit, e)?),
             None => None,
         };
         Ok(probs
@@ -242,25 +291,35 @@ impl Classifier {
             .map(|(i, p)| Scores {
                 probs: p,
                 similarities: sims.as_ref().map(|s| s[i].clone()),
+                neighbor_similarity: nearest.as_ref().map(|n| n[i]),
             })
             .collect())
     }
 
     /// Predictions for a batch of texts.
     pub fn predict(&self, model: &EmbeddingModel, texts: &[&str]) -> Result<Vec<Prediction>> {
-        Ok(self.score(model, texts)?.iter().map(|s| self.decide(s)).collect())
+        Ok(self
+            .score(model, texts)?
+            .iter()
+            .map(|s| self.decide(s))
+            .collect())
     }
 
     /// Applies this classifier's labels and thresholds to scores.
     pub fn decide(&self, scores: &Scores) -> Prediction {
         decide(
-            &scores.probs,
-            scores.similarities.as_deref(),
+            scores,
             &self.meta.labels,
             self.meta.oos_label.as_deref(),
             &self.meta.thresholds,
         )
     }
+}
+
+/// Cosine similarity of each unit-length row of `unit` [n, hidden] to its
+/// nearest row of `exemplars` [rows, hidden].
+pub fn nearest_similarity(unit: &Tensor, exemplars: &Tensor) -> Result<Vec<f32>> {
+    Ok(unit.matmul(&exemplars.t()?)?.max(1)?.to_vec1::<f32>()?)
 }
 
 /// The head: pooled features [n, hidden] to logits [n, labels].
@@ -274,7 +333,10 @@ pub fn softmax_rows(logits: &[Vec<f32>], temperature: f32) -> Vec<Vec<f32>> {
         .iter()
         .map(|row| {
             let max = row.iter().cloned().fold(f32::NEG_INFINITY, f32::max);
-            let exps: Vec<f32> = row.iter().map(|v| ((v - max) / temperature).exp()).collect();
+            let exps: Vec<f32> = row
+                .iter()
+                .map(|v| ((v - max) / temperature).exp())
+                .collect();
             let sum: f32 = exps.iter().sum();
             exps.iter().map(|e| e / sum).collect()
         })

@@ -54,7 +54,9 @@ impl EncoderConfig {
         if let Some(act) = &hf.hidden_act
             && act != "gelu"
         {
-            return Err(format!("hidden_act {act:?} is not supported (only \"gelu\")"));
+            return Err(format!(
+                "hidden_act {act:?} is not supported (only \"gelu\")"
+            ));
         }
         if let Some(p) = &hf.position_embedding_type
             && p != "absolute"
@@ -92,7 +94,10 @@ impl EncoderConfig {
             return Err(format!("layer count {} is not plausible", self.layers));
         }
         if self.max_positions < 2 {
-            return Err(format!("max positions {} is not plausible", self.max_positions));
+            return Err(format!(
+                "max positions {} is not plausible",
+                self.max_positions
+            ));
         }
         Ok(())
     }
@@ -175,9 +180,18 @@ mod tests {
     #[test]
     fn maps_names_to_hugging_face() {
         assert_eq!(hf_name("emb.word"), "embeddings.word_embeddings.weight");
-        assert_eq!(hf_name("l3.q.w"), "encoder.layer.3.attention.self.query.weight");
-        assert_eq!(hf_name("l11.oln.b"), "encoder.layer.11.output.LayerNorm.bias");
-        assert_eq!(hf_name("l0.fi.b"), "encoder.layer.0.intermediate.dense.bias");
+        assert_eq!(
+            hf_name("l3.q.w"),
+            "encoder.layer.3.attention.self.query.weight"
+        );
+        assert_eq!(
+            hf_name("l11.oln.b"),
+            "encoder.layer.11.output.LayerNorm.bias"
+        );
+        assert_eq!(
+            hf_name("l0.fi.b"),
+            "encoder.layer.0.intermediate.dense.bias"
+        );
     }
 
     #[test]
@@ -195,7 +209,11 @@ mod tests {
     fn refuses_other_architectures() {
         let json = r#"{"hidden_act":"silu","hidden_size":8,"intermediate_size":8,
             "max_position_embeddings":8,"num_attention_heads":2,"num_hidden_layers":1,"vocab_size":8}"#;
-        assert!(EncoderConfig::from_hf_json(json).unwrap_err().contains("silu"));
+        assert!(
+            EncoderConfig::from_hf_json(json)
+                .unwrap_err()
+                .contains("silu")
+        );
         assert!(EncoderConfig::from_hf_json("{").is_err());
     }
 }

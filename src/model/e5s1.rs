@@ -90,29 +90,42 @@ impl<'a> Cursor<'a> {
         Ok(self.take(1, what)?[0])
     }
     fn u16(&mut self, what: &str) -> Result<u16, FormatError> {
-        Ok(u16::from_le_bytes(self.take(2, what)?.try_into().unwrap_or_default()))
+        Ok(u16::from_le_bytes(
+            self.take(2, what)?.try_into().unwrap_or_default(),
+        ))
     }
     fn u32(&mut self, what: &str) -> Result<u32, FormatError> {
-        Ok(u32::from_le_bytes(self.take(4, what)?.try_into().unwrap_or_default()))
+        Ok(u32::from_le_bytes(
+            self.take(4, what)?.try_into().unwrap_or_default(),
+        ))
     }
     fn i32(&mut self, what: &str) -> Result<i32, FormatError> {
-        Ok(i32::from_le_bytes(self.take(4, what)?.try_into().unwrap_or_default()))
+        Ok(i32::from_le_bytes(
+            self.take(4, what)?.try_into().unwrap_or_default(),
+        ))
     }
     fn u64(&mut self, what: &str) -> Result<u64, FormatError> {
-        Ok(u64::from_le_bytes(self.take(8, what)?.try_into().unwrap_or_default()))
+        Ok(u64::from_le_bytes(
+            self.take(8, what)?.try_into().unwrap_or_default(),
+        ))
     }
     fn f32(&mut self, what: &str) -> Result<f32, FormatError> {
-        Ok(f32::from_le_bytes(self.take(4, what)?.try_into().unwrap_or_default()))
+        Ok(f32::from_le_bytes(
+            self.take(4, what)?.try_into().unwrap_or_default(),
+        ))
     }
     fn positive(&mut self, what: &str) -> Result<usize, FormatError> {
         let v = self.i32(what)?;
         if v <= 0 {
-            return Err(FormatError(format!("{what} is {v}, expected a positive number")));
+            return Err(FormatError(format!(
+                "{what} is {v}, expected a positive number"
+            )));
         }
         Ok(v as usize)
     }
     fn skip(&mut self, n: u64, what: &str) -> Result<(), FormatError> {
-        let n = usize::try_from(n).map_err(|_| FormatError(format!("{what} length {n} is absurd")))?;
+        let n =
+            usize::try_from(n).map_err(|_| FormatError(format!("{what} length {n} is absurd")))?;
         self.take(n, what).map(|_| ())
     }
 }
@@ -129,7 +142,9 @@ pub fn parse(bytes: &[u8]) -> Result<E5s1Header, FormatError> {
     }
     let version = c.u32("version")?;
     if version != VERSION {
-        return Err(FormatError(format!("format version {version}, only {VERSION} is supported")));
+        return Err(FormatError(format!(
+            "format version {version}, only {VERSION} is supported"
+        )));
     }
     let hidden = c.positive("hidden size")?;
     let layers = c.positive("layer count")?;
@@ -141,10 +156,14 @@ pub fn parse(bytes: &[u8]) -> Result<E5s1Header, FormatError> {
     let eps = c.f32("layer-norm eps")?;
     let block = c.positive("quantisation block size")?;
     if block != Q4_0_BLOCK_WEIGHTS {
-        return Err(FormatError(format!("quantisation block size {block}, expected 32")));
+        return Err(FormatError(format!(
+            "quantisation block size {block}, expected 32"
+        )));
     }
     if !(eps.is_finite() && eps > 0.0 && eps < 0.1) {
-        return Err(FormatError(format!("layer-norm eps {eps} is not plausible")));
+        return Err(FormatError(format!(
+            "layer-norm eps {eps} is not plausible"
+        )));
     }
     let config = EncoderConfig {
         hidden,
@@ -186,14 +205,18 @@ pub fn parse(bytes: &[u8]) -> Result<E5s1Header, FormatError> {
             0 => TensorDType::F32,
             1 => TensorDType::Q4_0,
             other => {
-                return Err(FormatError(format!("tensor {name} has unknown dtype code {other}")));
+                return Err(FormatError(format!(
+                    "tensor {name} has unknown dtype code {other}"
+                )));
             }
         };
         let elements = c.u32("element count")? as usize;
         let offset = c.u64("tensor offset")?;
         let byte_len = c.u64("tensor byte length")?;
         let expected = dtype.byte_len(elements).ok_or_else(|| {
-            FormatError(format!("tensor {name}: {elements} elements do not fit {dtype:?} blocks"))
+            FormatError(format!(
+                "tensor {name}: {elements} elements do not fit {dtype:?} blocks"
+            ))
         })?;
         if byte_len != expected as u64 {
             return Err(FormatError(format!(
@@ -244,7 +267,11 @@ impl E5s1Header {
     }
 
     /// The raw bytes of one tensor.
-    pub fn data<'a>(&self, bytes: &'a [u8], name: &str) -> Result<(&TensorEntry, &'a [u8]), FormatError> {
+    pub fn data<'a>(
+        &self,
+        bytes: &'a [u8],
+        name: &str,
+    ) -> Result<(&TensorEntry, &'a [u8]), FormatError> {
         let entry = self
             .tensors
             .get(name)
@@ -306,7 +333,10 @@ pub(crate) mod testing {
                 (name.clone(), dtype, shape.iter().product())
             })
             .collect();
-        let dir_len: usize = 4 + entries.iter().map(|(n, _, _)| 2 + n.len() + 1 + 4 + 8 + 8).sum::<usize>();
+        let dir_len: usize = 4 + entries
+            .iter()
+            .map(|(n, _, _)| 2 + n.len() + 1 + 4 + 8 + 8)
+            .sum::<usize>();
         let mut offset = out.len() + dir_len;
         out.extend_from_slice(&(entries.len() as i32).to_le_bytes());
         let mut data = Vec::new();

@@ -94,20 +94,29 @@ impl EmbeddingModel {
         let (dir, is_default) = match &opts.source {
             EncoderSource::Default => {
                 let (weights, tokenizer) = source::default_encoder_files(&opts.cache_dir);
-                for (path, member) in [(&weights, source::E5_WEIGHTS), (&tokenizer, source::E5_TOKENIZER)] {
+                for (path, member) in [
+                    (&weights, source::E5_WEIGHTS),
+                    (&tokenizer, source::E5_TOKENIZER),
+                ] {
                     source::verify_member(path, &member)?;
                 }
-                (weights.parent().map(Path::to_path_buf).unwrap_or_default(), true)
+                (
+                    weights.parent().map(Path::to_path_buf).unwrap_or_default(),
+                    true,
+                )
             }
             EncoderSource::Hub(repo) => (source::fetch_from_hub(repo)?, false),
             EncoderSource::Dir(dir) => (dir.clone(), false),
         };
         let e5s1_path = dir.join(source::E5_WEIGHTS.file_name);
         let is_e5 = is_default || e5s1_path.exists() || opts.source.describe().contains("e5");
-        let prefix = opts
-            .prefix
-            .clone()
-            .unwrap_or_else(|| if is_e5 { "query: ".into() } else { String::new() });
+        let prefix = opts.prefix.clone().unwrap_or_else(|| {
+            if is_e5 {
+                "query: ".into()
+            } else {
+                String::new()
+            }
+        });
         let tokenizer_path = dir.join("tokenizer.json");
         if !tokenizer_path.exists() {
             return Err(missing_in_dir(&tokenizer_path, is_default));
@@ -121,11 +130,12 @@ impl EmbeddingModel {
             let config_path = dir.join("config.json");
             let text = std::fs::read_to_string(&config_path)
                 .map_err(|_| missing_in_dir(&config_path, false))?;
-            let config = EncoderConfig::from_hf_json(&text).map_err(|reason| Error::ModelFileCorrupt {
-                path: config_path.clone(),
-                reason,
-                hint: "use a BERT-family encoder directory".into(),
-            })?;
+            let config =
+                EncoderConfig::from_hf_json(&text).map_err(|reason| Error::ModelFileCorrupt {
+                    path: config_path.clone(),
+                    reason,
+                    hint: "use a BERT-family encoder directory".into(),
+                })?;
             let weights = find_safetensors(&dir)?;
             let src = SafetensorsSource::open(&weights, &device)?;
             (Encoder::load(&src, &config, &device)?, weights)
@@ -168,7 +178,11 @@ impl EmbeddingModel {
     /// Embeddings of one batch: [n, hidden], unit rows.
     pub fn embed_batch(&self, texts: &[&str]) -> Result<Tensor> {
         if texts.is_empty() {
-            return Ok(Tensor::zeros((0, self.hidden()), DType::F32, self.encoder.device())?);
+            return Ok(Tensor::zeros(
+                (0, self.hidden()),
+                DType::F32,
+                self.encoder.device(),
+            )?);
         }
         let batch = self.token_batch(texts)?;
         let hidden = self.encoder.forward(&batch.ids, &batch.mask)?;
@@ -188,7 +202,9 @@ impl EmbeddingModel {
     pub fn hidden_after(&self, texts: &[&str], layers: usize) -> Result<(Tensor, TokenBatch)> {
         let batch = self.token_batch(texts)?;
         let x = self.encoder.embed(&batch.ids)?;
-        let h = self.encoder.run_layers(&x, &mask_bias(&batch.mask)?, 0, layers)?;
+        let h = self
+            .encoder
+            .run_layers(&x, &mask_bias(&batch.mask)?, 0, layers)?;
         Ok((h, batch))
     }
 }
@@ -252,13 +268,19 @@ impl ParamSource for E5s1Source {
         if entry.elements != expected {
             return Err(source::corrupt(
                 &self.path,
-                format!("tensor {name} has {} elements, expected {shape:?}", entry.elements),
+                format!(
+                    "tensor {name} has {} elements, expected {shape:?}",
+                    entry.elements
+                ),
             ));
         }
         Ok(match entry.dtype {
-            TensorDType::F32 => {
-                RawParam::Dense(Tensor::from_raw_buffer(data, DType::F32, shape, &self.device)?)
-            }
+            TensorDType::F32 => RawParam::Dense(Tensor::from_raw_buffer(
+                data,
+                DType::F32,
+                shape,
+                &self.device,
+            )?),
             TensorDType::Q4_0 => {
                 // candle reinterprets the bytes as blocks holding an f16, so
                 // they must be 2-byte aligned: a fresh heap allocation is,
@@ -283,11 +305,12 @@ struct SafetensorsSource {
 
 impl SafetensorsSource {
     fn open(path: &Path, device: &Device) -> Result<Self> {
-        let tensors = candle_core::safetensors::load(path, device).map_err(|e| Error::ModelFileCorrupt {
-            path: path.to_path_buf(),
-            reason: format!("not a readable safetensors file: {e}"),
-            hint: "fetch the model directory again".into(),
-        })?;
+        let tensors =
+            candle_core::safetensors::load(path, device).map_err(|e| Error::ModelFileCorrupt {
+                path: path.to_path_buf(),
+                reason: format!("not a readable safetensors file: {e}"),
+                hint: "fetch the model directory again".into(),
+            })?;
         let prefix = if tensors.contains_key("bert.embeddings.word_embeddings.weight") {
             "bert."
         } else {
@@ -304,11 +327,14 @@ impl SafetensorsSource {
 impl ParamSource for SafetensorsSource {
     fn param(&self, name: &str, shape: &[usize]) -> Result<RawParam> {
         let full = format!("{}{}", self.prefix, hf_name(name));
-        let t = self.tensors.get(&full).ok_or_else(|| Error::ModelFileCorrupt {
-            path: self.path.clone(),
-            reason: format!("tensor {full} is missing"),
-            hint: "use a BERT-family encoder".into(),
-        })?;
+        let t = self
+            .tensors
+            .get(&full)
+            .ok_or_else(|| Error::ModelFileCorrupt {
+                path: self.path.clone(),
+                reason: format!("tensor {full} is missing"),
+                hint: "use a BERT-family encoder".into(),
+            })?;
         if t.dims() != shape {
             return Err(Error::ModelFileCorrupt {
                 path: self.path.clone(),
@@ -345,7 +371,11 @@ mod tests {
             outputs.push(v);
         }
         // Q4 and f32 agree closely (only activation quantisation differs).
-        let cos: f32 = outputs[0][0].iter().zip(&outputs[1][0]).map(|(a, b)| a * b).sum();
+        let cos: f32 = outputs[0][0]
+            .iter()
+            .zip(&outputs[1][0])
+            .map(|(a, b)| a * b)
+            .sum();
         assert!(cos > 0.95, "cosine {cos}");
     }
 
@@ -377,7 +407,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("e5-small-q4.bin");
         std::fs::write(&path, &bytes[..bytes.len() - 10]).unwrap();
-        let err = E5s1Source::open(&path, Precision::Q4, &Device::Cpu).err().unwrap().to_string();
-        assert!(err.contains("e5-small-q4.bin") && err.contains("truncated"), "{err}");
+        let err = E5s1Source::open(&path, Precision::Q4, &Device::Cpu)
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(
+            err.contains("e5-small-q4.bin") && err.contains("truncated"),
+            "{err}"
+        );
     }
 }

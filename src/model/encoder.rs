@@ -75,7 +75,9 @@ impl Linear {
     fn weight_bytes(&self) -> usize {
         match &self.weight {
             QMatMul::QTensor(q) => q.storage_size_in_bytes(),
-            QMatMul::Tensor(t) | QMatMul::TensorF16(t) => t.elem_count() * t.dtype().size_in_bytes(),
+            QMatMul::Tensor(t) | QMatMul::TensorF16(t) => {
+                t.elem_count() * t.dtype().size_in_bytes()
+            }
         }
     }
 
@@ -181,7 +183,9 @@ impl EncoderLayer {
         let (b, s, h) = x.dims3()?;
         let dh = h / self.heads;
         let split = |t: Tensor| -> Result<Tensor> {
-            Ok(t.reshape((b, s, self.heads, dh))?.transpose(1, 2)?.contiguous()?)
+            Ok(t.reshape((b, s, self.heads, dh))?
+                .transpose(1, 2)?
+                .contiguous()?)
         };
         let q = split(self.q.forward(x)?)?;
         let k = split(self.k.forward(x)?)?;
@@ -193,9 +197,12 @@ impl EncoderLayer {
             candle_nn::ops::softmax_last_dim(&scores)?
         };
         let context = probs.matmul(&v)?.transpose(1, 2)?.reshape((b, s, h))?;
-        let attended = self.attn_norm.forward(&(self.attn_out.forward(&context)? + x)?, train)?;
+        let attended = self
+            .attn_norm
+            .forward(&(self.attn_out.forward(&context)? + x)?, train)?;
         let ff = self.ff_in.forward(&attended)?.gelu_erf()?;
-        self.out_norm.forward(&(self.ff_out.forward(&ff)? + attended)?, train)
+        self.out_norm
+            .forward(&(self.ff_out.forward(&ff)? + attended)?, train)
     }
 
     /// A dense, trainable copy of this layer whose variables are registered in
@@ -216,10 +223,17 @@ impl EncoderLayer {
     }
 
     fn weight_bytes(&self) -> usize {
-        [&self.q, &self.k, &self.v, &self.attn_out, &self.ff_in, &self.ff_out]
-            .iter()
-            .map(|l| l.weight_bytes())
-            .sum()
+        [
+            &self.q,
+            &self.k,
+            &self.v,
+            &self.attn_out,
+            &self.ff_in,
+            &self.ff_out,
+        ]
+        .iter()
+        .map(|l| l.weight_bytes())
+        .sum()
     }
 }
 
@@ -282,9 +296,15 @@ impl Encoder {
     pub fn weight_bytes(&self) -> usize {
         let word = match &self.embeddings.word {
             QMatMul::QTensor(q) => q.storage_size_in_bytes(),
-            QMatMul::Tensor(t) | QMatMul::TensorF16(t) => t.elem_count() * t.dtype().size_in_bytes(),
+            QMatMul::Tensor(t) | QMatMul::TensorF16(t) => {
+                t.elem_count() * t.dtype().size_in_bytes()
+            }
         };
-        word + self.layers.iter().map(EncoderLayer::weight_bytes).sum::<usize>()
+        word + self
+            .layers
+            .iter()
+            .map(EncoderLayer::weight_bytes)
+            .sum::<usize>()
     }
 
     /// Embedding output for `ids` ([batch, seq], u32): [batch, seq, hidden].
@@ -305,7 +325,13 @@ impl Encoder {
     }
 
     /// Runs layers `from..to` over `hidden`.
-    pub fn run_layers(&self, hidden: &Tensor, mask_bias: &Tensor, from: usize, to: usize) -> Result<Tensor> {
+    pub fn run_layers(
+        &self,
+        hidden: &Tensor,
+        mask_bias: &Tensor,
+        from: usize,
+        to: usize,
+    ) -> Result<Tensor> {
         let mut x = hidden.clone();
         for layer in &self.layers[from..to] {
             x = layer.forward(&x, mask_bias, false)?;
@@ -337,7 +363,11 @@ pub fn masked_mean(hidden: &Tensor, mask: &Tensor) -> Result<Tensor> {
 
 /// Rows scaled to unit length.
 pub fn l2_normalize(x: &Tensor) -> Result<Tensor> {
-    let norm = x.sqr()?.sum_keepdim(D::Minus1)?.sqrt()?.clamp(1e-12, f64::MAX)?;
+    let norm = x
+        .sqr()?
+        .sum_keepdim(D::Minus1)?
+        .sqrt()?
+        .clamp(1e-12, f64::MAX)?;
     Ok(x.broadcast_div(&norm)?)
 }
 
@@ -358,7 +388,12 @@ mod tests {
     #[test]
     fn mask_bias_blocks_padding_only() {
         let mask = Tensor::new(&[[1u32, 1, 0], [1, 0, 0]], &Device::Cpu).unwrap();
-        let bias = mask_bias(&mask).unwrap().flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        let bias = mask_bias(&mask)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
         assert_eq!(bias[0], 0.0);
         assert_eq!(bias[1], 0.0);
         assert!(bias[2] < -1e8);
@@ -369,12 +404,18 @@ mod tests {
     fn masked_mean_ignores_padding() {
         // Padding rows hold huge values that must not leak into the mean.
         let hidden = Tensor::new(
-            &[[[1f32, 2.], [3., 4.], [1000., 1000.]], [[5., 6.], [-1000., 7.], [9., 9.]]],
+            &[
+                [[1f32, 2.], [3., 4.], [1000., 1000.]],
+                [[5., 6.], [-1000., 7.], [9., 9.]],
+            ],
             &Device::Cpu,
         )
         .unwrap();
         let mask = Tensor::new(&[[1f32, 1., 0.], [1., 0., 0.]], &Device::Cpu).unwrap();
-        let mean = masked_mean(&hidden, &mask).unwrap().to_vec2::<f32>().unwrap();
+        let mean = masked_mean(&hidden, &mask)
+            .unwrap()
+            .to_vec2::<f32>()
+            .unwrap();
         assert_eq!(mean, vec![vec![2.0, 3.0], vec![5.0, 6.0]]);
     }
 

@@ -55,11 +55,14 @@ impl EnsembleMeta {
     pub fn load(dir: &Path) -> Result<Self> {
         let path = dir.join(ENSEMBLE_FILE);
         let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-        let meta: EnsembleMeta = serde_json::from_str(&text).map_err(|e| Error::ModelFileCorrupt {
-            path: path.clone(),
-            reason: e.to_string(),
-            hint: "rebuild it with `intentdesk train --ensemble ENCODER` or `intentdesk combine`".into(),
-        })?;
+        let meta: EnsembleMeta =
+            serde_json::from_str(&text).map_err(|e| Error::ModelFileCorrupt {
+                path: path.clone(),
+                reason: e.to_string(),
+                hint:
+                    "rebuild it with `intentdesk train --ensemble ENCODER` or `intentdesk combine`"
+                        .into(),
+            })?;
         if meta.format_version != ENSEMBLE_FORMAT_VERSION {
             return Err(Error::ClassifierMismatch {
                 path,
@@ -81,7 +84,8 @@ impl EnsembleMeta {
     pub fn save(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         let path = dir.join(ENSEMBLE_FILE);
-        let json = serde_json::to_string_pretty(self).map_err(|e| Error::InvalidInput(e.to_string()))?;
+        let json =
+            serde_json::to_string_pretty(self).map_err(|e| Error::InvalidInput(e.to_string()))?;
         std::fs::write(&path, json).map_err(|e| Error::io(&path, e))
     }
 }
@@ -90,9 +94,18 @@ impl EnsembleMeta {
 /// `dir`, already in place) on the held-out rows `valid`, and writes
 /// `dir/ensemble.json`. Each member runs on the encoder it was trained on
 /// (the default one from `cache_dir`).
-pub fn assemble(dir: &Path, member_dirs: &[String], cache_dir: &Path, valid: &LabelledTexts, goal: ThresholdGoal, progress: bool) -> Result<EnsembleMeta> {
+pub fn assemble(
+    dir: &Path,
+    member_dirs: &[String],
+    cache_dir: &Path,
+    valid: &LabelledTexts,
+    goal: ThresholdGoal,
+    progress: bool,
+) -> Result<EnsembleMeta> {
     if member_dirs.len() < 2 {
-        return Err(Error::InvalidInput("an ensemble needs at least two members".into()));
+        return Err(Error::InvalidInput(
+            "an ensemble needs at least two members".into(),
+        ));
     }
     let mut members = Vec::with_capacity(member_dirs.len());
     for name in member_dirs {
@@ -115,11 +128,22 @@ pub fn assemble(dir: &Path, member_dirs: &[String], cache_dir: &Path, valid: &La
             });
         }
     }
-    let oos_class = first.oos_label.as_deref().and_then(|l| first.labels.iter().position(|x| x == l));
+    let oos_class = first
+        .oos_label
+        .as_deref()
+        .and_then(|l| first.labels.iter().position(|x| x == l));
     let labels = held_out_classes(&valid.labels, &first.labels, oos_class)?;
     let texts: Vec<&str> = valid.texts.iter().map(String::as_str).collect();
-    let bar = Progress::new((texts.len() * members.len()) as u64, "scoring held-out rows", progress, false);
-    let scores = members.iter().map(|m| m.score_all(&texts, &bar)).collect::<Result<Vec<_>>>()?;
+    let bar = Progress::new(
+        (texts.len() * members.len()) as u64,
+        "scoring held-out rows",
+        progress,
+        false,
+    );
+    let scores = members
+        .iter()
+        .map(|m| m.score_all(&texts, &bar))
+        .collect::<Result<Vec<_>>>()?;
     bar.finish();
     let fitted = fit(&scores, &labels, oos_class, goal)?;
     let mut training = fitted.report;
@@ -134,7 +158,10 @@ pub fn assemble(dir: &Path, member_dirs: &[String], cache_dir: &Path, valid: &La
         members: member_dirs
             .iter()
             .zip(&fitted.weights)
-            .map(|(d, &weight)| MemberRef { dir: d.clone(), weight })
+            .map(|(d, &weight)| MemberRef {
+                dir: d.clone(),
+                weight,
+            })
             .collect(),
         temperature: fitted.temperature,
         thresholds: fitted.thresholds,
@@ -146,12 +173,23 @@ pub fn assemble(dir: &Path, member_dirs: &[String], cache_dir: &Path, valid: &La
     Ok(meta)
 }
 
-/// Combined (untempered) log-probabilities and similarities of one message
-/// from its members' scores.
-pub fn combine(members: &[&Scores], weights: &[f32]) -> (Vec<f32>, Option<Vec<f32>>) {
+/// One message's members' scores mixed, before the temperature.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Combined {
+    /// Weighted sum of the members' log-probabilities.
+    pub log_probs: Vec<f32>,
+    /// Weighted mean of the members' centroid similarities (if all have them).
+    pub similarities: Option<Vec<f32>>,
+    /// Weighted mean of the members' nearest-example similarities (if all have them).
+    pub neighbor_similarity: Option<f32>,
+}
+
+/// Mixes one message's members' scores with the given weights.
+pub fn combine(members: &[&Scores], weights: &[f32]) -> Combined {
     let n = members.first().map(|s| s.probs.len()).unwrap_or(0);
     let mut z = vec![0f32; n];
     let mut sims = Some(vec![0f32; n]);
+    let mut near = Some(0f32);
     for (scores, &w) in members.iter().zip(weights) {
         for (acc, p) in z.iter_mut().zip(&scores.probs) {
             *acc += w * p.max(1e-12).ln();
@@ -165,15 +203,23 @@ pub fn combine(members: &[&Scores], weights: &[f32]) -> (Vec<f32>, Option<Vec<f3
             }
             _ => None,
         };
+        near = near
+            .zip(scores.neighbor_similarity)
+            .map(|(acc, v)| acc + w * v);
     }
-    (z, sims)
+    Combined {
+        log_probs: z,
+        similarities: sims,
+        neighbor_similarity: near,
+    }
 }
 
-/// Final scores from combined log-probabilities.
-pub fn finish(z: &[f32], sims: Option<Vec<f32>>, temperature: f32) -> Scores {
+/// Final scores from mixed scores and the ensemble's temperature.
+pub fn finish(mixed: Combined, temperature: f32) -> Scores {
     Scores {
-        probs: softmax_rows(&[z.to_vec()], temperature).remove(0),
-        similarities: sims,
+        probs: softmax_rows(&[mixed.log_probs], temperature).remove(0),
+        similarities: mixed.similarities,
+        neighbor_similarity: mixed.neighbor_similarity,
     }
 }
 
@@ -190,16 +236,25 @@ pub struct Fitted {
 /// the class (`None` = out of scope). Weights: for two members, the split in
 /// steps of 0.1 with the lowest held-out log-loss; otherwise equal. Then the
 /// temperature (on in-scope rows) and the thresholds, as for one classifier.
-pub fn fit(member_scores: &[Vec<Scores>], labels: &[Option<usize>], oos_class: Option<usize>, goal: ThresholdGoal) -> Result<Fitted> {
+pub fn fit(
+    member_scores: &[Vec<Scores>],
+    labels: &[Option<usize>],
+    oos_class: Option<usize>,
+    goal: ThresholdGoal,
+) -> Result<Fitted> {
     let m = member_scores.len();
     if m == 0 || member_scores.iter().any(|s| s.len() != labels.len()) {
-        return Err(Error::InvalidInput("every member needs a score for every held-out row".into()));
+        return Err(Error::InvalidInput(
+            "every member needs a score for every held-out row".into(),
+        ));
     }
     if labels.is_empty() {
-        return Err(Error::InvalidInput("an ensemble needs held-out rows to be fitted on".into()));
+        return Err(Error::InvalidInput(
+            "an ensemble needs held-out rows to be fitted on".into(),
+        ));
     }
     let rows = labels.len();
-    let mix = |weights: &[f32]| -> Vec<(Vec<f32>, Option<Vec<f32>>)> {
+    let mix = |weights: &[f32]| -> Vec<Combined> {
         (0..rows)
             .map(|r| {
                 let scores: Vec<&Scores> = member_scores.iter().map(|s| &s[r]).collect();
@@ -207,15 +262,17 @@ pub fn fit(member_scores: &[Vec<Scores>], labels: &[Option<usize>], oos_class: O
             })
             .collect()
     };
-    let in_scope = |mixed: &[(Vec<f32>, Option<Vec<f32>>)]| -> (Vec<Vec<f32>>, Vec<usize>) {
+    let in_scope = |mixed: &[Combined]| -> (Vec<Vec<f32>>, Vec<usize>) {
         mixed
             .iter()
             .zip(labels)
-            .filter_map(|((z, _), y)| y.map(|y| (z.clone(), y)))
+            .filter_map(|(c, y)| y.map(|y| (c.log_probs.clone(), y)))
             .unzip()
     };
     let candidates: Vec<Vec<f32>> = if m == 2 {
-        (1..10).map(|i| vec![i as f32 / 10.0, 1.0 - i as f32 / 10.0]).collect()
+        (1..10)
+            .map(|i| vec![i as f32 / 10.0, 1.0 - i as f32 / 10.0])
+            .collect()
     } else {
         vec![vec![1.0 / m as f32; m]]
     };
@@ -232,13 +289,17 @@ pub fn fit(member_scores: &[Vec<Scores>], labels: &[Option<usize>], oos_class: O
     let mixed = mix(&weights);
     let (z, y) = in_scope(&mixed);
     let temperature = fit_temperature(&z, &y);
-    let (all_z, all_sims): (Vec<Vec<f32>>, Vec<Option<Vec<f32>>>) = mixed.into_iter().unzip();
-    let probs = softmax_rows(&all_z, temperature);
-    let sims: Option<Vec<Vec<f32>>> = all_sims.into_iter().collect();
-    let thresholds = choose_thresholds(&probs, sims.as_deref(), labels, oos_class, goal);
+    let scores: Vec<Scores> = mixed.into_iter().map(|c| finish(c, temperature)).collect();
+    let probs: Vec<Vec<f32>> = scores.iter().map(|s| s.probs.clone()).collect();
+    let thresholds = choose_thresholds(&scores, labels, oos_class, goal);
     let member_top1: Vec<f64> = member_scores
         .iter()
-        .map(|s| top1(&s.iter().map(|x| x.probs.clone()).collect::<Vec<_>>(), labels))
+        .map(|s| {
+            top1(
+                &s.iter().map(|x| x.probs.clone()).collect::<Vec<_>>(),
+                labels,
+            )
+        })
         .collect();
     let report = serde_json::json!({
         "held_out_rows": rows,
@@ -257,7 +318,11 @@ pub fn fit(member_scores: &[Vec<Scores>], labels: &[Option<usize>], oos_class: O
 
 /// Mean negative log-probability of the right class.
 fn log_loss(probs: &[Vec<f32>], labels: &[usize]) -> f64 {
-    let sum: f64 = probs.iter().zip(labels).map(|(p, &y)| -(p[y].max(1e-12) as f64).ln()).sum();
+    let sum: f64 = probs
+        .iter()
+        .zip(labels)
+        .map(|(p, &y)| -(p[y].max(1e-12) as f64).ln())
+        .sum();
     sum / labels.len().max(1) as f64
 }
 
@@ -267,7 +332,11 @@ fn top1(probs: &[Vec<f32>], labels: &[Option<usize>]) -> f64 {
     for (p, y) in probs.iter().zip(labels) {
         if let Some(y) = y {
             n += 1;
-            let best = p.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|x| x.0);
+            let best = p
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|x| x.0);
             ok += (best == Some(*y)) as usize;
         }
     }
@@ -282,6 +351,7 @@ mod tests {
         Scores {
             probs: probs.to_vec(),
             similarities: Some(probs.iter().map(|p| p / 2.0).collect()),
+            neighbor_similarity: Some(probs[0]),
         }
     }
 
@@ -289,25 +359,28 @@ mod tests {
     fn combining_is_a_weighted_geometric_mean() {
         let a = scores(&[0.9, 0.1]);
         let b = scores(&[0.3, 0.7]);
-        let (z, sims) = combine(&[&a, &b], &[0.5, 0.5]);
-        let p = finish(&z, sims.clone(), 1.0).probs;
+        let mixed = finish(combine(&[&a, &b], &[0.5, 0.5]), 1.0);
+        let p = &mixed.probs;
         let expected = (0.9f32 * 0.3).sqrt() / ((0.9f32 * 0.3).sqrt() + (0.1f32 * 0.7).sqrt());
         assert!((p[0] - expected).abs() < 1e-5, "{p:?}");
-        assert_eq!(sims.unwrap(), vec![0.3, 0.2]);
+        assert_eq!(mixed.similarities.unwrap(), vec![0.3, 0.2]);
+        assert!((mixed.neighbor_similarity.unwrap() - 0.6).abs() < 1e-6);
         // A member alone with weight 1 gives back its own probabilities.
-        let (z, _) = combine(&[&a, &b], &[1.0, 0.0]);
-        let p = finish(&z, None, 1.0).probs;
+        let p = finish(combine(&[&a, &b], &[1.0, 0.0]), 1.0).probs;
         assert!((p[0] - 0.9).abs() < 1e-5);
     }
 
     #[test]
-    fn similarities_are_dropped_when_a_member_has_none() {
+    fn similarities_are_dropped_when_a_member_lacks_them() {
         let a = scores(&[0.6, 0.4]);
         let b = Scores {
             probs: vec![0.5, 0.5],
             similarities: None,
+            neighbor_similarity: None,
         };
-        assert!(combine(&[&a, &b], &[0.5, 0.5]).1.is_none());
+        let mixed = combine(&[&a, &b], &[0.5, 0.5]);
+        assert!(mixed.similarities.is_none());
+        assert!(mixed.neighbor_similarity.is_none());
     }
 
     #[test]
@@ -317,14 +390,30 @@ mod tests {
         let labels: Vec<Option<usize>> = (0..rows).map(|i| Some(i % 2)).collect();
         let good: Vec<Scores> = labels
             .iter()
-            .map(|y| if *y == Some(0) { scores(&[0.8, 0.2]) } else { scores(&[0.2, 0.8]) })
+            .map(|y| {
+                if *y == Some(0) {
+                    scores(&[0.8, 0.2])
+                } else {
+                    scores(&[0.2, 0.8])
+                }
+            })
             .collect();
         let bad: Vec<Scores> = labels
             .iter()
-            .map(|y| if *y == Some(0) { scores(&[0.3, 0.7]) } else { scores(&[0.7, 0.3]) })
+            .map(|y| {
+                if *y == Some(0) {
+                    scores(&[0.3, 0.7])
+                } else {
+                    scores(&[0.7, 0.3])
+                }
+            })
             .collect();
         let fitted = fit(&[good, bad], &labels, None, ThresholdGoal::default()).unwrap();
-        assert!(fitted.weights[0] > fitted.weights[1], "{:?}", fitted.weights);
+        assert!(
+            fitted.weights[0] > fitted.weights[1],
+            "{:?}",
+            fitted.weights
+        );
         assert_eq!(fitted.report["held_out_ensemble_top1"], 1.0);
     }
 

@@ -33,15 +33,25 @@ impl Member {
         };
         let encoder = EmbeddingModel::load(&opts)?;
         let classifier = Classifier::load(dir, &encoder)?;
-        Ok(Member { encoder, classifier })
+        Ok(Member {
+            encoder,
+            classifier,
+        })
     }
 
     /// Scores of many texts in length-sorted batches, in input order.
     pub fn score_all(&self, texts: &[&str], progress: &Progress) -> Result<Vec<Scores>> {
         let mut out: Vec<Option<Scores>> = vec![None; texts.len()];
-        for chunk in self.encoder.length_order(texts)?.chunks(super::embed::BULK_BATCH) {
+        for chunk in self
+            .encoder
+            .length_order(texts)?
+            .chunks(super::embed::BULK_BATCH)
+        {
             let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            for (&i, scores) in chunk.iter().zip(self.classifier.score(&self.encoder, &batch)?) {
+            for (&i, scores) in chunk
+                .iter()
+                .zip(self.classifier.score(&self.encoder, &batch)?)
+            {
                 out[i] = Some(scores);
             }
             progress.inc(chunk.len() as u64);
@@ -63,7 +73,10 @@ impl IntentModel {
     pub fn single(encoder: EmbeddingModel, classifier: Classifier) -> Self {
         let dir = classifier.dir().to_path_buf();
         IntentModel {
-            members: vec![Member { encoder, classifier }],
+            members: vec![Member {
+                encoder,
+                classifier,
+            }],
             ensemble: None,
             dir,
         }
@@ -142,7 +155,10 @@ impl IntentModel {
 
     /// The encoders in use, for logs and reports.
     pub fn encoder_names(&self) -> Vec<String> {
-        self.members.iter().map(|m| m.encoder.identity.source.clone()).collect()
+        self.members
+            .iter()
+            .map(|m| m.encoder.identity.source.clone())
+            .collect()
     }
 
     /// Calibrated scores of a batch of texts.
@@ -176,8 +192,7 @@ impl IntentModel {
         (0..per_member[0].len())
             .map(|row| {
                 let scores: Vec<&Scores> = per_member.iter().map(|s| &s[row]).collect();
-                let (z, sims) = ensemble::combine(&scores, &weights);
-                ensemble::finish(&z, sims, meta.temperature)
+                ensemble::finish(ensemble::combine(&scores, &weights), meta.temperature)
             })
             .collect()
     }
@@ -190,13 +205,18 @@ impl IntentModel {
     /// Applies the labels and thresholds to scores.
     pub fn decide(&self, scores: &Scores) -> Prediction {
         let thresholds = self.thresholds();
-        decide(&scores.probs, scores.similarities.as_deref(), self.labels(), self.oos_label(), &thresholds)
+        decide(scores, self.labels(), self.oos_label(), &thresholds)
     }
 
     /// Replaces the out-of-scope thresholds and writes the metadata to `out`
     /// (the weights are copied when `out` is another directory). `note`
     /// records where the new thresholds came from.
-    pub fn save_thresholds(&mut self, thresholds: Thresholds, note: serde_json::Value, out: &Path) -> Result<()> {
+    pub fn save_thresholds(
+        &mut self,
+        thresholds: Thresholds,
+        note: serde_json::Value,
+        out: &Path,
+    ) -> Result<()> {
         match &mut self.ensemble {
             None => {
                 let classifier = &mut self.members[0].classifier;
@@ -223,7 +243,10 @@ impl IntentModel {
 /// Copies the files (not subdirectories) of `from` into `to`.
 pub fn copy_dir_files(from: &Path, to: &Path) -> Result<()> {
     std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
-    for entry in std::fs::read_dir(from).map_err(|e| Error::io(from, e))?.flatten() {
+    for entry in std::fs::read_dir(from)
+        .map_err(|e| Error::io(from, e))?
+        .flatten()
+    {
         let path = entry.path();
         if path.is_file() {
             let target = to.join(entry.file_name());

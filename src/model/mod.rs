@@ -14,13 +14,13 @@
 
 pub mod calibration;
 pub mod classifier;
-pub mod prediction;
 pub mod config;
 pub mod e5s1;
 pub mod embed;
-pub mod ensemble;
 pub mod encoder;
+pub mod ensemble;
 pub mod intent_model;
+pub mod prediction;
 pub mod source;
 pub mod tokenize;
 pub mod train;

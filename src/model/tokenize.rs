@@ -36,7 +36,9 @@ impl TextTokenizer {
             hint: format!("delete it and run `{}`", super::source::FETCH_COMMAND),
         })?;
         if max_tokens < 2 {
-            return Err(Error::InvalidInput(format!("token limit {max_tokens} is below 2")));
+            return Err(Error::InvalidInput(format!(
+                "token limit {max_tokens} is below 2"
+            )));
         }
         inner.with_padding(None);
         inner
@@ -67,12 +69,18 @@ impl TextTokenizer {
 
     /// Token ids of each text, prefix and special tokens included, truncated.
     pub fn encode(&self, texts: &[&str]) -> Result<Vec<Vec<u32>>> {
-        let inputs: Vec<String> = texts.iter().map(|t| format!("{}{}", self.prefix, t)).collect();
+        let inputs: Vec<String> = texts
+            .iter()
+            .map(|t| format!("{}{}", self.prefix, t))
+            .collect();
         let encodings = self
             .inner
             .encode_batch(inputs, true)
             .map_err(|e| Error::Tokenizer(e.to_string()))?;
-        Ok(encodings.into_iter().map(|e| e.get_ids().to_vec()).collect())
+        Ok(encodings
+            .into_iter()
+            .map(|e| e.get_ids().to_vec())
+            .collect())
     }
 
     /// Pads token id rows to the longest and builds the mask.
@@ -107,7 +115,10 @@ mod tests {
     fn pads_to_the_longest_row_and_masks_the_padding() {
         let rows = vec![vec![0, 5, 6, 2], vec![0, 7, 2]];
         let b = pad_batch(&rows, 1, &Device::Cpu).unwrap();
-        assert_eq!(b.ids.to_vec2::<u32>().unwrap(), vec![vec![0, 5, 6, 2], vec![0, 7, 2, 1]]);
+        assert_eq!(
+            b.ids.to_vec2::<u32>().unwrap(),
+            vec![vec![0, 5, 6, 2], vec![0, 7, 2, 1]]
+        );
         assert_eq!(
             b.mask.to_vec2::<f32>().unwrap(),
             vec![vec![1., 1., 1., 1.], vec![1., 1., 1., 0.]]

@@ -14,7 +14,10 @@ use rand::seq::SliceRandom;
 use serde_json::json;
 
 use super::calibration::{ThresholdGoal, choose_thresholds, ece, fit_temperature};
-use super::classifier::{Classifier, ClassifierMeta, FORMAT_VERSION, MapSource, head_logits, is_oos_label, softmax_rows};
+use super::classifier::{
+    Classifier, ClassifierMeta, ClassifierParts, FORMAT_VERSION, MapSource, Scores, head_logits,
+    is_oos_label, softmax_rows,
+};
 use super::embed::EmbeddingModel;
 use super::encoder::{EncoderLayer, layer_tensor_names, mask_bias, masked_mean};
 use crate::error::{Error, Result};
@@ -97,7 +100,13 @@ fn bar(len: u64, label: &str, show: bool) -> Progress {
 }
 
 /// Runs the frozen layers over `texts` once.
-fn run_frozen(model: &EmbeddingModel, texts: &[&str], tune: usize, label: &str, show: bool) -> Result<Frozen> {
+fn run_frozen(
+    model: &EmbeddingModel,
+    texts: &[&str],
+    tune: usize,
+    label: &str,
+    show: bool,
+) -> Result<Frozen> {
     let layers = model.encoder.layers().len();
     let progress = bar(texts.len() as u64, label, show);
     let order = model.length_order(texts)?;
@@ -113,7 +122,10 @@ fn run_frozen(model: &EmbeddingModel, texts: &[&str], tune: usize, label: &str, 
         for (j, &i) in chunk.iter().enumerate() {
             out[i] = Some(match &pooled {
                 Some(p) => p.get(j)?,
-                None => hidden.get(j)?.narrow(0, 0, batch.lengths[j])?.contiguous()?,
+                None => hidden
+                    .get(j)?
+                    .narrow(0, 0, batch.lengths[j])?
+                    .contiguous()?,
             });
         }
         progress.inc(chunk.len() as u64);
@@ -136,7 +148,13 @@ struct Trainable {
 
 impl Trainable {
     /// Logits for rows `idx` of `frozen`; `dropout_mask` is applied to the pooled features.
-    fn logits(&self, frozen: &Frozen, idx: &[usize], train: bool, dropout: Option<&Tensor>) -> Result<Tensor> {
+    fn logits(
+        &self,
+        frozen: &Frozen,
+        idx: &[usize],
+        train: bool,
+        dropout: Option<&Tensor>,
+    ) -> Result<Tensor> {
         let pooled = self.pooled(frozen, idx, train)?;
         let pooled = match dropout {
             Some(m) => pooled.broadcast_mul(m)?,
@@ -149,7 +167,11 @@ impl Trainable {
     fn pooled(&self, frozen: &Frozen, idx: &[usize], train: bool) -> Result<Tensor> {
         Ok(match frozen {
             Frozen::Pooled(p) => {
-                let ids = Tensor::from_vec(idx.iter().map(|&i| i as u32).collect::<Vec<_>>(), idx.len(), p.device())?;
+                let ids = Tensor::from_vec(
+                    idx.iter().map(|&i| i as u32).collect::<Vec<_>>(),
+                    idx.len(),
+                    p.device(),
+                )?;
                 p.index_select(&ids, 0)?
             }
             Frozen::Hidden(rows) => {
@@ -161,7 +183,13 @@ impl Trainable {
                 for &i in idx {
                     let len = rows[i].dim(0)?;
                     padded.push(if len < longest {
-                        Tensor::cat(&[&rows[i], &Tensor::zeros((longest - len, hidden), DType::F32, device)?], 0)?
+                        Tensor::cat(
+                            &[
+                                &rows[i],
+                                &Tensor::zeros((longest - len, hidden), DType::F32, device)?,
+                            ],
+                            0,
+                        )?
                     } else {
                         rows[i].clone()
                     });
@@ -196,14 +224,20 @@ impl Trainable {
 
     /// Logits of already pooled features.
     fn logits_of(&self, pooled: &Tensor) -> Result<Vec<Vec<f32>>> {
-        Ok(head_logits(pooled, &self.head_w, &self.head_b)?.detach().to_vec2::<f32>()?)
+        Ok(head_logits(pooled, &self.head_w, &self.head_b)?
+            .detach()
+            .to_vec2::<f32>()?)
     }
 }
 
 /// Cross-entropy with label smoothing.
 fn loss(logits: &Tensor, targets: &Tensor, smoothing: f64) -> Result<Tensor> {
     let logp = candle_nn::ops::log_softmax(logits, D::Minus1)?;
-    let nll = logp.gather(&targets.unsqueeze(1)?, 1)?.squeeze(1)?.mean_all()?.neg()?;
+    let nll = logp
+        .gather(&targets.unsqueeze(1)?, 1)?
+        .squeeze(1)?
+        .mean_all()?
+        .neg()?;
     let uniform = logp.mean_all()?.neg()?;
     Ok(((nll * (1.0 - smoothing))? + (uniform * smoothing)?)?)
 }
@@ -238,7 +272,11 @@ fn pool_through(layers: &[EncoderLayer], rows: &[Tensor], show: bool) -> Result<
     progress.finish();
     let rows: Vec<Tensor> = pooled.into_iter().flatten().collect();
     if rows.is_empty() {
-        return Ok(Frozen::Pooled(Tensor::zeros((0, 1), DType::F32, &Device::Cpu)?));
+        return Ok(Frozen::Pooled(Tensor::zeros(
+            (0, 1),
+            DType::F32,
+            &Device::Cpu,
+        )?));
     }
     Ok(Frozen::Pooled(Tensor::stack(&rows, 0)?))
 }
@@ -321,14 +359,24 @@ fn run_phase(
                 use rand::Rng;
                 let keep = 1.0 - opts.dropout;
                 let m: Vec<f32> = (0..batch.len() * hidden)
-                    .map(|_| if rng.r#gen::<f32>() < keep { 1.0 / keep } else { 0.0 })
+                    .map(|_| {
+                        if rng.r#gen::<f32>() < keep {
+                            1.0 / keep
+                        } else {
+                            0.0
+                        }
+                    })
                     .collect();
                 Some(Tensor::from_vec(m, (batch.len(), hidden), &device)?)
             } else {
                 None
             };
             let logits = trainable.logits(frozen_train, batch, true, dropout.as_ref())?;
-            let targets = Tensor::from_vec(batch.iter().map(|&i| train_y[i] as u32).collect::<Vec<_>>(), batch.len(), &device)?;
+            let targets = Tensor::from_vec(
+                batch.iter().map(|&i| train_y[i] as u32).collect::<Vec<_>>(),
+                batch.len(),
+                &device,
+            )?;
             let l = loss(&logits, &targets, opts.label_smoothing)?;
             let grads = l.backward()?;
             head_opt.step(&grads)?;
@@ -338,7 +386,10 @@ fn run_phase(
             loss_sum += l.to_scalar::<f32>()? as f64;
             step += 1;
             progress.inc(1);
-            progress.set_suffix(format!("loss {:.3}", loss_sum / progress.position().max(1) as f64));
+            progress.set_suffix(format!(
+                "loss {:.3}",
+                loss_sum / progress.position().max(1) as f64
+            ));
         }
         progress.finish();
         let last = epoch + 1 == phase.epochs;
@@ -358,7 +409,9 @@ fn run_phase(
                 phase.name,
                 epoch + 1,
                 phase.epochs,
-                valid_acc.map(|a| format!(", held-out in-scope top-1 {:.2}%", a * 100.0)).unwrap_or_default(),
+                valid_acc
+                    .map(|a| format!(", held-out in-scope top-1 {:.2}%", a * 100.0))
+                    .unwrap_or_default(),
                 started.elapsed().as_secs_f64()
             );
         }
@@ -389,11 +442,23 @@ pub fn train(
             opts.tune_layers
         )));
     }
-    let labels: Vec<String> = train_set.labels.iter().cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let labels: Vec<String> = train_set
+        .labels
+        .iter()
+        .cloned()
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
     if labels.len() < 2 {
-        return Err(Error::InvalidInput("training needs at least two labels".into()));
+        return Err(Error::InvalidInput(
+            "training needs at least two labels".into(),
+        ));
     }
-    let index: HashMap<&str, usize> = labels.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+    let index: HashMap<&str, usize> = labels
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i))
+        .collect();
     let oos_label = labels.iter().find(|l| is_oos_label(l)).cloned();
     let oos_class = oos_label.as_ref().map(|l| index[l.as_str()]);
     let train_y: Vec<usize> = train_set.labels.iter().map(|l| index[l.as_str()]).collect();
@@ -402,8 +467,20 @@ pub fn train(
     let k = opts.tune_layers;
     let train_texts: Vec<&str> = train_set.texts.iter().map(String::as_str).collect();
     let valid_texts: Vec<&str> = valid.texts.iter().map(String::as_str).collect();
-    let frozen_train = run_frozen(model, &train_texts, k, "encoding training set", opts.progress)?;
-    let frozen_valid = run_frozen(model, &valid_texts, k, "encoding held-out set", opts.progress)?;
+    let frozen_train = run_frozen(
+        model,
+        &train_texts,
+        k,
+        "encoding training set",
+        opts.progress,
+    )?;
+    let frozen_valid = run_frozen(
+        model,
+        &valid_texts,
+        k,
+        "encoding held-out set",
+        opts.progress,
+    )?;
     let encode_secs = started.elapsed().as_secs_f64();
 
     // Trainable parts, seeded.
@@ -416,7 +493,9 @@ pub fn train(
     let n_labels = labels.len();
     let init: Vec<f32> = {
         use rand::Rng;
-        (0..n_labels * hidden).map(|_| rng.gen_range(-0.02f32..0.02)).collect()
+        (0..n_labels * hidden)
+            .map(|_| rng.gen_range(-0.02f32..0.02))
+            .collect()
     };
     let head_w = Var::from_tensor(&Tensor::from_vec(init, (n_labels, hidden), &device)?)?;
     let head_b = Var::from_tensor(&Tensor::zeros(n_labels, DType::F32, &device)?)?;
@@ -450,7 +529,20 @@ pub fn train(
         lr_head: opts.probe_lr,
         lr_layers: 0.0,
     };
-    run_phase(&head_only, &probe, &head_vars, &[], &probe_train, &probe_valid, &train_y, &valid_y, opts, &mut rng, &mut history, started)?;
+    run_phase(
+        &head_only,
+        &probe,
+        &head_vars,
+        &[],
+        &probe_train,
+        &probe_valid,
+        &train_y,
+        &valid_y,
+        opts,
+        &mut rng,
+        &mut history,
+        started,
+    )?;
 
     // Stage 2, fine-tuning: the top layers and the head together.
     if k > 0 {
@@ -460,30 +552,58 @@ pub fn train(
             lr_head: opts.lr_head,
             lr_layers: opts.lr_layers,
         };
-        run_phase(&trainable, &tune, &head_vars, &layer_vars.all_vars(), &frozen_train, &frozen_valid, &train_y, &valid_y, opts, &mut rng, &mut history, started)?;
+        run_phase(
+            &trainable,
+            &tune,
+            &head_vars,
+            &layer_vars.all_vars(),
+            &frozen_train,
+            &frozen_valid,
+            &train_y,
+            &valid_y,
+            opts,
+            &mut rng,
+            &mut history,
+            started,
+        )?;
     }
 
     // Centroids: the unit-length mean of each class's training embeddings.
-    let centroids = {
-        let pooled = super::encoder::l2_normalize(&trainable.all_pooled(&frozen_train, train_set.len())?)?;
+    // Exemplars: the in-scope training embeddings themselves, for the
+    // nearest-example similarity.
+    let (centroids, exemplars) = {
+        let pooled =
+            super::encoder::l2_normalize(&trainable.all_pooled(&frozen_train, train_set.len())?)?;
         let mut rows = Vec::with_capacity(labels.len());
         for class in 0..labels.len() {
-            let idx: Vec<u32> = (0..train_y.len()).filter(|&i| train_y[i] == class).map(|i| i as u32).collect();
+            let idx: Vec<u32> = (0..train_y.len())
+                .filter(|&i| train_y[i] == class)
+                .map(|i| i as u32)
+                .collect();
             let ids = Tensor::from_vec(idx.clone(), idx.len(), &device)?;
             rows.push(pooled.index_select(&ids, 0)?.mean(0)?);
         }
-        super::encoder::l2_normalize(&Tensor::stack(&rows, 0)?)?
+        let centroids = super::encoder::l2_normalize(&Tensor::stack(&rows, 0)?)?;
+        let in_scope: Vec<usize> = (0..train_y.len())
+            .filter(|&i| Some(train_y[i]) != oos_class)
+            .collect();
+        (centroids, exemplar_rows(&pooled, in_scope, &mut rng)?)
     };
 
     // Calibration and thresholds on the held-out rows.
     // The tuned layers run once over the held-out rows: logits and
     // similarities both come from these pooled features.
-    let (valid_logits, valid_sims) = if valid.is_empty() {
-        (Vec::new(), Vec::new())
+    let (valid_logits, valid_sims, valid_nearest) = if valid.is_empty() {
+        (Vec::new(), Vec::new(), Vec::new())
     } else {
         let pooled = trainable.all_pooled(&frozen_valid, valid.len())?;
-        let sims = super::encoder::l2_normalize(&pooled)?.matmul(&centroids.t()?)?.to_vec2::<f32>()?;
-        (trainable.logits_of(&pooled)?, sims)
+        let unit = super::encoder::l2_normalize(&pooled)?;
+        let sims = unit.matmul(&centroids.t()?)?.to_vec2::<f32>()?;
+        let nearest = match &exemplars {
+            Some(e) => super::classifier::nearest_similarity(&unit, e)?,
+            None => Vec::new(),
+        };
+        (trainable.logits_of(&pooled)?, sims, nearest)
     };
     let in_scope: Vec<(Vec<f32>, usize)> = valid_logits
         .iter()
@@ -494,16 +614,28 @@ pub fn train(
     let temperature = fit_temperature(&cal_logits, &cal_y);
     let ece_before = ece(&softmax_rows(&cal_logits, 1.0), &cal_y);
     let ece_after = ece(&softmax_rows(&cal_logits, temperature), &cal_y);
-    let valid_probs = softmax_rows(&valid_logits, temperature);
+    let valid_scores: Vec<Scores> = softmax_rows(&valid_logits, temperature)
+        .into_iter()
+        .zip(valid_sims)
+        .enumerate()
+        .map(|(i, (probs, sims))| Scores {
+            probs,
+            similarities: Some(sims),
+            neighbor_similarity: valid_nearest.get(i).copied(),
+        })
+        .collect();
     let thresholds = if valid.is_empty() {
         Default::default()
     } else {
-        choose_thresholds(&valid_probs, Some(&valid_sims), &valid_y, oos_class, opts.goal)
+        choose_thresholds(&valid_scores, &valid_y, oos_class, opts.goal)
     };
     let train_secs = started.elapsed().as_secs_f64();
 
     let mut tuned_tensors = HashMap::new();
-    let vars = layer_vars.data().lock().map_err(|_| Error::InvalidInput("poisoned".into()))?;
+    let vars = layer_vars
+        .data()
+        .lock()
+        .map_err(|_| Error::InvalidInput("poisoned".into()))?;
     for l in layer_count - k..layer_count {
         for name in layer_tensor_names(l) {
             if let Some(v) = vars.get(&name) {
@@ -540,6 +672,7 @@ pub fn train(
             "history": history,
             "held_out_ece_before_calibration": ece_before,
             "held_out_ece_after_calibration": ece_after,
+            "exemplars": exemplars.as_ref().map_or(0, |e| e.dims()[0]),
         }),
     };
     // The stored tuned layers are f16: rebuild the in-memory classifier from
@@ -552,30 +685,83 @@ pub fn train(
         .collect::<Result<_>>()?;
     let layers = rebuild_layers(&rounded, model, layer_count - k)?;
     Ok(Trained {
-        classifier: Classifier::new(meta, head_w, head_b, Some(centroids), layers),
+        classifier: Classifier::new(
+            meta,
+            ClassifierParts {
+                head_w,
+                head_b,
+                centroids: Some(centroids),
+                exemplars,
+                tuned: layers,
+            },
+        ),
         tuned_tensors,
     })
 }
 
-fn rebuild_layers(tensors: &HashMap<String, Tensor>, model: &EmbeddingModel, from: usize) -> Result<Vec<EncoderLayer>> {
+fn rebuild_layers(
+    tensors: &HashMap<String, Tensor>,
+    model: &EmbeddingModel,
+    from: usize,
+) -> Result<Vec<EncoderLayer>> {
     let src = MapSource(tensors, std::path::Path::new("(fine-tuned layers)"));
     (from..model.encoder.layers().len())
         .map(|l| EncoderLayer::load(&src, l, model.encoder.config()))
         .collect()
 }
 
+/// At most this many training rows are kept as exemplars (a seeded sample
+/// beyond it): 50,000 × 384 dimensions is 38 MB of f16 and well under a
+/// millisecond of matrix product per message.
+pub const MAX_EXEMPLARS: usize = 50_000;
+
+/// The rows of unit-length `pooled` [n, hidden] named by `rows` (a seeded
+/// sample of [`MAX_EXEMPLARS`] when there are more); `None` when there are none.
+fn exemplar_rows(
+    pooled: &Tensor,
+    mut rows: Vec<usize>,
+    rng: &mut StdRng,
+) -> Result<Option<Tensor>> {
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    if rows.len() > MAX_EXEMPLARS {
+        rows.shuffle(rng);
+        rows.truncate(MAX_EXEMPLARS);
+        rows.sort_unstable();
+    }
+    let ids: Vec<u32> = rows.iter().map(|&i| i as u32).collect();
+    let ids = Tensor::from_vec(ids, rows.len(), pooled.device())?;
+    // Stored as f16: keep in memory exactly what is saved.
+    let rows = pooled
+        .index_select(&ids, 0)?
+        .to_dtype(DType::F16)?
+        .to_dtype(DType::F32)?;
+    Ok(Some(rows))
+}
+
 /// Class indices of held-out labels: `None` for an out-of-scope row (the
 /// out-of-scope class, or an out-of-scope name the classes lack); a label that
 /// is neither a class nor out of scope is an error naming it.
-pub fn held_out_classes(held_out: &[String], classes: &[String], oos_class: Option<usize>) -> Result<Vec<Option<usize>>> {
-    let index: HashMap<&str, usize> = classes.iter().enumerate().map(|(i, l)| (l.as_str(), i)).collect();
+pub fn held_out_classes(
+    held_out: &[String],
+    classes: &[String],
+    oos_class: Option<usize>,
+) -> Result<Vec<Option<usize>>> {
+    let index: HashMap<&str, usize> = classes
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.as_str(), i))
+        .collect();
     held_out
         .iter()
         .map(|l| match index.get(l.as_str()) {
             Some(&i) if Some(i) != oos_class => Ok(Some(i)),
             Some(_) => Ok(None),
             None if is_oos_label(l) => Ok(None),
-            None => Err(Error::InvalidInput(format!("validation label {l:?} is not one of the classifier's labels"))),
+            None => Err(Error::InvalidInput(format!(
+                "validation label {l:?} is not one of the classifier's labels"
+            ))),
         })
         .collect()
 }
@@ -586,7 +772,11 @@ fn top1_accuracy(logits: &[Vec<f32>], labels: &[Option<usize>]) -> f64 {
     for (l, y) in logits.iter().zip(labels) {
         if let Some(y) = y {
             n += 1;
-            let best = l.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1)).map(|x| x.0);
+            let best = l
+                .iter()
+                .enumerate()
+                .max_by(|a, b| a.1.total_cmp(b.1))
+                .map(|x| x.0);
             ok += (best == Some(*y)) as usize;
         }
     }

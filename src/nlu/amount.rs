@@ -17,8 +17,14 @@ struct Decimal {
 }
 
 impl Decimal {
-    const ZERO: Decimal = Decimal { mantissa: 0, scale: 0 };
-    const ONE: Decimal = Decimal { mantissa: 1, scale: 0 };
+    const ZERO: Decimal = Decimal {
+        mantissa: 0,
+        scale: 0,
+    };
+    const ONE: Decimal = Decimal {
+        mantissa: 1,
+        scale: 0,
+    };
 
     /// Parses "1,000.50" (commas are thousands separators, already validated by the regex).
     fn parse(s: &str) -> Option<Decimal> {
@@ -32,17 +38,30 @@ impl Decimal {
     /// Multiplies by `10^power`.
     fn shift(self, power: u32) -> Option<Decimal> {
         if self.scale >= power {
-            return Some(Decimal { mantissa: self.mantissa, scale: self.scale - power });
+            return Some(Decimal {
+                mantissa: self.mantissa,
+                scale: self.scale - power,
+            });
         }
         let factor = 10u128.checked_pow(power - self.scale)?;
-        Some(Decimal { mantissa: self.mantissa.checked_mul(factor)?, scale: 0 })
+        Some(Decimal {
+            mantissa: self.mantissa.checked_mul(factor)?,
+            scale: 0,
+        })
     }
 
     fn add(self, other: Decimal) -> Option<Decimal> {
         let scale = self.scale.max(other.scale);
-        let a = self.mantissa.checked_mul(10u128.checked_pow(scale - self.scale)?)?;
-        let b = other.mantissa.checked_mul(10u128.checked_pow(scale - other.scale)?)?;
-        Some(Decimal { mantissa: a.checked_add(b)?, scale })
+        let a = self
+            .mantissa
+            .checked_mul(10u128.checked_pow(scale - self.scale)?)?;
+        let b = other
+            .mantissa
+            .checked_mul(10u128.checked_pow(scale - other.scale)?)?;
+        Some(Decimal {
+            mantissa: a.checked_add(b)?,
+            scale,
+        })
     }
 
     fn is_zero(self) -> bool {
@@ -59,7 +78,11 @@ impl Decimal {
         let padded = format!("{digits:0>width$}", width = scale + 1);
         let (int, frac) = padded.split_at(padded.len() - scale);
         let frac = frac.trim_end_matches('0');
-        if frac.is_empty() { int.to_owned() } else { format!("{int}.{frac}") }
+        if frac.is_empty() {
+            int.to_owned()
+        } else {
+            format!("{int}.{frac}")
+        }
     }
 }
 
@@ -75,7 +98,8 @@ static NUMBER: LazyLock<Regex> = LazyLock::new(|| {
     .expect("amount regex is valid")
 });
 static PART: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?|조|兆|억|亿|億|만|万|萬|천|千|백|百|[kK]").expect("valid regex")
+    Regex::new(r"[0-9]+(?:,[0-9]{3})*(?:\.[0-9]+)?|조|兆|억|亿|億|만|万|萬|천|千|백|百|[kK]")
+        .expect("valid regex")
 });
 
 /// Power of ten of a multiplier, and whether it closes a section (만, 억, 조 are "big" units:
@@ -117,18 +141,45 @@ fn evaluate(written: &str) -> Option<Decimal> {
 
 /// Currency and counter words that make a number an amount.
 const CURRENCY_SUFFIXES: &[&str] = &[
-    "원", "won", "krw", "円", "엔", "yen", "jpy", "元", "块", "塊", "人民币", "人民幣", "rmb", "cny", "달러",
-    "dollars", "dollar", "usd", "美元", "ドル", "eur", "euro", "유로", "sats", "사토시", "코인", "coins", "coin", "u",
+    "원",
+    "won",
+    "krw",
+    "円",
+    "엔",
+    "yen",
+    "jpy",
+    "元",
+    "块",
+    "塊",
+    "人民币",
+    "人民幣",
+    "rmb",
+    "cny",
+    "달러",
+    "dollars",
+    "dollar",
+    "usd",
+    "美元",
+    "ドル",
+    "eur",
+    "euro",
+    "유로",
+    "sats",
+    "사토시",
+    "코인",
+    "coins",
+    "coin",
+    "u",
 ];
 /// Counters ("0.5개"): an amount only for decimals or when the message names a coin.
 const COUNTERS: &[&str] = &["개", "个", "個", "枚"];
 /// Words after a number that make it a time, date, count or rank, not an amount.
 const NOT_AMOUNT_SUFFIXES: &[&str] = &[
-    "시", "분", "초", "일", "월", "년", "주", "번", "회", "층", "살", "세", "명", "위", "등", "차", "점", "자리",
-    "글자", "건", "달", "時", "分", "秒", "日", "月", "年", "号", "號", "點", "点", "次", "天", "周", "週", "回", "件",
-    "桁", "人", "位", "%", "％", "hour", "hr", "day", "minute", "min", "sec", "week", "month", "year", "time", "hours",
-    "hrs", "days", "minutes", "mins", "secs", "weeks", "months", "years", "times", "st", "nd", "rd", "th", "am", "pm",
-    "x",
+    "시", "분", "초", "일", "월", "년", "주", "번", "회", "층", "살", "세", "명", "위", "등", "차",
+    "점", "자리", "글자", "건", "달", "時", "分", "秒", "日", "月", "年", "号", "號", "點", "点",
+    "次", "天", "周", "週", "回", "件", "桁", "人", "位", "%", "％", "hour", "hr", "day", "minute",
+    "min", "sec", "week", "month", "year", "time", "hours", "hrs", "days", "minutes", "mins",
+    "secs", "weeks", "months", "years", "times", "st", "nd", "rd", "th", "am", "pm", "x",
 ];
 /// Words before a number that make it an id or a step.
 static ID_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
@@ -144,10 +195,15 @@ static AMOUNT_CONTEXT: LazyLock<Regex> = LazyLock::new(|| {
 /// True when `lower` (the lower-cased start of the text after a number) starts with one of
 /// `words`; an ASCII word must end there.
 fn starts_with_word(lower: &str, words: &[&str]) -> bool {
-    words.iter().filter(|w| lower.starts_with(**w)).map(|w| w.len()).max().is_some_and(|len| {
-        let ascii_word = lower.as_bytes()[..len].iter().all(u8::is_ascii_alphabetic);
-        !(ascii_word && next_char(lower, len).is_some_and(|c| c.is_ascii_alphabetic()))
-    })
+    words
+        .iter()
+        .filter(|w| lower.starts_with(**w))
+        .map(|w| w.len())
+        .max()
+        .is_some_and(|len| {
+            let ascii_word = lower.as_bytes()[..len].iter().all(u8::is_ascii_alphabetic);
+            !(ascii_word && next_char(lower, len).is_some_and(|c| c.is_ascii_alphabetic()))
+        })
 }
 
 /// Sorted, non-overlapping union of `ranges`.
@@ -191,10 +247,12 @@ pub(crate) fn find(text: &str, protected: &[Range<usize>], mentions_coin: bool) 
         }
         let before_c = prev_char(text, start);
         let after_c = next_char(text, end);
-        let glued_before = before_c.is_some_and(|c| c.is_ascii_alphanumeric() || c == '#' || c == '_')
+        let glued_before = before_c
+            .is_some_and(|c| c.is_ascii_alphanumeric() || c == '#' || c == '_')
             || (matches!(before_c, Some('-' | '.' | ',' | '/' | ':' | '+'))
                 && prev_char(text, start - 1).is_some_and(|c| c.is_ascii_alphanumeric()));
-        let glued_after = matches!(after_c, Some('.' | ',' | '-' | ':' | '/')) && is_digit(char_after_next(text, end));
+        let glued_after = matches!(after_c, Some('.' | ',' | '-' | ':' | '/'))
+            && is_digit(char_after_next(text, end));
         if glued_before || glued_after || after_c.is_some_and(|c| c.is_ascii_digit()) {
             continue;
         }
@@ -208,15 +266,22 @@ pub(crate) fn find(text: &str, protected: &[Range<usize>], mentions_coin: bool) 
         let word_after = rest_word.starts_with(|c: char| c.is_alphabetic() || "%％".contains(c));
         let head = before(text, start, 24).trim_end();
         let word_before = head.ends_with(|c: char| c.is_alphabetic() || "#:：".contains(c));
-        let lower = if word_after { after(rest_word, 0, 12).to_lowercase() } else { String::new() };
+        let lower = if word_after {
+            after(rest_word, 0, 12).to_lowercase()
+        } else {
+            String::new()
+        };
         let is_decimal = written.contains('.');
         let tier = if prefixed
-            || word_after && (starts_with_word(&lower, CURRENCY_SUFFIXES) || coin_word_at_start(rest_word).is_some())
+            || word_after
+                && (starts_with_word(&lower, CURRENCY_SUFFIXES)
+                    || coin_word_at_start(rest_word).is_some())
         {
             Tier::Unit
         } else if !better(Tier::Implied) {
             continue; // only a currency or coin unit could do better now
-        } else if word_after && starts_with_word(&lower, COUNTERS) && (is_decimal || mentions_coin) {
+        } else if word_after && starts_with_word(&lower, COUNTERS) && (is_decimal || mentions_coin)
+        {
             Tier::Implied
         } else if after_c.is_some_and(|c| c.is_ascii_alphabetic()) {
             continue; // "2FA", "3rd", "5kg"
@@ -249,17 +314,39 @@ mod tests {
     use super::*;
 
     fn amount(text: &str) -> Option<String> {
-        find(text, &[], !super::super::chain::coin_mentions(text).is_empty())
+        find(
+            text,
+            &[],
+            !super::super::chain::coin_mentions(text).is_empty(),
+        )
     }
 
     #[test]
     fn decimal_arithmetic() {
-        assert_eq!(evaluate("1,000.5").map(Decimal::render).as_deref(), Some("1000.5"));
-        assert_eq!(evaluate("1억 5천만").map(Decimal::render).as_deref(), Some("150000000"));
-        assert_eq!(evaluate("5천만").map(Decimal::render).as_deref(), Some("50000000"));
-        assert_eq!(evaluate("0.50").map(Decimal::render).as_deref(), Some("0.5"));
-        assert_eq!(evaluate("2.5k").map(Decimal::render).as_deref(), Some("2500"));
-        assert_eq!(evaluate("99999999999999999999999999999999999999999조"), None);
+        assert_eq!(
+            evaluate("1,000.5").map(Decimal::render).as_deref(),
+            Some("1000.5")
+        );
+        assert_eq!(
+            evaluate("1억 5천만").map(Decimal::render).as_deref(),
+            Some("150000000")
+        );
+        assert_eq!(
+            evaluate("5천만").map(Decimal::render).as_deref(),
+            Some("50000000")
+        );
+        assert_eq!(
+            evaluate("0.50").map(Decimal::render).as_deref(),
+            Some("0.5")
+        );
+        assert_eq!(
+            evaluate("2.5k").map(Decimal::render).as_deref(),
+            Some("2500")
+        );
+        assert_eq!(
+            evaluate("99999999999999999999999999999999999999999조"),
+            None
+        );
     }
 
     #[test]
@@ -286,15 +373,28 @@ mod tests {
 
     #[test]
     fn unit_number_wins_over_earlier_bare_one() {
-        assert_eq!(amount("I sent 3 times, 500 USDT in total").as_deref(), Some("500"));
-        assert_eq!(amount("2개 계정에서 0.5 ETH 보냈어요").as_deref(), Some("0.5"));
+        assert_eq!(
+            amount("I sent 3 times, 500 USDT in total").as_deref(),
+            Some("500")
+        );
+        assert_eq!(
+            amount("2개 계정에서 0.5 ETH 보냈어요").as_deref(),
+            Some("0.5")
+        );
     }
 
     #[test]
     fn numbers_that_are_not_amounts() {
         for text in [
-            "2FA 안돼요", "3시간째 안 들어와요", "ticket 88213", "ERC20", "#1234 문의", "50% 손실", "5kg",
-            "2 accounts", "hello",
+            "2FA 안돼요",
+            "3시간째 안 들어와요",
+            "ticket 88213",
+            "ERC20",
+            "#1234 문의",
+            "50% 손실",
+            "5kg",
+            "2 accounts",
+            "hello",
         ] {
             assert_eq!(amount(text), None, "{text}");
         }
@@ -304,7 +404,10 @@ mod tests {
     fn protected_ranges_are_skipped() {
         let text = "order 12345 and 0.5 BTC";
         let order = 6..11;
-        assert_eq!(find(text, std::slice::from_ref(&order), true).as_deref(), Some("0.5"));
+        assert_eq!(
+            find(text, std::slice::from_ref(&order), true).as_deref(),
+            Some("0.5")
+        );
         let id = 0..5;
         assert_eq!(find("12345 sent", std::slice::from_ref(&id), false), None);
     }

@@ -59,16 +59,35 @@ pub struct Details {
 impl Details {
     fn fields(&self) -> [&Option<String>; 12] {
         [
-            &self.coin, &self.network, &self.txid, &self.amount, &self.email, &self.withdrawal_id, &self.order_id,
-            &self.address, &self.url, &self.phone, &self.time, &self.contact_channel,
+            &self.coin,
+            &self.network,
+            &self.txid,
+            &self.amount,
+            &self.email,
+            &self.withdrawal_id,
+            &self.order_id,
+            &self.address,
+            &self.url,
+            &self.phone,
+            &self.time,
+            &self.contact_channel,
         ]
     }
 
     fn fields_mut(&mut self) -> [&mut Option<String>; 12] {
         [
-            &mut self.coin, &mut self.network, &mut self.txid, &mut self.amount, &mut self.email,
-            &mut self.withdrawal_id, &mut self.order_id, &mut self.address, &mut self.url, &mut self.phone,
-            &mut self.time, &mut self.contact_channel,
+            &mut self.coin,
+            &mut self.network,
+            &mut self.txid,
+            &mut self.amount,
+            &mut self.email,
+            &mut self.withdrawal_id,
+            &mut self.order_id,
+            &mut self.address,
+            &mut self.url,
+            &mut self.phone,
+            &mut self.time,
+            &mut self.contact_channel,
         ]
     }
 
@@ -129,15 +148,17 @@ pub fn extract(text: &str) -> Details {
 // E-mail, URL, phone
 
 static EMAIL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}").expect("valid regex")
+    Regex::new(r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
+        .expect("valid regex")
 });
 
 fn emails(text: &str) -> Vec<Range<usize>> {
     EMAIL.find_iter(text).map(|m| m.range()).collect()
 }
 
-static URL: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r#"(?i)(?:https?://|www\.)[^\s<>"'()\[\]{}，。、！？「」]+"#).expect("valid regex"));
+static URL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r#"(?i)(?:https?://|www\.)[^\s<>"'()\[\]{}，。、！？「」]+"#).expect("valid regex")
+});
 static DOMAIN: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
         r#"(?i)(?-u:\b)(?:[a-z0-9](?:[a-z0-9\-]*[a-z0-9])?\.)+(?:com|net|org|io|co|kr|jp|cn|tw|hk|xyz|app|me|info|biz|site|online|top|vip|shop|cc|pro|club|live|link|exchange|finance|support)(?-u:\b)(?:/[^\s<>"'，。、！？「」]*)?"#,
@@ -154,15 +175,21 @@ fn trim_url(s: &str) -> &str {
 }
 
 fn urls(text: &str, emails: &[Range<usize>]) -> Vec<Range<usize>> {
-    let mut found: Vec<Range<usize>> =
-        URL.find_iter(text).map(|m| m.start()..m.start() + trim_url(m.as_str()).len()).collect();
+    let mut found: Vec<Range<usize>> = URL
+        .find_iter(text)
+        .map(|m| m.start()..m.start() + trim_url(m.as_str()).len())
+        .collect();
     for m in DOMAIN.find_iter(text) {
         let overlaps = |r: &Range<usize>| r.start < m.end() && m.start() < r.end;
-        if emails.iter().any(overlaps) || found.iter().any(overlaps) || prev_char(text, m.start()) == Some('@') {
+        if emails.iter().any(overlaps)
+            || found.iter().any(overlaps)
+            || prev_char(text, m.start()) == Some('@')
+        {
             continue;
         }
         let pathed = m.as_str().contains('/');
-        let labelled = URL_LABEL.is_match(before(text, m.start(), 25)) || URL_LABEL.is_match(after(text, m.end(), 12));
+        let labelled = URL_LABEL.is_match(before(text, m.start(), 25))
+            || URL_LABEL.is_match(after(text, m.end(), 12));
         if pathed || labelled {
             found.push(m.start()..m.start() + trim_url(m.as_str()).len());
         }
@@ -185,7 +212,8 @@ static PHONE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("phone regex is valid")
 });
 static PHONE_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)phone|tel|mobile|call|电话|電話|手机|手機|号码|號碼|携帯|番号|연락처|번호").expect("valid regex")
+    Regex::new(r"(?i)phone|tel|mobile|call|电话|電話|手机|手機|号码|號碼|携帯|番号|연락처|번호")
+        .expect("valid regex")
 });
 
 fn phones(text: &str) -> Vec<Range<usize>> {
@@ -194,10 +222,13 @@ fn phones(text: &str) -> Vec<Range<usize>> {
         .filter(|m| {
             let s = m.as_str();
             let digits = s.bytes().filter(u8::is_ascii_digit).count();
-            let free = !prev_char(text, m.start()).is_some_and(|c| c.is_ascii_alphanumeric() || "+-.,/".contains(c))
+            let free = !prev_char(text, m.start())
+                .is_some_and(|c| c.is_ascii_alphanumeric() || "+-.,/".contains(c))
                 && !next_char(text, m.end()).is_some_and(|c| c.is_ascii_alphanumeric());
-            let chinese_mobile = s.len() == 11 && s.starts_with('1') && s.bytes().all(|b| b.is_ascii_digit());
-            free && (8..=15).contains(&digits) && (!chinese_mobile || PHONE_LABEL.is_match(before(text, m.start(), 16)))
+            let chinese_mobile =
+                s.len() == 11 && s.starts_with('1') && s.bytes().all(|b| b.is_ascii_digit());
+            free && (8..=15).contains(&digits)
+                && (!chinese_mobile || PHONE_LABEL.is_match(before(text, m.start(), 16)))
         })
         .map(|m| m.range())
         .collect()
@@ -224,10 +255,12 @@ static ORDER_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)order\s*(?:id|no\.?|number|#)|주문\s*(?:번호|id|아이디)|订单\s*(?:号|编号|id)?|訂單\s*(?:號|編號|id)?|注文\s*(?:番号|id)")
         .expect("valid regex")
 });
-static ID_CONNECTOR: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"(?i)^(?:\s+|[:：#=＝]|is(?-u:\b)|는|은|이|가|是|は)*").expect("valid regex"));
-static ID_VALUE: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9](?:[A-Za-z0-9_\-]*[A-Za-z0-9])?").expect("valid regex"));
+static ID_CONNECTOR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^(?:\s+|[:：#=＝]|is(?-u:\b)|는|은|이|가|是|は)*").expect("valid regex")
+});
+static ID_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^[A-Za-z0-9](?:[A-Za-z0-9_\-]*[A-Za-z0-9])?").expect("valid regex")
+});
 
 fn labelled_ids(text: &str, label: &Regex) -> Vec<chain::Found> {
     label
@@ -236,9 +269,13 @@ fn labelled_ids(text: &str, label: &Regex) -> Vec<chain::Found> {
             let rest = &text[l.end()..];
             let skip = ID_CONNECTOR.find(rest).map_or(0, |m| m.end());
             let value = ID_VALUE.find(&rest[skip..])?;
-            let ok = (3..=64).contains(&value.len()) && value.as_str().bytes().any(|b| b.is_ascii_digit());
+            let ok = (3..=64).contains(&value.len())
+                && value.as_str().bytes().any(|b| b.is_ascii_digit());
             let start = l.end() + skip;
-            ok.then(|| chain::Found { range: start..start + value.len(), value: value.as_str().to_owned() })
+            ok.then(|| chain::Found {
+                range: start..start + value.len(),
+                value: value.as_str().to_owned(),
+            })
         })
         .collect()
 }
@@ -265,13 +302,35 @@ const fn channel(
     reject_before: &'static [&'static str],
     standalone: bool,
 ) -> ChannelPattern {
-    ChannelPattern { channel, pattern, reject_after, reject_before, standalone }
+    ChannelPattern {
+        channel,
+        pattern,
+        reject_after,
+        reject_before,
+        standalone,
+    }
 }
 
-const VERIFICATION: &[&str] = &["인증", "認証", "验证", "驗證", "verification", "verify", "otp", "code", "코드"];
+const VERIFICATION: &[&str] = &[
+    "인증",
+    "認証",
+    "验证",
+    "驗證",
+    "verification",
+    "verify",
+    "otp",
+    "code",
+    "코드",
+];
 
 const CHANNELS: &[ChannelPattern] = &[
-    channel("phone", r"전화|통화(?:했|를\s*했|하)|보이스\s*피싱", &["번호", "기", "요금", "인증"], &[], false),
+    channel(
+        "phone",
+        r"전화|통화(?:했|를\s*했|하)|보이스\s*피싱",
+        &["번호", "기", "요금", "인증"],
+        &[],
+        false,
+    ),
     channel(
         "phone",
         r"(?i)(?-u:\b)(?:phone\s*call|called\s+me|call(?:ed|ing)?\s+from|(?:got|received|had|getting)\s+(?:a\s+|an\s+)?(?:phone\s+|strange\s+|weird\s+|suspicious\s+)?calls?|on\s+the\s+phone|by\s+phone|over\s+the\s+phone|phoned|vishing|voice\s*phishing)(?-u:\b)",
@@ -287,7 +346,13 @@ const CHANNELS: &[ChannelPattern] = &[
         false,
     ),
     channel("sms", r"문자", &["인증", "열"], &["인증"], true),
-    channel("sms", r"(?i)(?-u:\b)sms(?-u:\b)", VERIFICATION, &["인증", "認証", "验证", "驗證", "verification"], false),
+    channel(
+        "sms",
+        r"(?i)(?-u:\b)sms(?-u:\b)",
+        VERIFICATION,
+        &["인증", "認証", "验证", "驗證", "verification"],
+        false,
+    ),
     channel(
         "sms",
         r"(?i)(?-u:\b)(?:text\s+messages?|texted|texts?\s+from|(?:got|received)\s+(?:a|an)\s+(?:text|sms))(?-u:\b)",
@@ -295,10 +360,34 @@ const CHANNELS: &[ChannelPattern] = &[
         &[],
         false,
     ),
-    channel("sms", r"短信|簡訊|短訊|ショートメッセージ|ショートメール", &["验证", "驗證"], &["验证", "驗證"], false),
-    channel("kakaotalk", r"(?i)카카오톡|카톡|kakao\s*talk", &[], &[], false),
-    channel("telegram", r"(?i)텔레그램|telegram|电报|電報|テレグラム", &[], &[], false),
-    channel("email", r"(?:이메일|메일)(?:이|을|를|로)?\s*(?:왔|옴|받았|받은|와서)", &[], &["인증"], false),
+    channel(
+        "sms",
+        r"短信|簡訊|短訊|ショートメッセージ|ショートメール",
+        &["验证", "驗證"],
+        &["验证", "驗證"],
+        false,
+    ),
+    channel(
+        "kakaotalk",
+        r"(?i)카카오톡|카톡|kakao\s*talk",
+        &[],
+        &[],
+        false,
+    ),
+    channel(
+        "telegram",
+        r"(?i)텔레그램|telegram|电报|電報|テレグラム",
+        &[],
+        &[],
+        false,
+    ),
+    channel(
+        "email",
+        r"(?:이메일|메일)(?:이|을|를|로)?\s*(?:왔|옴|받았|받은|와서)",
+        &[],
+        &["인증"],
+        false,
+    ),
     channel(
         "email",
         r"(?i)(?-u:\b)(?:emailed\s+me|e-?mail\s+(?:from|saying|claiming|that\s+said)|(?:got|received)\s+(?:an?\s+|this\s+)?(?:strange\s+|weird\s+|suspicious\s+|phishing\s+)?e-?mails?)(?-u:\b)",
@@ -357,8 +446,12 @@ const CHANNELS: &[ChannelPattern] = &[
     ),
 ];
 
-static CHANNEL_PATTERNS: LazyLock<Vec<(&'static ChannelPattern, Regex)>> =
-    LazyLock::new(|| CHANNELS.iter().map(|c| (c, Regex::new(c.pattern).expect("channel regex is valid"))).collect());
+static CHANNEL_PATTERNS: LazyLock<Vec<(&'static ChannelPattern, Regex)>> = LazyLock::new(|| {
+    CHANNELS
+        .iter()
+        .map(|c| (c, Regex::new(c.pattern).expect("channel regex is valid")))
+        .collect()
+});
 
 /// The first channel through which the text says someone made contact.
 fn contact_channel(text: &str) -> Option<&'static str> {
@@ -371,7 +464,8 @@ fn contact_channel(text: &str) -> Option<&'static str> {
                     let head = before(text, m.start(), 12).trim_end().to_lowercase();
                     let product_term = c.reject_after.iter().any(|w| tail.starts_with(w))
                         || c.reject_before.iter().any(|w| head.ends_with(w));
-                    let inside_word = c.standalone && prev_char(text, m.start()).is_some_and(is_hangul);
+                    let inside_word =
+                        c.standalone && prev_char(text, m.start()).is_some_and(is_hangul);
                     !product_term && !inside_word
                 })
                 .map(|m| (m.start(), c.channel))
@@ -408,7 +502,10 @@ mod tests {
         assert_eq!(d.network.as_deref(), Some("BEP-20"));
         assert_eq!(d.amount.as_deref(), Some("500"));
         assert_eq!(d.time.as_deref(), Some("3 hours ago"));
-        assert_eq!(d.address.as_deref(), Some("0x742d35Cc6634C0532925a3b844Bc454e4438f44e"));
+        assert_eq!(
+            d.address.as_deref(),
+            Some("0x742d35Cc6634C0532925a3b844Bc454e4438f44e")
+        );
         assert_eq!(d.order_id.as_deref(), Some("88123-A"));
         assert_eq!(d.email.as_deref(), Some("kim@example.com"));
         assert_eq!(d.phone.as_deref(), Some("+82 10-1234-5678"));
@@ -417,11 +514,16 @@ mod tests {
 
     #[test]
     fn chinese_and_japanese_messages() {
-        let d = extract("昨天晚上提币0.5个比特币到地址 bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq，订单号 20261120123");
+        let d = extract(
+            "昨天晚上提币0.5个比特币到地址 bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq，订单号 20261120123",
+        );
         assert_eq!(d.coin.as_deref(), Some("BTC"));
         assert_eq!(d.amount.as_deref(), Some("0.5"));
         assert_eq!(d.time.as_deref(), Some("昨天晚上"));
-        assert_eq!(d.address.as_deref(), Some("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq"));
+        assert_eq!(
+            d.address.as_deref(),
+            Some("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq")
+        );
         assert_eq!(d.order_id.as_deref(), Some("20261120123"));
 
         let d = extract("今朝2万円を入金しましたが、注文番号 A12345 が反映されません");
@@ -432,12 +534,17 @@ mod tests {
 
     #[test]
     fn amounts_skip_ids_dates_phones_and_hashes() {
-        let d = extract(&format!("2026-11-20 14:30에 010-1234-5678로 연락, 주문번호 778812, txid {HEX64}"));
+        let d = extract(&format!(
+            "2026-11-20 14:30에 010-1234-5678로 연락, 주문번호 778812, txid {HEX64}"
+        ));
         assert_eq!(d.amount, None);
         assert_eq!(d.phone.as_deref(), Some("010-1234-5678"));
         assert_eq!(d.time.as_deref(), Some("2026-11-20 14:30"));
         let d = extract("rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh tag 12345 으로 100 XRP 보냈어요");
-        assert_eq!(d.address.as_deref(), Some("rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh"));
+        assert_eq!(
+            d.address.as_deref(),
+            Some("rHb9CJAWyB4rj91VRWn96DkukG4bwdtyTh")
+        );
         assert_eq!(d.amount.as_deref(), Some("100"));
         let d = extract("100만원 입금");
         assert_eq!(d.amount.as_deref(), Some("1000000"));
@@ -453,23 +560,39 @@ mod tests {
             format!("トランザクションID：{HEX64}です"),
         ] {
             let d = extract(&text);
-            assert!(d.txid.as_deref().is_some_and(|t| t.ends_with(HEX64)), "{text}");
+            assert!(
+                d.txid.as_deref().is_some_and(|t| t.ends_with(HEX64)),
+                "{text}"
+            );
             assert_eq!(d.amount, None, "{text}");
         }
         // a labelled hash of another chain's format is kept too
         let other = "8f3kq9vLmN2pQrStUvWxYz1234567890abcdefGHJKLmnpq";
-        assert_eq!(extract(&format!("TXID: {other}")).txid.as_deref(), Some(other));
+        assert_eq!(
+            extract(&format!("TXID: {other}")).txid.as_deref(),
+            Some(other)
+        );
         assert_eq!(extract(other).txid, None);
     }
 
     #[test]
     fn urls() {
         assert_eq!(
-            extract("https://upbit-support.co/login?x=1.").url.as_deref(),
+            extract("https://upbit-support.co/login?x=1.")
+                .url
+                .as_deref(),
             Some("https://upbit-support.co/login?x=1")
         );
-        assert_eq!(extract("이 사이트 upbit-support.co 진짜인가요?").url.as_deref(), Some("upbit-support.co"));
-        assert_eq!(extract("fake-site.com/verify 에 들어갔어요").url.as_deref(), Some("fake-site.com/verify"));
+        assert_eq!(
+            extract("이 사이트 upbit-support.co 진짜인가요?")
+                .url
+                .as_deref(),
+            Some("upbit-support.co")
+        );
+        assert_eq!(
+            extract("fake-site.com/verify 에 들어갔어요").url.as_deref(),
+            Some("fake-site.com/verify")
+        );
         assert_eq!(extract("I like example.com").url, None);
         assert_eq!(extract("mail kim@fake-site.com").url, None);
     }
@@ -493,11 +616,28 @@ mod tests {
     #[test]
     fn ids_need_labels() {
         let uuid = "3f2a9c1e-8b4d-4e2f-9a1b-2c3d4e5f6a7b";
-        assert_eq!(extract(&format!("withdrawal id: {uuid}")).withdrawal_id.as_deref(), Some(uuid));
-        assert_eq!(extract("提币ID 99812").withdrawal_id.as_deref(), Some("99812"));
-        assert_eq!(extract("出金ID：A-771").withdrawal_id.as_deref(), Some("A-771"));
-        assert_eq!(extract("주문번호는 1234567입니다").order_id.as_deref(), Some("1234567"));
-        assert_eq!(extract("訂單號 TW-8812").order_id.as_deref(), Some("TW-8812"));
+        assert_eq!(
+            extract(&format!("withdrawal id: {uuid}"))
+                .withdrawal_id
+                .as_deref(),
+            Some(uuid)
+        );
+        assert_eq!(
+            extract("提币ID 99812").withdrawal_id.as_deref(),
+            Some("99812")
+        );
+        assert_eq!(
+            extract("出金ID：A-771").withdrawal_id.as_deref(),
+            Some("A-771")
+        );
+        assert_eq!(
+            extract("주문번호는 1234567입니다").order_id.as_deref(),
+            Some("1234567")
+        );
+        assert_eq!(
+            extract("訂單號 TW-8812").order_id.as_deref(),
+            Some("TW-8812")
+        );
         assert_eq!(extract("my order id is missing").order_id, None);
         assert_eq!(extract("ticket 88213").order_id, None);
     }
@@ -522,7 +662,11 @@ mod tests {
             ("微信上有人加我", "social"),
             ("LINEで連絡が来ました", "social"),
         ] {
-            assert_eq!(extract(text).contact_channel.as_deref(), Some(expected), "{text}");
+            assert_eq!(
+                extract(text).contact_channel.as_deref(),
+                Some(expected),
+                "{text}"
+            );
         }
         for text in [
             "전화번호를 바꿨어요",
@@ -554,7 +698,8 @@ mod tests {
     fn empty_and_weird_input() {
         assert!(extract("").is_empty());
         assert!(extract("안녕하세요").is_empty());
-        let _ =
-            extract("\u{0}\u{FFFF}💸💸 0x 0x0 ₩ $ 1,,000 1e999 99999999999999999999999999999999999999999999999999 원");
+        let _ = extract(
+            "\u{0}\u{FFFF}💸💸 0x 0x0 ₩ $ 1,,000 1e999 99999999999999999999999999999999999999999999999999 원",
+        );
     }
 }

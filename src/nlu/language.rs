@@ -27,8 +27,9 @@ pub enum Lang {
 }
 
 /// Codes that [`Lang::Other`] can carry.
-const OTHER_CODES: &[&str] =
-    &["und", "ru", "th", "ar", "vi", "he", "hi", "el", "es", "fr", "de", "pt", "it", "id", "tr", "uk"];
+const OTHER_CODES: &[&str] = &[
+    "und", "ru", "th", "ar", "vi", "he", "hi", "el", "es", "fr", "de", "pt", "it", "id", "tr", "uk",
+];
 
 impl Lang {
     /// The language code (ISO 639-1 where there is one, `"und"` for unknown).
@@ -50,7 +51,10 @@ impl Lang {
             "en" => Some(Lang::En),
             "zh" => Some(Lang::Zh),
             "ja" => Some(Lang::Ja),
-            other => OTHER_CODES.iter().find(|c| **c == other).map(|c| Lang::Other(c)),
+            other => OTHER_CODES
+                .iter()
+                .find(|c| **c == other)
+                .map(|c| Lang::Other(c)),
         }
     }
 
@@ -78,7 +82,8 @@ impl Serialize for Lang {
 impl<'de> Deserialize<'de> for Lang {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
         let code = String::deserialize(deserializer)?;
-        Lang::from_code(&code).ok_or_else(|| serde::de::Error::custom(format!("unknown language code {code:?}")))
+        Lang::from_code(&code)
+            .ok_or_else(|| serde::de::Error::custom(format!("unknown language code {code:?}")))
     }
 }
 
@@ -141,25 +146,110 @@ static NOISE: LazyLock<Regex> = LazyLock::new(|| {
 /// Latin words that say nothing about the language: tickers, acronyms, fillers.
 const NEUTRAL_WORDS: &[&str] = &[
     // tickers and currencies
-    "btc", "eth", "xrp", "usdt", "usdc", "sol", "doge", "ada", "trx", "eos", "xlm", "atom", "matic", "pol", "avax",
-    "bch", "etc", "ltc", "link", "shib", "bnb", "arb", "pepe", "sui", "apt", "op", "dot", "near", "ton", "krw", "usd",
-    "jpy", "cny", "rmb", "won", "yen", // acronyms and product words used in every language
-    "otp", "kyc", "aml", "api", "id", "pw", "pin", "sms", "tx", "txid", "hash", "erc", "trc", "bep", "bsc", "nft",
-    "defi", "app", "url", "qr", "vpn", "ip", "fa", "upbit", "bithumb", "binance", "metamask", "kakao", "google",
-    "naver", // fillers and greetings
-    "ok", "okay", "okey", "oke", "okie", "k", "kk", "hi", "hello", "hey", "yes", "no", "yeah", "yep", "nope", "lol",
-    "thx", "ty", "pls", "plz", "bye", "hmm", "um", "uh",
+    "btc", "eth", "xrp", "usdt", "usdc", "sol", "doge", "ada", "trx", "eos", "xlm", "atom", "matic",
+    "pol", "avax", "bch", "etc", "ltc", "link", "shib", "bnb", "arb", "pepe", "sui", "apt", "op",
+    "dot", "near", "ton", "krw", "usd", "jpy", "cny", "rmb", "won",
+    "yen", // acronyms and product words used in every language
+    "otp", "kyc", "aml", "api", "id", "pw", "pin", "sms", "tx", "txid", "hash", "erc", "trc",
+    "bep", "bsc", "nft", "defi", "app", "url", "qr", "vpn", "ip", "fa", "upbit", "bithumb",
+    "binance", "metamask", "kakao", "google", "naver", // fillers and greetings
+    "ok", "okay", "okey", "oke", "okie", "k", "kk", "hi", "hello", "hey", "yes", "no", "yeah",
+    "yep", "nope", "lol", "thx", "ty", "pls", "plz", "bye", "hmm", "um", "uh",
 ];
 
 /// Frequent English words, used to confirm English and to weigh it against other Latin languages.
 const ENGLISH_WORDS: &[&str] = &[
-    "the", "a", "an", "i", "my", "me", "you", "your", "is", "are", "was", "were", "be", "been", "to", "of", "and",
-    "or", "in", "on", "at", "for", "with", "from", "it", "this", "that", "what", "why", "how", "when", "where", "can",
-    "could", "would", "will", "do", "does", "did", "not", "dont", "don", "didn", "doesn", "cant", "haven", "have",
-    "has", "had", "please", "help", "account", "withdrawal", "withdraw", "deposit", "still", "yet", "money", "wallet",
-    "sent", "send", "received", "receive", "got", "get", "need", "want", "wrong", "there", "just", "already", "hours",
-    "days", "ago", "today", "yesterday", "but", "so", "if", "we", "they", "he", "she", "its", "im", "ive", "u", "ur",
-    "wont", "pending", "stuck",
+    "the",
+    "a",
+    "an",
+    "i",
+    "my",
+    "me",
+    "you",
+    "your",
+    "is",
+    "are",
+    "was",
+    "were",
+    "be",
+    "been",
+    "to",
+    "of",
+    "and",
+    "or",
+    "in",
+    "on",
+    "at",
+    "for",
+    "with",
+    "from",
+    "it",
+    "this",
+    "that",
+    "what",
+    "why",
+    "how",
+    "when",
+    "where",
+    "can",
+    "could",
+    "would",
+    "will",
+    "do",
+    "does",
+    "did",
+    "not",
+    "dont",
+    "don",
+    "didn",
+    "doesn",
+    "cant",
+    "haven",
+    "have",
+    "has",
+    "had",
+    "please",
+    "help",
+    "account",
+    "withdrawal",
+    "withdraw",
+    "deposit",
+    "still",
+    "yet",
+    "money",
+    "wallet",
+    "sent",
+    "send",
+    "received",
+    "receive",
+    "got",
+    "get",
+    "need",
+    "want",
+    "wrong",
+    "there",
+    "just",
+    "already",
+    "hours",
+    "days",
+    "ago",
+    "today",
+    "yesterday",
+    "but",
+    "so",
+    "if",
+    "we",
+    "they",
+    "he",
+    "she",
+    "its",
+    "im",
+    "ive",
+    "u",
+    "ur",
+    "wont",
+    "pending",
+    "stuck",
 ];
 
 /// Distinctive function words of other Latin-script languages: (code, words).
@@ -167,36 +257,54 @@ const OTHER_LATIN_WORDS: &[(&str, &[&str])] = &[
     (
         "es",
         &[
-            "el", "los", "las", "que", "por", "para", "una", "pero", "mi", "es", "está", "dinero", "retiro", "cuenta",
-            "hola", "gracias", "cuando", "porque", "tengo", "del", "muy",
+            "el", "los", "las", "que", "por", "para", "una", "pero", "mi", "es", "está", "dinero",
+            "retiro", "cuenta", "hola", "gracias", "cuando", "porque", "tengo", "del", "muy",
         ],
     ),
     (
         "fr",
         &[
-            "le", "les", "des", "est", "pas", "je", "mon", "ma", "mes", "vous", "une", "pour", "avec", "retrait",
-            "compte", "bonjour", "merci", "pourquoi", "toujours", "du", "et",
+            "le", "les", "des", "est", "pas", "je", "mon", "ma", "mes", "vous", "une", "pour",
+            "avec", "retrait", "compte", "bonjour", "merci", "pourquoi", "toujours", "du", "et",
         ],
     ),
     (
         "de",
         &[
-            "der", "das", "und", "ist", "nicht", "ich", "mein", "meine", "sie", "ein", "eine", "mit", "auszahlung",
-            "konto", "hallo", "danke", "warum", "noch", "bitte", "habe",
+            "der",
+            "das",
+            "und",
+            "ist",
+            "nicht",
+            "ich",
+            "mein",
+            "meine",
+            "sie",
+            "ein",
+            "eine",
+            "mit",
+            "auszahlung",
+            "konto",
+            "hallo",
+            "danke",
+            "warum",
+            "noch",
+            "bitte",
+            "habe",
         ],
     ),
     (
         "pt",
         &[
-            "não", "nao", "os", "meu", "minha", "você", "voce", "uma", "com", "saque", "conta", "olá", "obrigado",
-            "porque", "ainda", "tenho", "isso", "está", "dinheiro",
+            "não", "nao", "os", "meu", "minha", "você", "voce", "uma", "com", "saque", "conta",
+            "olá", "obrigado", "porque", "ainda", "tenho", "isso", "está", "dinheiro",
         ],
     ),
     (
         "id",
         &[
-            "saya", "tidak", "ini", "itu", "dan", "yang", "akun", "belum", "sudah", "bisa", "tolong", "kenapa",
-            "dengan", "untuk", "masuk", "terima", "kasih", "dana",
+            "saya", "tidak", "ini", "itu", "dan", "yang", "akun", "belum", "sudah", "bisa",
+            "tolong", "kenapa", "dengan", "untuk", "masuk", "terima", "kasih", "dana",
         ],
     ),
 ];
@@ -223,9 +331,10 @@ fn other_script_index(c: char) -> Option<usize> {
     match c {
         '\u{0400}'..='\u{04FF}' | '\u{0500}'..='\u{052F}' => Some(0),
         '\u{0E00}'..='\u{0E7F}' => Some(1),
-        '\u{0600}'..='\u{06FF}' | '\u{0750}'..='\u{077F}' | '\u{FB50}'..='\u{FDFF}' | '\u{FE70}'..='\u{FEFF}' => {
-            Some(2)
-        }
+        '\u{0600}'..='\u{06FF}'
+        | '\u{0750}'..='\u{077F}'
+        | '\u{FB50}'..='\u{FDFF}'
+        | '\u{FE70}'..='\u{FEFF}' => Some(2),
         '\u{0590}'..='\u{05FF}' => Some(3),
         '\u{0900}'..='\u{097F}' => Some(4),
         '\u{0370}'..='\u{03FF}' => Some(5),
@@ -253,12 +362,16 @@ pub(crate) fn is_han(c: char) -> bool {
 }
 
 fn is_latin_letter(c: char) -> bool {
-    c.is_ascii_alphabetic() || (matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}') && c != '×' && c != '÷')
+    c.is_ascii_alphabetic()
+        || (matches!(c, '\u{00C0}'..='\u{024F}' | '\u{1E00}'..='\u{1EFF}') && c != '×' && c != '÷')
 }
 
 /// Letters only Vietnamese uses (ă đ ơ ư and the stacked tone marks of Latin Extended Additional).
 fn is_vietnamese_letter(c: char) -> bool {
-    matches!(c, 'ă' | 'Ă' | 'đ' | 'Đ' | 'ơ' | 'Ơ' | 'ư' | 'Ư' | '\u{1EA0}'..='\u{1EF9}')
+    matches!(
+        c,
+        'ă' | 'Ă' | 'đ' | 'Đ' | 'ơ' | 'Ơ' | 'ư' | 'Ư' | '\u{1EA0}'..='\u{1EF9}'
+    )
 }
 
 fn analyse(text: &str) -> Analysis {
@@ -292,10 +405,16 @@ fn analyse(text: &str) -> Analysis {
     if !word.is_empty() {
         words.push(word);
     }
-    let evidence: Vec<String> =
-        words.into_iter().map(|w| w.to_lowercase()).filter(|w| !NEUTRAL_SET.contains(w.as_str())).collect();
+    let evidence: Vec<String> = words
+        .into_iter()
+        .map(|w| w.to_lowercase())
+        .filter(|w| !NEUTRAL_SET.contains(w.as_str()))
+        .collect();
 
-    let plain = |lang, confident| Analysis { detection: Detection { lang, confident }, han_margin: None };
+    let plain = |lang, confident| Analysis {
+        detection: Detection { lang, confident },
+        han_margin: None,
+    };
 
     if counts.hangul > 0 && counts.hangul >= counts.kana {
         return plain(Lang::Ko, counts.hangul >= 2);
@@ -307,7 +426,10 @@ fn analyse(text: &str) -> Analysis {
         let (zh, ja) = han_scores(&cleaned);
         let lang = if ja > zh { Lang::Ja } else { Lang::Zh };
         let confident = zh.max(ja) >= 2 || counts.han >= 4;
-        return Analysis { detection: Detection { lang, confident }, han_margin: Some(zh - ja) };
+        return Analysis {
+            detection: Detection { lang, confident },
+            han_margin: Some(zh - ja),
+        };
     }
     let latin_letters: usize = evidence.iter().map(|w| w.chars().count()).sum();
     if let Some((i, &n)) = counts.others.iter().enumerate().max_by_key(|(_, n)| **n)
@@ -322,10 +444,21 @@ fn analyse(text: &str) -> Analysis {
     if counts.vietnamese >= 2 || (counts.vietnamese == 1 && evidence.len() <= 4) {
         return plain(Lang::Other("vi"), true);
     }
-    let english = evidence.iter().filter(|w| ENGLISH_SET.contains(w.as_str())).count();
+    let english = evidence
+        .iter()
+        .filter(|w| ENGLISH_SET.contains(w.as_str()))
+        .count();
     let best_other = OTHER_LATIN_WORDS
         .iter()
-        .map(|(code, list)| (*code, evidence.iter().filter(|w| list.contains(&w.as_str())).count()))
+        .map(|(code, list)| {
+            (
+                *code,
+                evidence
+                    .iter()
+                    .filter(|w| list.contains(&w.as_str()))
+                    .count(),
+            )
+        })
         .max_by_key(|(_, hits)| *hits);
     if let Some((code, hits)) = best_other
         && hits >= 2
@@ -333,8 +466,14 @@ fn analyse(text: &str) -> Analysis {
     {
         return plain(Lang::from_code(code).unwrap_or(Lang::Other("und")), true);
     }
-    let longest = evidence.iter().map(|w| w.chars().count()).max().unwrap_or(0);
-    let confident = english >= 1 && evidence.len() >= 2 || evidence.len() >= 2 && latin_letters >= 6 || longest >= 5;
+    let longest = evidence
+        .iter()
+        .map(|w| w.chars().count())
+        .max()
+        .unwrap_or(0);
+    let confident = english >= 1 && evidence.len() >= 2
+        || evidence.len() >= 2 && latin_letters >= 6
+        || longest >= 5;
     plain(Lang::En, confident)
 }
 
@@ -463,8 +602,12 @@ const ZH_MEDIUM_CHARS: &str = "的是我也已什把為后据";
 const ZH_WEAK_CHARS: &str = "了在不有和就都要能到他還給幣帳提里那被";
 const JA_MEDIUM_CHARS: &str = "届弁";
 
-static HAN_WORDS: LazyLock<HashMap<&'static str, (i32, i32)>> =
-    LazyLock::new(|| HAN_MARKERS.iter().map(|&(w, zh, ja)| (w, (zh, ja))).collect());
+static HAN_WORDS: LazyLock<HashMap<&'static str, (i32, i32)>> = LazyLock::new(|| {
+    HAN_MARKERS
+        .iter()
+        .map(|&(w, zh, ja)| (w, (zh, ja)))
+        .collect()
+});
 
 static HAN_CHARS: LazyLock<HashMap<char, (i32, i32)>> = LazyLock::new(|| {
     let mut map = HashMap::new();
@@ -532,7 +675,14 @@ mod tests {
 
     #[test]
     fn codes_round_trip() {
-        for l in [Lang::Ko, Lang::En, Lang::Zh, Lang::Ja, Lang::Other("ru"), Lang::Other("und")] {
+        for l in [
+            Lang::Ko,
+            Lang::En,
+            Lang::Zh,
+            Lang::Ja,
+            Lang::Other("ru"),
+            Lang::Other("und"),
+        ] {
             assert_eq!(Lang::from_code(l.code()), Some(l));
         }
         assert_eq!(Lang::from_code("zh-TW"), Some(Lang::Zh));
@@ -552,10 +702,16 @@ mod tests {
     fn serialises_as_code() {
         assert_eq!(serde_json::to_string(&Lang::Zh).unwrap(), "\"zh\"");
         assert_eq!(serde_json::to_string(&Lang::Other("vi")).unwrap(), "\"vi\"");
-        assert_eq!(serde_json::from_str::<Lang>("\"th\"").unwrap(), Lang::Other("th"));
+        assert_eq!(
+            serde_json::from_str::<Lang>("\"th\"").unwrap(),
+            Lang::Other("th")
+        );
         assert!(serde_json::from_str::<Lang>("\"klingon\"").is_err());
         let d = detect("안녕하세요");
-        assert_eq!(serde_json::to_string(&d).unwrap(), r#"{"lang":"ko","confident":true}"#);
+        assert_eq!(
+            serde_json::to_string(&d).unwrap(),
+            r#"{"lang":"ko","confident":true}"#
+        );
     }
 
     #[test]
@@ -572,8 +728,14 @@ mod tests {
         let txid = "0x5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060";
         assert_eq!(lang(&format!("{txid} 확인 부탁드려요")), Lang::Ko);
         assert_eq!(lang(&format!("{txid} 这个到账了吗")), Lang::Zh);
-        assert_eq!(lang("TN3W4H6rK2ce4vX9YnFQHwKENnHjoxb3m9 주소로 보냈어요 🙏🙏"), Lang::Ko);
-        assert_eq!(lang("😭😭 出金まだ？ https://upbit.com/wallet kim@example.com"), Lang::Ja);
+        assert_eq!(
+            lang("TN3W4H6rK2ce4vX9YnFQHwKENnHjoxb3m9 주소로 보냈어요 🙏🙏"),
+            Lang::Ko
+        );
+        assert_eq!(
+            lang("😭😭 出金まだ？ https://upbit.com/wallet kim@example.com"),
+            Lang::Ja
+        );
         assert!(!detect("🙏 0.5 BTC → TN3W4H6rK2ce4vX9YnFQHwKENnHjoxb3m9").confident);
     }
 
@@ -587,8 +749,15 @@ mod tests {
 
     #[test]
     fn kanji_only_japanese() {
-        for t in ["出金遅延", "入金未反映", "認証不可", "口座凍結", "手数料確認", "本人確認済", "2万円入金"]
-        {
+        for t in [
+            "出金遅延",
+            "入金未反映",
+            "認証不可",
+            "口座凍結",
+            "手数料確認",
+            "本人確認済",
+            "2万円入金",
+        ] {
             assert_eq!(lang(t), Lang::Ja, "{t}");
         }
     }
@@ -612,8 +781,11 @@ mod tests {
     #[test]
     fn english_with_typos_and_slang() {
         for t in [
-            "my withdrawl is stuck for 3 hrs wtf", "hey can u check my deposit pls", "Why hasn't my BTC arrived yet?",
-            "gonna need help w my acct asap", "withdrawal",
+            "my withdrawl is stuck for 3 hrs wtf",
+            "hey can u check my deposit pls",
+            "Why hasn't my BTC arrived yet?",
+            "gonna need help w my acct asap",
+            "withdrawal",
         ] {
             let d = detect(t);
             assert_eq!(d.lang, Lang::En, "{t}");
@@ -627,7 +799,10 @@ mod tests {
         assert_eq!(lang("สวัสดีครับ ถอนเงินไม่ได้"), Lang::Other("th"));
         assert_eq!(lang("مرحبا لم يصل السحب"), Lang::Other("ar"));
         assert_eq!(lang("Tôi không rút được tiền"), Lang::Other("vi"));
-        assert_eq!(lang("hola, mi retiro no llega, por favor ayuda"), Lang::Other("es"));
+        assert_eq!(
+            lang("hola, mi retiro no llega, por favor ayuda"),
+            Lang::Other("es")
+        );
     }
 
     #[test]
@@ -654,8 +829,14 @@ mod tests {
         assert_eq!(detect_in_conversation("ok", Some(Lang::Ko)), Lang::Ko);
         assert_eq!(detect_in_conversation("12345", Some(Lang::Ja)), Lang::Ja);
         assert_eq!(detect_in_conversation("BTC", None), Lang::En);
-        assert_eq!(detect_in_conversation("I want to write in English now", Some(Lang::Ko)), Lang::En);
-        assert_eq!(detect_in_conversation("출금 언제 돼요", Some(Lang::En)), Lang::Ko);
+        assert_eq!(
+            detect_in_conversation("I want to write in English now", Some(Lang::Ko)),
+            Lang::En
+        );
+        assert_eq!(
+            detect_in_conversation("출금 언제 돼요", Some(Lang::En)),
+            Lang::Ko
+        );
         // a close kanji-only call follows the conversation
         assert_eq!(detect_in_conversation("問題", Some(Lang::Ja)), Lang::Ja);
         assert_eq!(detect_in_conversation("問題", Some(Lang::Zh)), Lang::Zh);

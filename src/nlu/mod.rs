@@ -32,7 +32,11 @@ pub fn analyse(text: &str) -> Analysis {
     let masked = mask(text);
     let detection = detect(&masked.text);
     let details = extract(&masked.text);
-    Analysis { masked, detection, details }
+    Analysis {
+        masked,
+        detection,
+        details,
+    }
 }
 
 #[cfg(test)]
@@ -42,7 +46,10 @@ mod tests {
     #[test]
     fn secrets_never_become_details() {
         let a = analyse("비밀번호는 qwer1234! 이고 OTP 482913, USDT 500개 출금해주세요");
-        assert_eq!(a.masked.secrets, vec![SecretKind::Password, SecretKind::OtpCode]);
+        assert_eq!(
+            a.masked.secrets,
+            vec![SecretKind::Password, SecretKind::OtpCode]
+        );
         assert!(!a.masked.text.contains("482913"));
         assert_eq!(a.detection.lang, Lang::Ko);
         assert_eq!(a.details.coin.as_deref(), Some("USDT"));

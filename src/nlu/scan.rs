@@ -21,14 +21,23 @@ pub(crate) fn char_after_next(text: &str, pos: usize) -> Option<char> {
 
 /// Up to `n` characters ending at byte offset `pos`.
 pub(crate) fn before(text: &str, pos: usize, n: usize) -> &str {
-    let Some(head) = text.get(..pos) else { return "" };
-    let start = head.char_indices().rev().take(n).last().map_or(pos, |(i, _)| i);
+    let Some(head) = text.get(..pos) else {
+        return "";
+    };
+    let start = head
+        .char_indices()
+        .rev()
+        .take(n)
+        .last()
+        .map_or(pos, |(i, _)| i);
     &head[start..]
 }
 
 /// Up to `n` characters starting at byte offset `pos`.
 pub(crate) fn after(text: &str, pos: usize, n: usize) -> &str {
-    let Some(tail) = text.get(pos..) else { return "" };
+    let Some(tail) = text.get(pos..) else {
+        return "";
+    };
     let end = tail.char_indices().nth(n).map_or(tail.len(), |(i, _)| i);
     &tail[..end]
 }
@@ -45,7 +54,9 @@ pub(crate) fn is_digit(c: Option<char>) -> bool {
 
 /// True when every character is in the Bitcoin base58 alphabet (no 0, O, I, l).
 pub(crate) fn is_base58(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l'))
+    !s.is_empty()
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() && !matches!(b, b'0' | b'O' | b'I' | b'l'))
 }
 
 /// True when every character is a hexadecimal digit.
@@ -119,11 +130,15 @@ pub(crate) fn compose(s: &str) -> String {
 fn voiced(base: u32, step: u32) -> Option<char> {
     // ka..to rows take dakuten; ha row takes both; u and the iteration mark are special.
     const DAKUTEN: &[u32] = &[
-        0x304B, 0x304D, 0x304F, 0x3051, 0x3053, 0x3055, 0x3057, 0x3059, 0x305B, 0x305D, 0x305F, 0x3061, 0x3064, 0x3066,
-        0x3068,
+        0x304B, 0x304D, 0x304F, 0x3051, 0x3053, 0x3055, 0x3057, 0x3059, 0x305B, 0x305D, 0x305F,
+        0x3061, 0x3064, 0x3066, 0x3068,
     ];
     const HA_ROW: &[u32] = &[0x306F, 0x3072, 0x3075, 0x3078, 0x307B];
-    let (hira, katakana) = if (0x30A1..=0x30FA).contains(&base) { (base - 0x60, true) } else { (base, false) };
+    let (hira, katakana) = if (0x30A1..=0x30FA).contains(&base) {
+        (base - 0x60, true)
+    } else {
+        (base, false)
+    };
     let result = match (hira, step) {
         (0x3046, 1) => 0x3094,
         (0x309D, 1) => 0x309E,
@@ -166,7 +181,10 @@ mod tests {
         let found: Vec<&str> = alnum_runs(t).map(|r| &t[r]).collect();
         assert_eq!(found, ["ab1", "c", "0x12"]);
         assert_eq!(alnum_runs("").count(), 0);
-        assert_eq!(runs("가나 a 다", |c| c == '가' || c == '나' || c == '다').count(), 2);
+        assert_eq!(
+            runs("가나 a 다", |c| c == '가' || c == '나' || c == '다').count(),
+            2
+        );
     }
 
     #[test]

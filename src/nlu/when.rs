@@ -67,7 +67,8 @@ fn valid_anchor(text: &str, m: &regex::Match<'_>) -> bool {
     {
         return false;
     }
-    if (s.ends_with('시') && after_c == Some('간')) || (s.ends_with('時') && after_c == Some('間')) {
+    if (s.ends_with('시') && after_c == Some('간')) || (s.ends_with('時') && after_c == Some('間'))
+    {
         return false;
     }
     if s == "아까" && after_c.is_some_and(|c| "워운웠".contains(c)) {
@@ -75,7 +76,9 @@ fn valid_anchor(text: &str, m: &regex::Match<'_>) -> bool {
     }
     if let Some((a, b)) = s.split_once('/') {
         let b = b.split('/').next().unwrap_or(b);
-        let (Ok(month), Ok(day)) = (a.parse::<u32>(), b.parse::<u32>()) else { return false };
+        let (Ok(month), Ok(day)) = (a.parse::<u32>(), b.parse::<u32>()) else {
+            return false;
+        };
         return (1..=12).contains(&month) && (1..=31).contains(&day);
     }
     true
@@ -84,8 +87,11 @@ fn valid_anchor(text: &str, m: &regex::Match<'_>) -> bool {
 /// Every time expression, as byte ranges in text order: anchors merged with the modifiers and
 /// anchors right next to them.
 pub(crate) fn find_all(text: &str) -> Vec<Range<usize>> {
-    let anchors: Vec<Range<usize>> =
-        ANCHOR.find_iter(text).filter(|m| valid_anchor(text, m)).map(|m| m.range()).collect();
+    let anchors: Vec<Range<usize>> = ANCHOR
+        .find_iter(text)
+        .filter(|m| valid_anchor(text, m))
+        .map(|m| m.range())
+        .collect();
     if anchors.is_empty() {
         return Vec::new();
     }
@@ -103,7 +109,9 @@ pub(crate) fn find_all(text: &str) -> Vec<Range<usize>> {
     for (range, anchor) in atoms {
         if let Some((last, has_anchor)) = groups.last_mut()
             && range.start >= last.end
-            && text[last.end..range.start].chars().all(|c| c.is_whitespace() || c == ',')
+            && text[last.end..range.start]
+                .chars()
+                .all(|c| c.is_whitespace() || c == ',')
             && text[last.end..range.start].chars().count() <= 2
         {
             last.end = range.end;
@@ -112,7 +120,11 @@ pub(crate) fn find_all(text: &str) -> Vec<Range<usize>> {
         }
         groups.push((range, anchor));
     }
-    groups.into_iter().filter(|(_, anchor)| *anchor).map(|(r, _)| r).collect()
+    groups
+        .into_iter()
+        .filter(|(_, anchor)| *anchor)
+        .map(|(r, _)| r)
+        .collect()
 }
 
 #[cfg(test)]
@@ -146,9 +158,15 @@ mod tests {
 
     #[test]
     fn not_time_expressions() {
-        for text in
-            ["3시간 기다렸어요", "13/40 of my balance", "아까워요", "밤새", "0.5 BTC", "version 1.2.3", "어제경"]
-        {
+        for text in [
+            "3시간 기다렸어요",
+            "13/40 of my balance",
+            "아까워요",
+            "밤새",
+            "0.5 BTC",
+            "version 1.2.3",
+            "어제경",
+        ] {
             assert_eq!(first(text).filter(|f| *f != "어제"), None, "{text}");
         }
     }

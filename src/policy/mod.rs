@@ -300,7 +300,12 @@ fn understand(prediction: &Prediction, clicked: Option<String>) -> Understood {
     }
     match prediction.rejection {
         Some(Rejection::OutOfScopeClass) => Understood::OutOfScope,
-        Some(Rejection::LowConfidence | Rejection::SmallMargin | Rejection::LowSimilarity) => Understood::Miss,
+        Some(
+            Rejection::LowConfidence
+            | Rejection::SmallMargin
+            | Rejection::LowSimilarity
+            | Rejection::LittleEvidence,
+        ) => Understood::Miss,
         None if is_oos_label(&prediction.intent) => Understood::OutOfScope,
         None => Understood::Intent {
             id: prediction.intent.clone(),

@@ -25,7 +25,11 @@ fn a_truncated_encoder_file_is_reported_as_corrupt_by_name() {
     let cache = tempfile::tempdir().unwrap();
     let dir = cache.path().join("multilingual-e5-small");
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("e5-small-q4.bin"), b"E5S1\x01\x00\x00\x00truncated").unwrap();
+    std::fs::write(
+        dir.join("e5-small-q4.bin"),
+        b"E5S1\x01\x00\x00\x00truncated",
+    )
+    .unwrap();
     std::fs::write(dir.join("tokenizer.json"), b"{}").unwrap();
     let out = intentdesk()
         .args(["eval", "--data", "nothing.csv"])
@@ -34,14 +38,20 @@ fn a_truncated_encoder_file_is_reported_as_corrupt_by_name() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("nothing.csv") || err.contains("e5-small-q4.bin"), "{err}");
+    assert!(
+        err.contains("nothing.csv") || err.contains("e5-small-q4.bin"),
+        "{err}"
+    );
     let out = intentdesk()
         .args(["classify", "hello"])
         .env("INTENTDESK_MODEL_CACHE", cache.path())
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("corrupt") && err.contains("e5-small-q4.bin") && err.contains("fetch-model"), "{err}");
+    assert!(
+        err.contains("corrupt") && err.contains("e5-small-q4.bin") && err.contains("fetch-model"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -55,7 +65,10 @@ fn bad_flags_and_data_files_get_clear_errors() {
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("/nonexistent/train.csv") && err.contains("no such file"), "{err}");
+    assert!(
+        err.contains("/nonexistent/train.csv") && err.contains("no such file"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -68,7 +81,10 @@ fn fetch_model_refuses_an_unknown_encoder_and_combine_needs_two_members() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("bert-huge") && err.contains("all-minilm-l6-v2"), "{err}");
+    assert!(
+        err.contains("bert-huge") && err.contains("all-minilm-l6-v2"),
+        "{err}"
+    );
 
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().unwrap();
@@ -112,9 +128,14 @@ fn calibrate_rewrites_thresholds_from_validation_data_and_keeps_the_weights() {
         .current_dir(root)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out_dir.join("classifier.json")).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("classifier.json")).unwrap())
+            .unwrap();
     assert_eq!(meta["training"]["recalibrated"]["oos_weight"], 0.5);
     assert!(meta["thresholds"]["min_confidence"].is_number());
     assert_eq!(
@@ -130,7 +151,11 @@ fn calibrate_rewrites_thresholds_from_validation_data_and_keeps_the_weights() {
         .current_dir(root)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 
     // A label the classifier does not know is refused by name.
     std::fs::write(&valid, "text\tintent\nhello\tno_such_intent\n").unwrap();

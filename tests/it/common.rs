@@ -16,7 +16,9 @@ pub fn load(precision: Precision) -> EmbeddingModel {
         precision,
         ..Default::default()
     })
-    .unwrap_or_else(|e| panic!("{e}\n(the README's test command runs `intentdesk fetch-model` first)"))
+    .unwrap_or_else(|e| {
+        panic!("{e}\n(the README's test command runs `intentdesk fetch-model` first)")
+    })
 }
 
 /// The English all-MiniLM-L6-v2 encoder from the cache, loaded once.

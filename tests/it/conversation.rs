@@ -15,10 +15,12 @@ fn engine() -> &'static IntentEngine {
     ENGINE.get_or_init(|| {
         let model = common::load(intentdesk::model::Precision::F32);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-        let classifier = Classifier::load(&root.join("models/default"), &model).expect("models/default");
+        let classifier =
+            Classifier::load(&root.join("models/default"), &model).expect("models/default");
         let model = IntentModel::single(model, classifier);
         let catalog = load_catalog(&root.join("intents")).expect("intents/");
-        IntentEngine::new(model, catalog, PolicyConfig::default()).expect("shipped model fits the catalog")
+        IntentEngine::new(model, catalog, PolicyConfig::default())
+            .expect("shipped model fits the catalog")
     })
 }
 
@@ -42,14 +44,28 @@ impl Chat {
     fn say(&mut self, text: &str) -> Outcome {
         let e = engine();
         let analysis = nlu::analyse(text);
-        let prediction = e.predict_masked(&[analysis.masked.text.as_str()]).unwrap().remove(0);
-        let outcome = policy::decide(&e.catalog, &e.policy, &self.state, &analysis, &prediction, &self.queue);
+        let prediction = e
+            .predict_masked(&[analysis.masked.text.as_str()])
+            .unwrap()
+            .remove(0);
+        let outcome = policy::decide(
+            &e.catalog,
+            &e.policy,
+            &self.state,
+            &analysis,
+            &prediction,
+            &self.queue,
+        );
         eprintln!(
             "{text:?} -> {} ({} {:.2}) {:?}",
             outcome.decision.name(),
             prediction.intent,
             prediction.confidence,
-            outcome.replies.iter().map(|r| r.text.chars().take(60).collect::<String>()).collect::<Vec<_>>()
+            outcome
+                .replies
+                .iter()
+                .map(|r| r.text.chars().take(60).collect::<String>())
+                .collect::<Vec<_>>()
         );
         self.state = outcome.state.clone();
         outcome
@@ -59,20 +75,31 @@ impl Chat {
 #[test]
 fn korean_deposit_problem_with_the_txid_in_the_second_message() {
     let mut chat = Chat::new(3);
-    let first = chat.say("어제 밤에 바이낸스에서 USDT 500개 트론 네트워크로 보냈는데 아직 입금이 안 됐어요");
+    let first = chat
+        .say("어제 밤에 바이낸스에서 USDT 500개 트론 네트워크로 보냈는데 아직 입금이 안 됐어요");
     assert_eq!(first.lang, Lang::Ko);
     // Coin, network and amount were in the message: the bot asks for what is missing, in Korean.
     let Decision::CollectDetail { intent, key } = &first.decision else {
         panic!("expected a question, got {:?}", first.decision);
     };
     assert_eq!(intent, "deposit_missing");
-    assert_eq!(key, "txid", "coin, network and amount were given; the TXID is the next missing detail");
-    assert!(first.replies.iter().any(|r| r.text.chars().any(|c| ('가'..='힣').contains(&c))));
+    assert_eq!(
+        key, "txid",
+        "coin, network and amount were given; the TXID is the next missing detail"
+    );
+    assert!(
+        first
+            .replies
+            .iter()
+            .any(|r| r.text.chars().any(|c| ('가'..='힣').contains(&c)))
+    );
 
     let txid = "7c1e5d0f4b2a9e8d3c6b1a0f9e8d7c6b5a4f3e2d1c0b9a8f7e6d5c4b3a2f1e0d";
     let second = chat.say(&format!("TXID는 {txid} 입니다"));
     let details = match &second.decision {
-        Decision::OpenTicket { intent, details, .. } => {
+        Decision::OpenTicket {
+            intent, details, ..
+        } => {
             assert_eq!(intent, "deposit_missing");
             details.clone()
         }
@@ -97,43 +124,77 @@ fn japanese_two_factor_loss_at_peak_load_is_not_delayed() {
     // 90 minutes' wait is far above the peak limit: collect intents with a
     // self-help answer would be offered it first, but 2FA is a security intent.
     let mut chat = Chat::new(90);
-    let out = chat.say("機種変更したら認証アプリが消えてしまって、2段階認証のコードが入力できずログインできません");
+    let out = chat.say(
+        "機種変更したら認証アプリが消えてしまって、2段階認証のコードが入力できずログインできません",
+    );
     assert_eq!(out.lang, Lang::Ja);
     match &out.decision {
-        Decision::CollectDetail { intent, .. } | Decision::OpenTicket { intent, .. } => assert_eq!(intent, "two_factor_reset"),
+        Decision::CollectDetail { intent, .. } | Decision::OpenTicket { intent, .. } => {
+            assert_eq!(intent, "two_factor_reset")
+        }
         other => panic!("expected the ticket path at once, got {other:?}"),
     }
-    assert!(chat.state.peak_offer.is_none(), "security intents never get the peak-load self-help detour");
-    assert!(out.replies.iter().all(|r| r.text.chars().any(|c| ('\u{3040}'..='\u{30ff}').contains(&c) || ('\u{4e00}'..='\u{9fff}').contains(&c))));
+    assert!(
+        chat.state.peak_offer.is_none(),
+        "security intents never get the peak-load self-help detour"
+    );
+    assert!(out.replies.iter().all(|r| {
+        r.text.chars().any(|c| {
+            ('\u{3040}'..='\u{30ff}').contains(&c) || ('\u{4e00}'..='\u{9fff}').contains(&c)
+        })
+    }));
 
     // The same peak load delays an ordinary collect intent with a self-help answer.
     let mut other = Chat::new(90);
-    let out = other.say("I withdrew 0.3 ETH two hours ago and it still has not arrived in my wallet");
-    assert_eq!(out.decision, Decision::Answer { intent: "withdrawal_delayed".into() });
+    let out =
+        other.say("I withdrew 0.3 ETH two hours ago and it still has not arrived in my wallet");
+    assert_eq!(
+        out.decision,
+        Decision::Answer {
+            intent: "withdrawal_delayed".into()
+        }
+    );
     assert!(other.state.peak_offer.is_some());
 }
 
 #[test]
 fn chinese_customer_who_gives_a_seed_phrase_is_masked_and_warned() {
     let mut chat = Chat::new(3);
-    let seed = "abandon ability able about above absent absorb abstract absurd abuse access accident";
+    let seed =
+        "abandon ability able about above absent absorb abstract absurd abuse access accident";
     let text = format!("客服说要验证钱包，我的助记词是 {seed} 请帮我看看资产");
     let analysis = nlu::analyse(&text);
     assert!(analysis.masked.secrets.contains(&SecretKind::SeedPhrase));
-    assert!(!analysis.masked.text.contains("abandon ability"), "{}", analysis.masked.text);
+    assert!(
+        !analysis.masked.text.contains("abandon ability"),
+        "{}",
+        analysis.masked.text
+    );
     let out = chat.say(&text);
     assert_eq!(out.lang, Lang::Zh);
-    let warning = engine().catalog.messages.render("secret_warning", Lang::Zh, &[]);
-    assert!(out.replies.iter().any(|r| r.text.contains(&warning)), "the customer is warned in Chinese");
+    let warning = engine()
+        .catalog
+        .messages
+        .render("secret_warning", Lang::Zh, &[]);
+    assert!(
+        out.replies.iter().any(|r| r.text.contains(&warning)),
+        "the customer is warned in Chinese"
+    );
     for reply in &out.replies {
-        assert!(!reply.text.contains("abandon"), "the seed never reaches a reply");
+        assert!(
+            !reply.text.contains("abandon"),
+            "the seed never reaches a reply"
+        );
     }
 }
 
 #[test]
 fn english_customer_asking_twice_for_something_out_of_scope_gets_two_refusals() {
     let mut chat = Chat::new(3);
-    for text in ["can you recommend a good pizza place near Gangnam station?", "ok then what's the weather going to be like in Seoul tomorrow"] {
+    for text in [
+        "can you recommend a good pizza place near Gangnam station?",
+        "ok then what's the weather going to be like in Seoul tomorrow",
+    ] {
         let out = chat.say(text);
         assert_eq!(out.lang, Lang::En);
         match &out.decision {
@@ -141,7 +202,10 @@ fn english_customer_asking_twice_for_something_out_of_scope_gets_two_refusals() 
             Decision::Clarify { .. } => {}
             other => panic!("expected a polite refusal, got {other:?}"),
         }
-        assert!(!matches!(out.decision, Decision::EscalateNow { .. }), "out of scope twice is not a hand-over");
+        assert!(
+            !matches!(out.decision, Decision::EscalateNow { .. }),
+            "out of scope twice is not a hand-over"
+        );
     }
 }
 
@@ -154,7 +218,11 @@ fn the_shipped_model_refuses_a_changed_catalog() {
     }
     let greeting = copy.path().join("greeting.toml");
     let text = std::fs::read_to_string(&greeting).unwrap();
-    std::fs::write(&greeting, text.replacen("en = [", "en = [\"howdy partner\", ", 1)).unwrap();
+    std::fs::write(
+        &greeting,
+        text.replacen("en = [", "en = [\"howdy partner\", ", 1),
+    )
+    .unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_intentdesk"))
         .args(["classify", "--catalog"])
         .arg(copy.path())
@@ -164,20 +232,40 @@ fn the_shipped_model_refuses_a_changed_catalog() {
         .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("different version of the catalog") && err.contains("intentdesk train --catalog"), "{err}");
+    assert!(
+        err.contains("different version of the catalog")
+            && err.contains("intentdesk train --catalog"),
+        "{err}"
+    );
 }
 
 #[test]
 fn classify_prints_the_documented_fields() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_intentdesk"))
-        .args(["classify", "출금 신청한 0.5 ETH가 3시간째 안 와요 비번은 qwer1234!"])
+        .args([
+            "classify",
+            "출금 신청한 0.5 ETH가 3시간째 안 와요 비번은 qwer1234!",
+        ])
         .current_dir(root)
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    for field in ["language", "intent", "confidence", "top", "out_of_scope", "route", "details", "masked"] {
+    for field in [
+        "language",
+        "intent",
+        "confidence",
+        "top",
+        "out_of_scope",
+        "route",
+        "details",
+        "masked",
+    ] {
         assert!(v.get(field).is_some(), "missing {field}: {v}");
     }
     assert_eq!(v["language"], "ko");

@@ -16,7 +16,14 @@ use super::harness::*;
 /// Starts `intentdesk serve` on port 0 over `data_dir`; returns the child and its address.
 async fn spawn_server(data_dir: &std::path::Path) -> (Child, SocketAddr) {
     let mut child = Command::new(env!("CARGO_BIN_EXE_intentdesk"))
-        .args(["serve", "--port", "0", "--rate-limit-per-minute", "0", "--data-dir"])
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--rate-limit-per-minute",
+            "0",
+            "--data-dir",
+        ])
         .arg(data_dir)
         .args(["--agent-token", &format!("{}:{}", MINA.0, MINA.1)])
         .current_dir(root())
@@ -50,11 +57,22 @@ async fn every_acknowledged_message_survives_a_kill_9() {
     for client in 0..4 {
         let acked = acked.clone();
         clients.push(tokio::spawn(async move {
-            let Ok(r) = http(addr, "POST", "/v1/conversations", None, None).await else { return };
+            let Ok(r) = http(addr, "POST", "/v1/conversations", None, None).await else {
+                return;
+            };
             let id = r.json()["conversation_id"].as_str().unwrap().to_string();
             for i in 0.. {
-                let text = format!("client {client} message {i}: how much is the withdrawal fee for BTC?");
-                match http(addr, "POST", &format!("/v1/conversations/{id}/messages"), None, Some(&json!({ "text": text }))).await {
+                let text =
+                    format!("client {client} message {i}: how much is the withdrawal fee for BTC?");
+                match http(
+                    addr,
+                    "POST",
+                    &format!("/v1/conversations/{id}/messages"),
+                    None,
+                    Some(&json!({ "text": text })),
+                )
+                .await
+                {
                     Ok(r) if r.status == 200 => acked.lock().unwrap().push((id.clone(), text)),
                     Ok(r) => panic!("unexpected status {}: {}", r.status, r.body),
                     // The server is gone: this message was never acknowledged.
@@ -81,10 +99,21 @@ async fn every_acknowledged_message_survives_a_kill_9() {
     let (mut child, addr) = spawn_server(dir.path()).await;
     let mut by_conversation: std::collections::BTreeMap<String, Vec<String>> = Default::default();
     for (id, text) in &acked {
-        by_conversation.entry(id.clone()).or_default().push(text.clone());
+        by_conversation
+            .entry(id.clone())
+            .or_default()
+            .push(text.clone());
     }
     for (id, texts) in by_conversation {
-        let r = http(addr, "GET", &format!("/v1/conversations/{id}/transcript"), None, None).await.unwrap();
+        let r = http(
+            addr,
+            "GET",
+            &format!("/v1/conversations/{id}/transcript"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
         assert_eq!(r.status, 200, "{}", r.body);
         let stored: Vec<String> = r.json()["messages"]
             .as_array()
@@ -94,16 +123,32 @@ async fn every_acknowledged_message_survives_a_kill_9() {
             .map(|m| m["text"].as_str().unwrap().to_string())
             .collect();
         for text in &texts {
-            assert!(stored.contains(text), "acknowledged message lost after kill -9: {text:?}");
+            assert!(
+                stored.contains(text),
+                "acknowledged message lost after kill -9: {text:?}"
+            );
         }
         // Events too: a widget reconnecting with after_seq=0 sees each of them.
-        let events = http(addr, "GET", &format!("/v1/conversations/{id}/events"), None, None).await.unwrap();
+        let events = http(
+            addr,
+            "GET",
+            &format!("/v1/conversations/{id}/events"),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
         for text in &texts {
-            assert!(events.body.contains(text.as_str()), "event of {text:?} lost");
+            assert!(
+                events.body.contains(text.as_str()),
+                "event of {text:?} lost"
+            );
         }
     }
     // The restarted server works.
-    let r = http(addr, "POST", "/v1/conversations", None, None).await.unwrap();
+    let r = http(addr, "POST", "/v1/conversations", None, None)
+        .await
+        .unwrap();
     assert_eq!(r.status, 201);
     child.start_kill().unwrap();
     child.wait().await.unwrap();

@@ -20,11 +20,18 @@ fn paraphrases_in_four_languages_land_closer_than_unrelated_sentences() {
         "这本小说的结局太感人了",
         "週末に友達と映画を見に行きました",
     ];
-    let all: Vec<&str> = paraphrases.iter().chain(unrelated.iter()).copied().collect();
+    let all: Vec<&str> = paraphrases
+        .iter()
+        .chain(unrelated.iter())
+        .copied()
+        .collect();
     let e = model.embed_batch(&all).unwrap().to_vec2::<f32>().unwrap();
     for row in &e {
         let norm: f32 = row.iter().map(|v| v * v).sum::<f32>().sqrt();
-        assert!((norm - 1.0).abs() < 1e-3, "embeddings are unit length, got {norm}");
+        assert!(
+            (norm - 1.0).abs() < 1e-3,
+            "embeddings are unit length, got {norm}"
+        );
     }
     for i in 0..4 {
         for j in 0..4 {
@@ -48,7 +55,10 @@ fn paraphrases_in_four_languages_land_closer_than_unrelated_sentences() {
 fn a_batch_gives_the_same_embeddings_as_one_by_one() {
     // Padding and the attention mask must not change a sentence's embedding.
     let model = encoder();
-    let texts = ["hi", "my withdrawal of 0.5 ETH has been pending for three hours, what is going on?"];
+    let texts = [
+        "hi",
+        "my withdrawal of 0.5 ETH has been pending for three hours, what is going on?",
+    ];
     let batch = model.embed_batch(&texts).unwrap().to_vec2::<f32>().unwrap();
     for (i, t) in texts.iter().enumerate() {
         let alone = model.embed_batch(&[t]).unwrap().to_vec2::<f32>().unwrap();
@@ -71,7 +81,11 @@ fn quantised_and_dequantised_weights_agree() {
     let q4 = load(Precision::Q4);
     let texts = ["OTP 분실했어요", "where is my USDT deposit"];
     let a = q4.embed_batch(&texts).unwrap().to_vec2::<f32>().unwrap();
-    let b = encoder().embed_batch(&texts).unwrap().to_vec2::<f32>().unwrap();
+    let b = encoder()
+        .embed_batch(&texts)
+        .unwrap()
+        .to_vec2::<f32>()
+        .unwrap();
     for i in 0..2 {
         let c = cosine(&a[i], &b[i]);
         assert!(c > 0.99, "q4 vs f32 cosine {c}");

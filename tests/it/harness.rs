@@ -49,10 +49,12 @@ pub fn engine() -> Engine {
     ENGINE
         .get_or_init(|| {
             let model = common::load(intentdesk::model::Precision::F32);
-            let classifier = Classifier::load(&root().join("models/default"), &model).expect("models/default");
+            let classifier =
+                Classifier::load(&root().join("models/default"), &model).expect("models/default");
             let model = IntentModel::single(model, classifier);
             let catalog = load_catalog(&root().join("intents")).expect("intents/");
-            let engine = IntentEngine::new(model, catalog, PolicyConfig::default()).expect("model fits catalog");
+            let engine = IntentEngine::new(model, catalog, PolicyConfig::default())
+                .expect("model fits catalog");
             Engine::start(engine, EngineConfig::default()).expect("engine starts")
         })
         .clone()
@@ -67,7 +69,8 @@ pub struct Held {
 
 impl Backend for Held {
     fn predict_masked(&self, masked: &[&str]) -> intentdesk::Result<Vec<Prediction>> {
-        self.entered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        self.entered
+            .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let _ = self.release.lock().unwrap().recv();
         Ok(masked
             .iter()
@@ -146,7 +149,11 @@ pub fn held_engine(queue_capacity: usize) -> HeldEngine {
         health_timeout: Duration::from_millis(300),
     };
     let engine = Engine::spawn(backend, catalog(), PolicyConfig::default(), config).unwrap();
-    HeldEngine { engine, release, entered }
+    HeldEngine {
+        engine,
+        release,
+        entered,
+    }
 }
 
 /// Service and HTTP settings for tests: two agents, no rate limit, nobody online counts
@@ -171,7 +178,12 @@ pub fn test_configs() -> (ServiceConfig, HttpConfig) {
     (service, http)
 }
 
-pub async fn state_with(engine: Engine, dir: &Path, service: ServiceConfig, http: HttpConfig) -> AppState {
+pub async fn state_with(
+    engine: Engine,
+    dir: &Path,
+    service: ServiceConfig,
+    http: HttpConfig,
+) -> AppState {
     let store = Store::open_data_dir(dir).await.expect("store");
     let chat = Arc::new(ChatService::new(engine, store, service));
     AppState::new(chat, http).await.expect("state")
@@ -272,7 +284,10 @@ impl TestServer {
 pub type Ws = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 pub async fn ws_connect(url: &str) -> Ws {
-    tokio_tungstenite::connect_async(url).await.expect("websocket connects").0
+    tokio_tungstenite::connect_async(url)
+        .await
+        .expect("websocket connects")
+        .0
 }
 
 pub async fn ws_connect_with_token(url: &str, token: &str) -> Ws {
@@ -281,11 +296,16 @@ pub async fn ws_connect_with_token(url: &str, token: &str) -> Ws {
     request
         .headers_mut()
         .insert("authorization", format!("Bearer {token}").parse().unwrap());
-    tokio_tungstenite::connect_async(request).await.expect("websocket connects").0
+    tokio_tungstenite::connect_async(request)
+        .await
+        .expect("websocket connects")
+        .0
 }
 
 pub async fn ws_send(ws: &mut Ws, value: Value) {
-    ws.send(Message::Text(value.to_string().into())).await.unwrap();
+    ws.send(Message::Text(value.to_string().into()))
+        .await
+        .unwrap();
 }
 
 /// The next JSON frame (panics after 30 s or on close).
@@ -338,11 +358,20 @@ impl HttpResponse {
 }
 
 /// A minimal HTTP/1.1 client over a real socket (one request per connection).
-pub async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str>, body: Option<&Value>) -> std::io::Result<HttpResponse> {
+pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> std::io::Result<HttpResponse> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = TcpStream::connect(addr).await?;
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    let mut request = format!("{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n", body.len());
+    let mut request = format!(
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\nconnection: close\r\ncontent-length: {}\r\n",
+        body.len()
+    );
     if !body.is_empty() {
         request.push_str("content-type: application/json\r\n");
     }
@@ -371,14 +400,24 @@ pub async fn http(addr: SocketAddr, method: &str, path: &str, token: Option<&str
     let chunked = headers
         .iter()
         .any(|(k, v)| k.eq_ignore_ascii_case("transfer-encoding") && v.contains("chunked"));
-    let body = if chunked { dechunk(rest) } else { rest.to_string() };
-    Ok(HttpResponse { status, headers, body })
+    let body = if chunked {
+        dechunk(rest)
+    } else {
+        rest.to_string()
+    };
+    Ok(HttpResponse {
+        status,
+        headers,
+        body,
+    })
 }
 
 fn dechunk(mut rest: &str) -> String {
     let mut out = String::new();
     while let Some((size, after)) = rest.split_once("\r\n") {
-        let Ok(n) = usize::from_str_radix(size.trim(), 16) else { break };
+        let Ok(n) = usize::from_str_radix(size.trim(), 16) else {
+            break;
+        };
         if n == 0 || after.len() < n {
             break;
         }
@@ -392,14 +431,27 @@ fn dechunk(mut rest: &str) -> String {
 /// role that may create databases (CI sets it); dropped with the guard. `None` otherwise.
 pub async fn postgres_database() -> Option<(String, PgGuard)> {
     use sqlx::{Connection, Executor};
-    let admin = std::env::var("INTENTDESK_TEST_POSTGRES_URL").ok().filter(|u| !u.is_empty())?;
-    let db = format!("intentdesk_svc_{}", &uuid::Uuid::new_v4().simple().to_string()[..12]);
-    let mut c = sqlx::PgConnection::connect(&admin).await.expect("INTENTDESK_TEST_POSTGRES_URL connects");
-    c.execute(format!("CREATE DATABASE \"{db}\"").as_str()).await.expect("create database");
+    let admin = std::env::var("INTENTDESK_TEST_POSTGRES_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let db = format!(
+        "intentdesk_svc_{}",
+        &uuid::Uuid::new_v4().simple().to_string()[..12]
+    );
+    let mut c = sqlx::PgConnection::connect(&admin)
+        .await
+        .expect("INTENTDESK_TEST_POSTGRES_URL connects");
+    c.execute(format!("CREATE DATABASE \"{db}\"").as_str())
+        .await
+        .expect("create database");
     c.close().await.ok();
-    let (base, query) = admin.split_once('?').map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
+    let (base, query) = admin
+        .split_once('?')
+        .map_or((admin.as_str(), None), |(b, q)| (b, Some(q)));
     let authority = base.find("://").map_or(0, |i| i + 3);
-    let base = base[authority..].find('/').map_or(base, |i| &base[..authority + i]);
+    let base = base[authority..]
+        .find('/')
+        .map_or(base, |i| &base[..authority + i]);
     let url = match query {
         Some(q) => format!("{base}/{db}?{q}"),
         None => format!("{base}/{db}"),
@@ -418,10 +470,15 @@ impl Drop for PgGuard {
         use sqlx::{Connection, Executor};
         let (admin, db) = (self.admin.clone(), self.db.clone());
         let _ = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async {
                 if let Ok(mut c) = sqlx::PgConnection::connect(&admin).await {
-                    let _ = c.execute(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)").as_str()).await;
+                    let _ = c
+                        .execute(format!("DROP DATABASE IF EXISTS \"{db}\" WITH (FORCE)").as_str())
+                        .await;
                 }
             });
         })

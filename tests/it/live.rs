@@ -22,12 +22,26 @@ async fn a_customer_chats_over_the_socket_and_gets_what_they_missed_after_reconn
 
     ws_send(&mut ws, json!({ "type": "ping" })).await;
     assert_eq!(ws_next(&mut ws).await["type"], "pong");
-    ws_send(&mut ws, json!({ "type": "message", "text": "how much is the trading fee?" })).await;
+    ws_send(
+        &mut ws,
+        json!({ "type": "message", "text": "how much is the trading fee?" }),
+    )
+    .await;
     let echo = ws_next(&mut ws).await;
-    assert_eq!((echo["type"].as_str(), echo["text"].as_str()), (Some("customer_message"), Some("how much is the trading fee?")));
+    assert_eq!(
+        (echo["type"].as_str(), echo["text"].as_str()),
+        (
+            Some("customer_message"),
+            Some("how much is the trading fee?")
+        )
+    );
     let (help, answers) = ws_until(&mut ws, "bot_message").await;
     assert!(answers.is_empty());
-    let help = if help["did_this_help"] == true { help } else { ws_next(&mut ws).await };
+    let help = if help["did_this_help"] == true {
+        help
+    } else {
+        ws_next(&mut ws).await
+    };
     assert_eq!(help["did_this_help"], true, "{help}");
     assert_eq!(help["choices"][0]["id"], "yes");
     let last_seen = help["seq"].as_i64().unwrap();
@@ -35,33 +49,70 @@ async fn a_customer_chats_over_the_socket_and_gets_what_they_missed_after_reconn
     // Bad frames get error frames, and the session goes on.
     ws.send_text("{not json").await;
     assert_eq!(ws_next(&mut ws).await["code"], "bad_request");
-    ws_send(&mut ws, json!({ "type": "message", "text": "x".repeat(2001) })).await;
+    ws_send(
+        &mut ws,
+        json!({ "type": "message", "text": "x".repeat(2001) }),
+    )
+    .await;
     let too_long = ws_next(&mut ws).await;
     assert_eq!(too_long["code"], "message_too_long");
-    assert!(too_long["text"].as_str().unwrap().contains("2000"), "{too_long}");
+    assert!(
+        too_long["text"].as_str().unwrap().contains("2000"),
+        "{too_long}"
+    );
     drop(ws);
 
     // While the customer is away, more happens (a REST message from another tab).
-    let r = http(server.addr, "POST", &format!("/v1/conversations/{id}/messages"), None, Some(&json!({ "text": "I want to talk to a human agent" })))
-        .await
-        .unwrap();
+    let r = http(
+        server.addr,
+        "POST",
+        &format!("/v1/conversations/{id}/messages"),
+        None,
+        Some(&json!({ "text": "I want to talk to a human agent" })),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     let missed = r.json()["events"].as_array().unwrap().len();
 
-    let mut ws = ws_connect(&server.ws_url(&format!("/v1/chat/ws?conversation_id={id}&after_seq={last_seen}"))).await;
+    let mut ws = ws_connect(&server.ws_url(&format!(
+        "/v1/chat/ws?conversation_id={id}&after_seq={last_seen}"
+    )))
+    .await;
     let welcome = ws_next(&mut ws).await;
-    assert_eq!((welcome["resumed"].as_bool(), welcome["conversation_id"].as_str()), (Some(true), Some(id.as_str())));
+    assert_eq!(
+        (
+            welcome["resumed"].as_bool(),
+            welcome["conversation_id"].as_str()
+        ),
+        (Some(true), Some(id.as_str()))
+    );
     let mut replayed = Vec::new();
     for _ in 0..missed {
         replayed.push(ws_next(&mut ws).await);
     }
-    assert!(replayed.windows(2).all(|w| w[0]["seq"].as_i64() < w[1]["seq"].as_i64()));
-    assert!(replayed.iter().all(|e| e["seq"].as_i64().unwrap() > last_seen));
+    assert!(
+        replayed
+            .windows(2)
+            .all(|w| w[0]["seq"].as_i64() < w[1]["seq"].as_i64())
+    );
+    assert!(
+        replayed
+            .iter()
+            .all(|e| e["seq"].as_i64().unwrap() > last_seen)
+    );
     assert_eq!(replayed[0]["text"], "I want to talk to a human agent");
-    assert!(replayed.iter().any(|e| e["type"] == "ticket_opened"), "{replayed:?}");
+    assert!(
+        replayed.iter().any(|e| e["type"] == "ticket_opened"),
+        "{replayed:?}"
+    );
 
     // An unknown conversation is refused before the upgrade.
-    assert!(tokio_tungstenite::connect_async(server.ws_url("/v1/chat/ws?conversation_id=nope")).await.is_err());
+    assert!(
+        tokio_tungstenite::connect_async(server.ws_url("/v1/chat/ws?conversation_id=nope"))
+            .await
+            .is_err()
+    );
     server.stop().await;
 }
 
@@ -70,7 +121,9 @@ async fn the_agent_feed_shows_queue_changes_and_customer_messages_of_owned_ticke
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(state(dir.path()).await).await;
     assert!(
-        tokio_tungstenite::connect_async(server.ws_url("/v1/agent/ws")).await.is_err(),
+        tokio_tungstenite::connect_async(server.ws_url("/v1/agent/ws"))
+            .await
+            .is_err(),
         "the feed needs a token"
     );
     let mut feed = ws_connect_with_token(&server.ws_url("/v1/agent/ws"), MINA.1).await;
@@ -79,8 +132,15 @@ async fn the_agent_feed_shows_queue_changes_and_customer_messages_of_owned_ticke
     assert_eq!(first["tickets"].as_array().unwrap().len(), 0);
 
     let mut customer = ws_connect(&server.ws_url("/v1/chat/ws")).await;
-    let id = ws_next(&mut customer).await["conversation_id"].as_str().unwrap().to_string();
-    ws_send(&mut customer, json!({ "type": "message", "text": "please connect me to a human agent" })).await;
+    let id = ws_next(&mut customer).await["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    ws_send(
+        &mut customer,
+        json!({ "type": "message", "text": "please connect me to a human agent" }),
+    )
+    .await;
     let (opened, _) = ws_until(&mut customer, "ticket_opened").await;
     let ticket = opened["ticket_id"].as_str().unwrap().to_string();
     loop {
@@ -92,11 +152,23 @@ async fn the_agent_feed_shows_queue_changes_and_customer_messages_of_owned_ticke
         }
     }
 
-    let r = http(server.addr, "POST", &format!("/v1/agent/tickets/{ticket}/claim"), Some(MINA.1), None).await.unwrap();
+    let r = http(
+        server.addr,
+        "POST",
+        &format!("/v1/agent/tickets/{ticket}/claim"),
+        Some(MINA.1),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     let (joined, _) = ws_until(&mut customer, "agent_joined").await;
     assert_eq!(joined["agent"], "mina");
-    ws_send(&mut customer, json!({ "type": "message", "text": "thanks, my account is locked" })).await;
+    ws_send(
+        &mut customer,
+        json!({ "type": "message", "text": "thanks, my account is locked" }),
+    )
+    .await;
     let (forwarded, _) = ws_until(&mut feed, "customer_message").await;
     assert_eq!(forwarded["ticket_id"], ticket.as_str());
     assert_eq!(forwarded["text"], "thanks, my account is locked");
@@ -104,7 +176,9 @@ async fn the_agent_feed_shows_queue_changes_and_customer_messages_of_owned_ticke
     let echo = ws_next(&mut customer).await;
     assert_eq!(echo["type"], "customer_message");
     assert!(
-        tokio::time::timeout(Duration::from_millis(500), customer.next()).await.is_err(),
+        tokio::time::timeout(Duration::from_millis(500), customer.next())
+            .await
+            .is_err(),
         "no bot reply while an agent owns the conversation"
     );
     server.stop().await;
@@ -115,11 +189,22 @@ async fn shutdown_finishes_in_flight_requests_and_tells_sockets_to_reconnect() {
     let dir = tempfile::tempdir().unwrap();
     let held = held_engine(8);
     let (service, http_config) = test_configs();
-    let server = TestServer::start(state_with(held.engine.clone(), dir.path(), service, http_config).await).await;
+    let server =
+        TestServer::start(state_with(held.engine.clone(), dir.path(), service, http_config).await)
+            .await;
     let mut ws = ws_connect(&server.ws_url("/v1/chat/ws")).await;
     ws_next(&mut ws).await;
     let addr = server.addr;
-    let in_flight = tokio::spawn(async move { http(addr, "POST", "/v1/classify", None, Some(&json!({ "text": "hello" }))).await });
+    let in_flight = tokio::spawn(async move {
+        http(
+            addr,
+            "POST",
+            "/v1/classify",
+            None,
+            Some(&json!({ "text": "hello" })),
+        )
+        .await
+    });
     held.until_entered(1).await;
     let stopping = tokio::spawn(server.stop());
     // The socket is told the server restarts.
@@ -136,7 +221,10 @@ async fn shutdown_finishes_in_flight_requests_and_tells_sockets_to_reconnect() {
     .expect("close frame in time");
     assert_eq!(u16::from(close.expect("a close code").code), 1012);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    assert!(!stopping.is_finished(), "the server waits for the in-flight request");
+    assert!(
+        !stopping.is_finished(),
+        "the server waits for the in-flight request"
+    );
     held.release.send(()).unwrap();
     let response = in_flight.await.unwrap().unwrap();
     assert_eq!(response.status, 200, "{}", response.body);
@@ -148,12 +236,23 @@ async fn an_overloaded_model_answers_429_with_retry_after_over_the_wire() {
     let dir = tempfile::tempdir().unwrap();
     let held = held_engine(2);
     let (service, http_config) = test_configs();
-    let server = TestServer::start(state_with(held.engine.clone(), dir.path(), service, http_config).await).await;
+    let server =
+        TestServer::start(state_with(held.engine.clone(), dir.path(), service, http_config).await)
+            .await;
     let addr = server.addr;
     let mut pending = Vec::new();
     let mut refused = None;
     for i in 0..10 {
-        let task = tokio::spawn(async move { http(addr, "POST", "/v1/classify", None, Some(&json!({ "text": format!("hello {i}") }))).await });
+        let task = tokio::spawn(async move {
+            http(
+                addr,
+                "POST",
+                "/v1/classify",
+                None,
+                Some(&json!({ "text": format!("hello {i}") })),
+            )
+            .await
+        });
         match i {
             0 => held.until_entered(1).await,
             _ => tokio::time::sleep(Duration::from_millis(100)).await,
@@ -185,7 +284,9 @@ trait SendText {
 impl SendText for Ws {
     async fn send_text(&mut self, text: &str) {
         use futures::SinkExt;
-        self.send(Message::Text(text.to_string().into())).await.unwrap();
+        self.send(Message::Text(text.to_string().into()))
+            .await
+            .unwrap();
     }
 }
 
@@ -202,23 +303,49 @@ async fn two_replicas_on_postgres_deliver_events_across_servers() {
     let b = TestServer::start(state_on(&url).await).await;
     let mut customer = ws_connect(&a.ws_url("/v1/chat/ws")).await;
     ws_next(&mut customer).await;
-    ws_send(&mut customer, json!({ "type": "message", "text": "I need to talk to a human agent" })).await;
+    ws_send(
+        &mut customer,
+        json!({ "type": "message", "text": "I need to talk to a human agent" }),
+    )
+    .await;
     let (opened, _) = ws_until(&mut customer, "ticket_opened").await;
     let ticket = opened["ticket_id"].as_str().unwrap().to_string();
 
     let mut feed = ws_connect_with_token(&b.ws_url("/v1/agent/ws"), MINA.1).await;
     let queue = ws_next(&mut feed).await;
-    assert_eq!(queue["tickets"][0]["id"], ticket.as_str(), "replica B sees replica A's ticket");
-    let r = http(b.addr, "POST", &format!("/v1/agent/tickets/{ticket}/claim"), Some(MINA.1), None).await.unwrap();
+    assert_eq!(
+        queue["tickets"][0]["id"],
+        ticket.as_str(),
+        "replica B sees replica A's ticket"
+    );
+    let r = http(
+        b.addr,
+        "POST",
+        &format!("/v1/agent/tickets/{ticket}/claim"),
+        Some(MINA.1),
+        None,
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     ws_until(&mut customer, "agent_joined").await;
-    let r = http(b.addr, "POST", &format!("/v1/agent/tickets/{ticket}/reply"), Some(MINA.1), Some(&json!({ "text": "Hello from replica B" })))
-        .await
-        .unwrap();
+    let r = http(
+        b.addr,
+        "POST",
+        &format!("/v1/agent/tickets/{ticket}/reply"),
+        Some(MINA.1),
+        Some(&json!({ "text": "Hello from replica B" })),
+    )
+    .await
+    .unwrap();
     assert_eq!(r.status, 200, "{}", r.body);
     let (message, _) = ws_until(&mut customer, "agent_message").await;
     assert_eq!(message["text"], "Hello from replica B");
-    ws_send(&mut customer, json!({ "type": "message", "text": "thanks, it is about my KYC" })).await;
+    ws_send(
+        &mut customer,
+        json!({ "type": "message", "text": "thanks, it is about my KYC" }),
+    )
+    .await;
     let (forwarded, _) = ws_until(&mut feed, "customer_message").await;
     assert_eq!(forwarded["text"], "thanks, it is about my KYC");
     drop((customer, feed));

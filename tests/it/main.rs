@@ -33,11 +33,11 @@
 mod api;
 mod benchmark_slice;
 mod cli;
-mod conversation;
 mod common;
+mod conversation;
 mod durability;
 mod encoder;
-mod ensemble;
 mod end_to_end;
+mod ensemble;
 mod harness;
 mod live;
