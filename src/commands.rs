@@ -139,12 +139,11 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
         trained.classifier.save(out, &trained.tuned_tensors)?;
         let meta = &trained.classifier.meta;
         eprintln!(
-            "saved {} ({} labels, temperature {:.3}, thresholds confidence {:.2} margin {:.2}, {:.0}s)",
+            "saved {} ({} labels, temperature {:.3}, thresholds: {}; {:.0}s)",
             out.display(),
             meta.labels.len(),
             meta.temperature,
-            meta.thresholds.min_confidence,
-            meta.thresholds.min_margin,
+            meta.thresholds,
             meta.training["total_seconds"].as_f64().unwrap_or_default()
         );
         Ok(())
@@ -470,7 +469,7 @@ pub fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
     let out = args.out.clone().unwrap_or_else(|| args.model.clone());
     model.save_thresholds(after, note, &out)?;
     eprintln!(
-        "thresholds {before:?} -> {after:?}; written to {}",
+        "thresholds {before} -> {after}; written to {}",
         out.display()
     );
     Ok(())

@@ -33,6 +33,24 @@ impl Default for Thresholds {
     }
 }
 
+impl std::fmt::Display for Thresholds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "confidence {:.2}, margin {:.2}, centroid similarity {:.2}",
+            self.min_confidence, self.min_margin, self.min_similarity
+        )?;
+        match self.evidence {
+            Some(g) => write!(
+                f,
+                ", evidence ln(p) + {}·nearest >= {:.2}",
+                g.neighbor_weight, g.min_evidence
+            ),
+            None => Ok(()),
+        }
+    }
+}
+
 /// Turns a message down when `ln(confidence) + neighbor_weight × s` is below
 /// `min_evidence`, with `s` the cosine similarity to the nearest in-scope
 /// training example. A message must be either confidently classified or close
@@ -302,6 +320,24 @@ mod tests {
             &t,
         );
         assert_eq!(unknown.rejection, None);
+    }
+
+    #[test]
+    fn thresholds_print_every_gate_in_use() {
+        let mut t = gates(0.5, 0.1, 0.62);
+        assert_eq!(
+            t.to_string(),
+            "confidence 0.50, margin 0.10, centroid similarity 0.62"
+        );
+        t.evidence = Some(EvidenceGate {
+            neighbor_weight: 4.0,
+            min_evidence: 2.5,
+        });
+        assert!(
+            t.to_string()
+                .ends_with(", evidence ln(p) + 4·nearest >= 2.50"),
+            "{t}"
+        );
     }
 
     #[test]
