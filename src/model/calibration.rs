@@ -130,7 +130,7 @@ pub fn choose_thresholds(
     let rows: Vec<HeldOut> = scores
         .iter()
         .zip(labels)
-        .map(|(s, &label)| HeldOut::new(s, label))
+        .map(|(s, &label)| HeldOut::new(s, label, oos_class))
         .collect();
     let has_oos = labels.iter().any(Option::is_none);
     let has_similarities = scores.iter().all(|s| s.similarities.is_some()) && !scores.is_empty();
@@ -168,32 +168,37 @@ pub fn choose_thresholds(
     // out-of-scope rows there is nothing to show what it buys, so it is left off.
     if has_oos && rows.iter().all(|r| r.neighbor.is_some()) && !rows.is_empty() {
         let base = best.1;
+        // The out-of-scope class's probability counts only when there is one.
+        let penalties: &[f32] = if oos_class.is_some() {
+            &[0.0, 0.25, 0.5, 1.0]
+        } else {
+            &[0.0]
+        };
+        let quantiles: Vec<f64> = (1..=60).map(|i| i as f64 * 0.005).collect();
         for neighbor_weight in [1.0f32, 2.0, 4.0, 8.0, 16.0] {
-            let probe = EvidenceGate {
-                neighbor_weight,
-                min_evidence: 0.0,
-            };
-            let quantiles: Vec<f64> = (1..=60).map(|i| i as f64 * 0.005).collect();
-            let cuts = in_scope_quantiles(
-                &rows,
-                |r| probe.evidence(r.confidence, r.neighbor.unwrap_or(0.0)),
-                &quantiles,
-            );
-            for min_evidence in cuts {
-                let evidence = Some(EvidenceGate {
+            for &oos_penalty in penalties {
+                let probe = EvidenceGate {
                     neighbor_weight,
-                    min_evidence,
-                });
-                for t in [
-                    Thresholds { evidence, ..base },
-                    Thresholds {
-                        evidence,
-                        ..Thresholds::default()
-                    },
-                ] {
-                    let score = judge(&t);
-                    if score > best.0 {
-                        best = (score, t);
+                    oos_penalty,
+                    min_evidence: 0.0,
+                };
+                let cuts = in_scope_quantiles(&rows, |r| r.evidence(&probe), &quantiles);
+                for min_evidence in cuts {
+                    let evidence = Some(EvidenceGate {
+                        min_evidence,
+                        ..probe
+                    });
+                    for t in [
+                        Thresholds { evidence, ..base },
+                        Thresholds {
+                            evidence,
+                            ..Thresholds::default()
+                        },
+                    ] {
+                        let score = judge(&t);
+                        if score > best.0 {
+                            best = (score, t);
+                        }
                     }
                 }
             }
@@ -211,10 +216,12 @@ struct HeldOut {
     /// Similarity to the top-1 class's centroid (1.0 without centroids).
     similarity: f32,
     neighbor: Option<f32>,
+    /// Probability of the out-of-scope class, when the model has one.
+    oos_probability: Option<f32>,
 }
 
 impl HeldOut {
-    fn new(s: &Scores, label: Option<usize>) -> Self {
+    fn new(s: &Scores, label: Option<usize>, oos_class: Option<usize>) -> Self {
         let p = &s.probs;
         let mut idx: Vec<usize> = (0..p.len()).collect();
         idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
@@ -232,7 +239,16 @@ impl HeldOut {
                 .and_then(|v| v.get(top).copied())
                 .unwrap_or(1.0),
             neighbor: s.neighbor_similarity,
+            oos_probability: oos_class.and_then(|c| p.get(c).copied()),
         }
+    }
+
+    fn evidence(&self, gate: &EvidenceGate) -> f32 {
+        gate.evidence(
+            self.confidence,
+            self.neighbor.unwrap_or(0.0),
+            self.oos_probability,
+        )
     }
 
     fn rejected(&self, oos_class: Option<usize>, t: &Thresholds) -> bool {
@@ -240,7 +256,7 @@ impl HeldOut {
             || self.confidence < t.min_confidence
             || self.margin < t.min_margin
             || self.similarity < t.min_similarity
-            || matches!((t.evidence, self.neighbor), (Some(g), Some(n)) if g.evidence(self.confidence, n) < g.min_evidence)
+            || matches!((t.evidence, self.neighbor), (Some(g), Some(n)) if g.evidence(self.confidence, n, self.oos_probability) < g.min_evidence)
     }
 }
 

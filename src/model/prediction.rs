@@ -41,6 +41,11 @@ impl std::fmt::Display for Thresholds {
             self.min_confidence, self.min_margin, self.min_similarity
         )?;
         match self.evidence {
+            Some(g) if g.oos_penalty != 0.0 => write!(
+                f,
+                ", evidence ln(p) + {}·nearest - {}·ln(p_oos) >= {:.2}",
+                g.neighbor_weight, g.oos_penalty, g.min_evidence
+            ),
             Some(g) => write!(
                 f,
                 ", evidence ln(p) + {}·nearest >= {:.2}",
@@ -51,22 +56,41 @@ impl std::fmt::Display for Thresholds {
     }
 }
 
-/// Turns a message down when `ln(confidence) + neighbor_weight × s` is below
-/// `min_evidence`, with `s` the cosine similarity to the nearest in-scope
-/// training example. A message must be either confidently classified or close
-/// to something the model was trained on, and a little of each will do:
-/// out-of-scope messages tend to be short of both at once, which two separate
+/// Turns a message down when its evidence,
+/// `ln(confidence) + neighbor_weight × s − oos_penalty × ln(p_oos)`, is below
+/// `min_evidence`: `s` is the cosine similarity to the nearest in-scope
+/// training example, `p_oos` the probability of the out-of-scope class (when
+/// the model has one; the term is left out otherwise). A message must be
+/// confidently classified, or close to something the model was trained on,
+/// or far from the out-of-scope class, and a little of each will do:
+/// out-of-scope messages tend to be short of all at once, which separate
 /// cut-offs cannot express.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct EvidenceGate {
     pub neighbor_weight: f32,
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub oos_penalty: f32,
     pub min_evidence: f32,
 }
 
+fn is_zero(v: &f32) -> bool {
+    *v == 0.0
+}
+
 impl EvidenceGate {
-    /// The gate's score for a top-1 confidence and a nearest-example similarity.
-    pub fn evidence(&self, confidence: f32, neighbor_similarity: f32) -> f32 {
-        confidence.max(1e-12).ln() + self.neighbor_weight * neighbor_similarity
+    /// The gate's score for a top-1 confidence, a nearest-example similarity
+    /// and the out-of-scope class's probability (if the model has that class).
+    pub fn evidence(
+        &self,
+        confidence: f32,
+        neighbor_similarity: f32,
+        oos_probability: Option<f32>,
+    ) -> f32 {
+        let oos_term = match oos_probability {
+            Some(p) if self.oos_penalty != 0.0 => -self.oos_penalty * p.max(1e-12).ln(),
+            _ => 0.0,
+        };
+        confidence.max(1e-12).ln() + self.neighbor_weight * neighbor_similarity + oos_term
     }
 }
 
@@ -159,7 +183,8 @@ pub fn decide(
     {
         Some(Rejection::LowSimilarity)
     } else if let (Some(gate), Some(near)) = (t.evidence, scores.neighbor_similarity)
-        && gate.evidence(confidence, near) < gate.min_evidence
+        && gate.evidence(confidence, near, oos_probability(probs, labels, oos_label))
+            < gate.min_evidence
     {
         Some(Rejection::LittleEvidence)
     } else {
@@ -184,6 +209,15 @@ pub fn decide(
         rejection,
         margin,
     }
+}
+
+/// The out-of-scope class's probability, when the labels include it.
+fn oos_probability(probs: &[f32], labels: &[String], oos_label: Option<&str>) -> Option<f32> {
+    let oos = oos_label?;
+    labels
+        .iter()
+        .position(|l| l == oos)
+        .and_then(|i| probs.get(i).copied())
 }
 
 #[cfg(test)]
@@ -281,6 +315,7 @@ mod tests {
         let t = Thresholds {
             evidence: Some(EvidenceGate {
                 neighbor_weight: 4.0,
+                oos_penalty: 0.0,
                 min_evidence: 2.0,
             }),
             ..gates(0.3, 0.0, 0.0)
@@ -312,6 +347,40 @@ mod tests {
             &t,
         );
         assert_eq!(close.rejection, None);
+        // Weighing the out-of-scope class: the same far message passes when
+        // that class is very unlikely (ln 0.8 + 4 × 0.5 − 0.5 × ln 0.001 =
+        // 5.23) and not when it is the runner-up (… − 0.5 × ln 0.15 = 2.73
+        // against a cut of 3).
+        let t = Thresholds {
+            evidence: Some(EvidenceGate {
+                neighbor_weight: 4.0,
+                oos_penalty: 0.5,
+                min_evidence: 3.0,
+            }),
+            ..gates(0.3, 0.0, 0.0)
+        };
+        let unlikely = decide(
+            &scores(&[0.8, 0.199, 0.001], None, Some(0.5)),
+            &labels(),
+            Some("oos"),
+            &t,
+        );
+        assert_eq!(unlikely.rejection, None);
+        let runner_up = decide(
+            &scores(&[0.8, 0.05, 0.15], None, Some(0.5)),
+            &labels(),
+            Some("oos"),
+            &t,
+        );
+        assert_eq!(runner_up.rejection, Some(Rejection::LittleEvidence));
+        let t = Thresholds {
+            evidence: Some(EvidenceGate {
+                neighbor_weight: 4.0,
+                oos_penalty: 0.0,
+                min_evidence: 2.0,
+            }),
+            ..gates(0.3, 0.0, 0.0)
+        };
         // Without a nearest-example similarity the gate has nothing to judge.
         let unknown = decide(
             &scores(&[0.8, 0.15, 0.05], None, None),
@@ -331,6 +400,7 @@ mod tests {
         );
         t.evidence = Some(EvidenceGate {
             neighbor_weight: 4.0,
+            oos_penalty: 0.0,
             min_evidence: 2.5,
         });
         assert!(
@@ -338,6 +408,21 @@ mod tests {
                 .ends_with(", evidence ln(p) + 4·nearest >= 2.50"),
             "{t}"
         );
+        t.evidence = Some(EvidenceGate {
+            neighbor_weight: 4.0,
+            oos_penalty: 0.5,
+            min_evidence: 2.5,
+        });
+        assert!(
+            t.to_string()
+                .ends_with(", evidence ln(p) + 4·nearest - 0.5·ln(p_oos) >= 2.50"),
+            "{t}"
+        );
+        // A gate without the out-of-scope term reads and writes without it.
+        let json = r#"{"neighbor_weight":4.0,"min_evidence":2.5}"#;
+        let gate: EvidenceGate = serde_json::from_str(json).unwrap();
+        assert_eq!(gate.oos_penalty, 0.0);
+        assert_eq!(serde_json::to_string(&gate).unwrap(), json);
     }
 
     #[test]
