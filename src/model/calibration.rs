@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::classifier::{EvidenceGate, Scores, Thresholds, softmax_rows};
+use super::classifier::{EvidenceGate, Scores, Thresholds, TopClass, softmax_rows};
 
 /// Mean negative log-likelihood of the true classes.
 pub fn nll(probs: &[Vec<f32>], labels: &[usize]) -> f64 {
@@ -130,7 +130,10 @@ pub fn choose_thresholds(
     let rows: Vec<HeldOut> = scores
         .iter()
         .zip(labels)
-        .map(|(s, &label)| HeldOut::new(s, label, oos_class))
+        .map(|(s, &label)| HeldOut {
+            label,
+            top: TopClass::of(s, oos_class),
+        })
         .collect();
     let has_oos = labels.iter().any(Option::is_none);
     let has_similarities = scores.iter().all(|s| s.similarities.is_some()) && !scores.is_empty();
@@ -142,7 +145,7 @@ pub fn choose_thresholds(
     if has_similarities {
         similarity_cuts.extend(in_scope_quantiles(
             &rows,
-            |r| r.similarity,
+            |r| r.top.similarity.unwrap_or(1.0),
             &[0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2],
         ));
     }
@@ -166,7 +169,7 @@ pub fn choose_thresholds(
     }
     // The evidence gate, on top of the gates above or alone. Without
     // out-of-scope rows there is nothing to show what it buys, so it is left off.
-    if has_oos && rows.iter().all(|r| r.neighbor.is_some()) && !rows.is_empty() {
+    if has_oos && rows.iter().all(|r| r.top.neighbor_similarity.is_some()) && !rows.is_empty() {
         let base = best.1;
         // The out-of-scope class's probability counts only when there is one.
         let penalties: &[f32] = if oos_class.is_some() {
@@ -182,7 +185,11 @@ pub fn choose_thresholds(
                     oos_penalty,
                     min_evidence: 0.0,
                 };
-                let cuts = in_scope_quantiles(&rows, |r| r.evidence(&probe), &quantiles);
+                let cuts = in_scope_quantiles(
+                    &rows,
+                    |r| r.top.evidence(&probe).unwrap_or(f32::NEG_INFINITY),
+                    &quantiles,
+                );
                 for min_evidence in cuts {
                     let evidence = Some(EvidenceGate {
                         min_evidence,
@@ -210,53 +217,12 @@ pub fn choose_thresholds(
 /// What threshold choice needs of one held-out row.
 struct HeldOut {
     label: Option<usize>,
-    top: usize,
-    confidence: f32,
-    margin: f32,
-    /// Similarity to the top-1 class's centroid (1.0 without centroids).
-    similarity: f32,
-    neighbor: Option<f32>,
-    /// Probability of the out-of-scope class, when the model has one.
-    oos_probability: Option<f32>,
+    top: TopClass,
 }
 
 impl HeldOut {
-    fn new(s: &Scores, label: Option<usize>, oos_class: Option<usize>) -> Self {
-        let p = &s.probs;
-        let mut idx: Vec<usize> = (0..p.len()).collect();
-        idx.sort_by(|&a, &b| p[b].total_cmp(&p[a]));
-        let top = idx.first().copied().unwrap_or(0);
-        let confidence = p.get(top).copied().unwrap_or(0.0);
-        let second = idx.get(1).map(|&i| p[i]).unwrap_or(0.0);
-        HeldOut {
-            label,
-            top,
-            confidence,
-            margin: confidence - second,
-            similarity: s
-                .similarities
-                .as_ref()
-                .and_then(|v| v.get(top).copied())
-                .unwrap_or(1.0),
-            neighbor: s.neighbor_similarity,
-            oos_probability: oos_class.and_then(|c| p.get(c).copied()),
-        }
-    }
-
-    fn evidence(&self, gate: &EvidenceGate) -> f32 {
-        gate.evidence(
-            self.confidence,
-            self.neighbor.unwrap_or(0.0),
-            self.oos_probability,
-        )
-    }
-
     fn rejected(&self, oos_class: Option<usize>, t: &Thresholds) -> bool {
-        Some(self.top) == oos_class
-            || self.confidence < t.min_confidence
-            || self.margin < t.min_margin
-            || self.similarity < t.min_similarity
-            || matches!((t.evidence, self.neighbor), (Some(g), Some(n)) if g.evidence(self.confidence, n, self.oos_probability) < g.min_evidence)
+        self.top.rejection(oos_class, t).is_some()
     }
 }
 
@@ -294,7 +260,7 @@ fn objective(
         match row.label {
             Some(y) => {
                 in_n += 1.0;
-                let right = row.top == y;
+                let right = row.top.index == y;
                 in_ok += (right && !rej) as u8 as f32;
                 correct += right as u8 as f32;
                 correct_rejected += (right && rej) as u8 as f32;

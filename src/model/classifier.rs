@@ -22,8 +22,8 @@ use super::encoder::{
     EncoderLayer, ParamSource, RawParam, dense, l2_normalize, mask_bias, masked_mean,
 };
 pub use super::prediction::{
-    DEFAULT_OOS_LABEL, EvidenceGate, Prediction, Rejection, Scored, Scores, Thresholds, decide,
-    is_oos_label,
+    DEFAULT_OOS_LABEL, EvidenceGate, Prediction, Rejection, Scored, Scores, Thresholds, TopClass,
+    decide, is_oos_label,
 };
 use crate::error::{Error, Result};
 

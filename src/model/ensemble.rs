@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::calibration::{ThresholdGoal, choose_thresholds, ece, fit_temperature};
 use super::classifier::{Scores, Thresholds, softmax_rows};
 use super::intent_model::Member;
-use super::train::{LabelledTexts, held_out_classes};
+use super::train::{LabelledTexts, held_out_classes, top1_accuracy};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 
@@ -295,7 +295,7 @@ pub fn fit(
     let member_top1: Vec<f64> = member_scores
         .iter()
         .map(|s| {
-            top1(
+            top1_accuracy(
                 &s.iter().map(|x| x.probs.clone()).collect::<Vec<_>>(),
                 labels,
             )
@@ -305,7 +305,7 @@ pub fn fit(
         "held_out_rows": rows,
         "held_out_log_loss": nll,
         "held_out_member_top1": member_top1,
-        "held_out_ensemble_top1": top1(&probs, labels),
+        "held_out_ensemble_top1": top1_accuracy(&probs, labels),
         "held_out_ece_after_calibration": ece(&softmax_rows(&z, temperature), &y),
     });
     Ok(Fitted {
@@ -324,23 +324,6 @@ fn log_loss(probs: &[Vec<f32>], labels: &[usize]) -> f64 {
         .map(|(p, &y)| -(p[y].max(1e-12) as f64).ln())
         .sum();
     sum / labels.len().max(1) as f64
-}
-
-/// Share of in-scope rows whose arg-max is right.
-fn top1(probs: &[Vec<f32>], labels: &[Option<usize>]) -> f64 {
-    let (mut n, mut ok) = (0usize, 0usize);
-    for (p, y) in probs.iter().zip(labels) {
-        if let Some(y) = y {
-            n += 1;
-            let best = p
-                .iter()
-                .enumerate()
-                .max_by(|a, b| a.1.total_cmp(b.1))
-                .map(|x| x.0);
-            ok += (best == Some(*y)) as usize;
-        }
-    }
-    ok as f64 / n.max(1) as f64
 }
 
 #[cfg(test)]

@@ -153,6 +153,76 @@ pub fn is_oos_label(label: &str) -> bool {
     matches!(label, "oos" | "out_of_scope" | "out-of-scope" | "OOS")
 }
 
+/// What the decision rule reads of one message's scores: its top-1 class and
+/// the figures the thresholds judge. Shared by [`decide`] and threshold choice,
+/// so both apply the same rule.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TopClass {
+    pub index: usize,
+    pub confidence: f32,
+    /// top-1 minus top-2 probability.
+    pub margin: f32,
+    /// Similarity to the top-1 class's centroid, when the model has centroids.
+    pub similarity: Option<f32>,
+    pub neighbor_similarity: Option<f32>,
+    /// Probability of the out-of-scope class, when the model has one.
+    pub oos_probability: Option<f32>,
+}
+
+impl TopClass {
+    /// The top-1 class of `scores` (the first of equals) and its figures;
+    /// `oos_class` is the index of the out-of-scope class, if any.
+    pub fn of(scores: &Scores, oos_class: Option<usize>) -> Self {
+        let probs = &scores.probs;
+        let (mut index, mut confidence, mut second) = (0, f32::NEG_INFINITY, f32::NEG_INFINITY);
+        for (i, &p) in probs.iter().enumerate() {
+            if p > confidence {
+                (index, second, confidence) = (i, confidence, p);
+            } else if p > second {
+                second = p;
+            }
+        }
+        let confidence = if probs.is_empty() { 0.0 } else { confidence };
+        let second = if probs.len() < 2 { 0.0 } else { second };
+        TopClass {
+            index,
+            confidence,
+            margin: confidence - second,
+            similarity: scores
+                .similarities
+                .as_ref()
+                .and_then(|s| s.get(index).copied()),
+            neighbor_similarity: scores.neighbor_similarity,
+            oos_probability: oos_class.and_then(|c| probs.get(c).copied()),
+        }
+    }
+
+    /// The evidence gate's score, when there is a nearest-example similarity.
+    pub fn evidence(&self, gate: &EvidenceGate) -> Option<f32> {
+        self.neighbor_similarity
+            .map(|near| gate.evidence(self.confidence, near, self.oos_probability))
+    }
+
+    /// Why thresholds `t` turn this message down, if they do.
+    pub fn rejection(&self, oos_class: Option<usize>, t: &Thresholds) -> Option<Rejection> {
+        if Some(self.index) == oos_class {
+            Some(Rejection::OutOfScopeClass)
+        } else if self.confidence < t.min_confidence {
+            Some(Rejection::LowConfidence)
+        } else if self.margin < t.min_margin {
+            Some(Rejection::SmallMargin)
+        } else if self.similarity.is_some_and(|s| s < t.min_similarity) {
+            Some(Rejection::LowSimilarity)
+        } else if let Some(gate) = t.evidence
+            && self.evidence(&gate).is_some_and(|e| e < gate.min_evidence)
+        {
+            Some(Rejection::LittleEvidence)
+        } else {
+            None
+        }
+    }
+}
+
 /// Turns a message's scores (calibrated probabilities and, when the model has
 /// them, centroid and nearest-example similarities) into a prediction.
 pub fn decide(
@@ -162,34 +232,13 @@ pub fn decide(
     t: &Thresholds,
 ) -> Prediction {
     let probs = &scores.probs;
+    let oos_class = oos_label.and_then(|l| labels.iter().position(|x| x == l));
+    let top = TopClass::of(scores, oos_class);
+    let rejection = top.rejection(oos_class, t);
+    let best_label = labels.get(top.index).cloned().unwrap_or_default();
+    let (confidence, margin) = (top.confidence, top.margin);
     let mut order: Vec<usize> = (0..probs.len()).collect();
     order.sort_by(|&a, &b| probs[b].total_cmp(&probs[a]));
-    let best = order.first().copied().unwrap_or(0);
-    let confidence = probs.get(best).copied().unwrap_or(0.0);
-    let second = order.get(1).map(|&i| probs[i]).unwrap_or(0.0);
-    let margin = confidence - second;
-    let best_label = labels.get(best).cloned().unwrap_or_default();
-    let rejection = if oos_label == Some(best_label.as_str()) {
-        Some(Rejection::OutOfScopeClass)
-    } else if confidence < t.min_confidence {
-        Some(Rejection::LowConfidence)
-    } else if margin < t.min_margin {
-        Some(Rejection::SmallMargin)
-    } else if scores
-        .similarities
-        .as_ref()
-        .and_then(|s| s.get(best))
-        .is_some_and(|&s| s < t.min_similarity)
-    {
-        Some(Rejection::LowSimilarity)
-    } else if let (Some(gate), Some(near)) = (t.evidence, scores.neighbor_similarity)
-        && gate.evidence(confidence, near, oos_probability(probs, labels, oos_label))
-            < gate.min_evidence
-    {
-        Some(Rejection::LittleEvidence)
-    } else {
-        None
-    };
     let intent = match rejection {
         Some(_) => oos_label.unwrap_or(DEFAULT_OOS_LABEL).to_string(),
         None => best_label,
@@ -209,15 +258,6 @@ pub fn decide(
         rejection,
         margin,
     }
-}
-
-/// The out-of-scope class's probability, when the labels include it.
-fn oos_probability(probs: &[f32], labels: &[String], oos_label: Option<&str>) -> Option<f32> {
-    let oos = oos_label?;
-    labels
-        .iter()
-        .position(|l| l == oos)
-        .and_then(|i| probs.get(i).copied())
 }
 
 #[cfg(test)]
@@ -310,24 +350,28 @@ mod tests {
         assert_eq!(near.rejection, None);
     }
 
-    #[test]
-    fn evidence_gate_weighs_confidence_against_nearness() {
-        let t = Thresholds {
+    /// Confidence at least 0.3 and the given evidence gate.
+    fn gated(neighbor_weight: f32, oos_penalty: f32, min_evidence: f32) -> Thresholds {
+        Thresholds {
             evidence: Some(EvidenceGate {
-                neighbor_weight: 4.0,
-                oos_penalty: 0.0,
-                min_evidence: 2.0,
+                neighbor_weight,
+                oos_penalty,
+                min_evidence,
             }),
             ..gates(0.3, 0.0, 0.0)
-        };
+        }
+    }
+
+    /// Why `t` turns down a message with these probabilities and nearest similarity.
+    fn rejection_of(probs: &[f32], near: Option<f32>, t: &Thresholds) -> Option<Rejection> {
+        decide(&scores(probs, None, near), &labels(), Some("oos"), t).rejection
+    }
+
+    #[test]
+    fn evidence_gate_weighs_confidence_against_nearness() {
+        let t = gated(4.0, 0.0, 2.0);
         // Confident and close: ln 0.8 + 4 × 0.7 = 2.58.
-        let sure = decide(
-            &scores(&[0.8, 0.15, 0.05], None, Some(0.7)),
-            &labels(),
-            Some("oos"),
-            &t,
-        );
-        assert_eq!(sure.rejection, None);
+        assert_eq!(rejection_of(&[0.8, 0.15, 0.05], Some(0.7), &t), None);
         // Equally confident but far from every example: ln 0.8 + 4 × 0.5 = 1.78.
         let far = decide(
             &scores(&[0.8, 0.15, 0.05], None, Some(0.5)),
@@ -340,79 +384,49 @@ mod tests {
             ("oos", Some(Rejection::LittleEvidence))
         );
         // Unsure but very close to an example: ln 0.45 + 4 × 0.75 = 2.2.
-        let close = decide(
-            &scores(&[0.45, 0.35, 0.2], None, Some(0.75)),
-            &labels(),
-            Some("oos"),
-            &t,
-        );
-        assert_eq!(close.rejection, None);
+        assert_eq!(rejection_of(&[0.45, 0.35, 0.2], Some(0.75), &t), None);
+        // Without a nearest-example similarity the gate has nothing to judge.
+        assert_eq!(rejection_of(&[0.8, 0.15, 0.05], None, &t), None);
         // Weighing the out-of-scope class: the same far message passes when
         // that class is very unlikely (ln 0.8 + 4 × 0.5 − 0.5 × ln 0.001 =
         // 5.23) and not when it is the runner-up (… − 0.5 × ln 0.15 = 2.73
         // against a cut of 3).
-        let t = Thresholds {
-            evidence: Some(EvidenceGate {
-                neighbor_weight: 4.0,
-                oos_penalty: 0.5,
-                min_evidence: 3.0,
-            }),
-            ..gates(0.3, 0.0, 0.0)
-        };
-        let unlikely = decide(
-            &scores(&[0.8, 0.199, 0.001], None, Some(0.5)),
-            &labels(),
-            Some("oos"),
-            &t,
+        let t = gated(4.0, 0.5, 3.0);
+        assert_eq!(rejection_of(&[0.8, 0.199, 0.001], Some(0.5), &t), None);
+        assert_eq!(
+            rejection_of(&[0.8, 0.05, 0.15], Some(0.5), &t),
+            Some(Rejection::LittleEvidence)
         );
-        assert_eq!(unlikely.rejection, None);
-        let runner_up = decide(
-            &scores(&[0.8, 0.05, 0.15], None, Some(0.5)),
-            &labels(),
-            Some("oos"),
-            &t,
+    }
+
+    #[test]
+    fn the_first_of_equal_classes_is_on_top_with_no_margin() {
+        let top = TopClass::of(
+            &scores(&[0.4, 0.4, 0.2], Some(&[0.1, 0.9, 0.5]), None),
+            Some(2),
         );
-        assert_eq!(runner_up.rejection, Some(Rejection::LittleEvidence));
-        let t = Thresholds {
-            evidence: Some(EvidenceGate {
-                neighbor_weight: 4.0,
-                oos_penalty: 0.0,
-                min_evidence: 2.0,
-            }),
-            ..gates(0.3, 0.0, 0.0)
-        };
-        // Without a nearest-example similarity the gate has nothing to judge.
-        let unknown = decide(
-            &scores(&[0.8, 0.15, 0.05], None, None),
-            &labels(),
-            Some("oos"),
-            &t,
-        );
-        assert_eq!(unknown.rejection, None);
+        assert_eq!(top.index, 0);
+        assert_eq!(top.margin, 0.0);
+        assert_eq!(top.similarity, Some(0.1));
+        assert_eq!(top.oos_probability, Some(0.2));
+        let empty = TopClass::of(&scores(&[], None, None), None);
+        assert_eq!((empty.confidence, empty.margin), (0.0, 0.0));
     }
 
     #[test]
     fn thresholds_print_every_gate_in_use() {
-        let mut t = gates(0.5, 0.1, 0.62);
+        let t = gates(0.5, 0.1, 0.62);
         assert_eq!(
             t.to_string(),
             "confidence 0.50, margin 0.10, centroid similarity 0.62"
         );
-        t.evidence = Some(EvidenceGate {
-            neighbor_weight: 4.0,
-            oos_penalty: 0.0,
-            min_evidence: 2.5,
-        });
+        let t = gated(4.0, 0.0, 2.5);
         assert!(
             t.to_string()
                 .ends_with(", evidence ln(p) + 4·nearest >= 2.50"),
             "{t}"
         );
-        t.evidence = Some(EvidenceGate {
-            neighbor_weight: 4.0,
-            oos_penalty: 0.5,
-            min_evidence: 2.5,
-        });
+        let t = gated(4.0, 0.5, 2.5);
         assert!(
             t.to_string()
                 .ends_with(", evidence ln(p) + 4·nearest - 0.5·ln(p_oos) >= 2.50"),

@@ -766,8 +766,9 @@ pub fn held_out_classes(
         .collect()
 }
 
-/// Share of in-scope rows whose arg-max is right (out-of-scope rows ignored).
-fn top1_accuracy(logits: &[Vec<f32>], labels: &[Option<usize>]) -> f64 {
+/// Share of in-scope rows whose arg-max is right (out-of-scope rows ignored);
+/// rows of logits or of probabilities alike.
+pub(crate) fn top1_accuracy(logits: &[Vec<f32>], labels: &[Option<usize>]) -> f64 {
     let (mut n, mut ok) = (0usize, 0usize);
     for (l, y) in logits.iter().zip(labels) {
         if let Some(y) = y {

@@ -4,27 +4,30 @@
 
 use std::collections::BTreeSet;
 
-use intentdesk::data::{Dataset, shared_data_dir};
+use intentdesk::data::{Dataset, Example, shared_data_dir};
+use intentdesk::eval::metrics::figures;
 use intentdesk::eval::{EvalOptions, evaluate};
+use intentdesk::model::EmbeddingModel;
 use intentdesk::model::calibration::{ThresholdGoal, choose_thresholds};
 use intentdesk::model::classifier::{Scores, Thresholds, decide};
-use intentdesk::model::train::{TrainOptions, held_out_classes, train};
+use intentdesk::model::train::{TrainOptions, Trained, held_out_classes, train};
 
 use super::common::{self, encoder};
 
-/// The first `intents` categories (sorted), at most `per_intent` rows each.
-pub fn slice(data: &Dataset, intents: usize, per_intent: usize) -> Dataset {
+/// Rows of the categories ranked `skip..skip + intents` (sorted), at most
+/// `per_intent` each.
+fn ranked_slice(data: &Dataset, skip: usize, intents: usize, per_intent: usize) -> Vec<Example> {
     let keep: BTreeSet<String> = data
         .examples
         .iter()
         .map(|e| e.label.clone())
         .collect::<BTreeSet<_>>()
         .into_iter()
+        .skip(skip)
         .take(intents)
         .collect();
     let mut counts = std::collections::HashMap::new();
-    let examples = data
-        .examples
+    data.examples
         .iter()
         .filter(|e| keep.contains(&e.label))
         .filter(|e| {
@@ -33,11 +36,35 @@ pub fn slice(data: &Dataset, intents: usize, per_intent: usize) -> Dataset {
             *c <= per_intent
         })
         .cloned()
-        .collect();
+        .collect()
+}
+
+/// The first `intents` categories (sorted), at most `per_intent` rows each.
+pub fn slice(data: &Dataset, intents: usize, per_intent: usize) -> Dataset {
     Dataset {
-        examples,
+        examples: ranked_slice(data, 0, intents, per_intent),
         source: format!("{} (slice)", data.source),
     }
+}
+
+/// A frozen-encoder head trained on `train_part`, calibrated on `held_out`.
+fn frozen_probe(model: &EmbeddingModel, train_part: &Dataset, held_out: &Dataset) -> Trained {
+    let opts = TrainOptions {
+        tune_layers: 0,
+        probe_epochs: 60,
+        probe_lr: 1e-2,
+        progress: false,
+        ..Default::default()
+    };
+    train(
+        model,
+        &train_part.labelled(),
+        &held_out.labelled(),
+        &opts,
+        train_part.sha256(),
+        None,
+    )
+    .unwrap()
 }
 
 #[test]
@@ -51,23 +78,8 @@ fn banking77_slice_reaches_the_stated_accuracy() {
     let test_slice = slice(&test_all, 20, 40);
     assert_eq!(test_slice.len(), 800);
     let (train_part, held_out) = train_slice.hold_out(0.15, 1);
-    let opts = TrainOptions {
-        tune_layers: 0,
-        probe_epochs: 60,
-        probe_lr: 1e-2,
-        progress: false,
-        ..Default::default()
-    };
     let model = encoder();
-    let trained = train(
-        model,
-        &train_part.labelled(),
-        &held_out.labelled(),
-        &opts,
-        train_part.sha256(),
-        None,
-    )
-    .unwrap();
+    let trained = frozen_probe(model, &train_part, &held_out);
     // The artifact round-trips: saved and loaded, it predicts the same.
     let dir = tempfile::tempdir().unwrap();
     trained
@@ -109,59 +121,32 @@ fn banking77_slice_reaches_the_stated_accuracy() {
 
 /// Rows of the intents ranked `skip..skip + intents` (sorted), at most
 /// `per_intent` each, relabelled as out of scope.
-fn unseen(data: &Dataset, skip: usize, intents: usize, per_intent: usize) -> Dataset {
-    let names: Vec<String> = data
-        .examples
-        .iter()
-        .map(|e| e.label.clone())
-        .collect::<BTreeSet<_>>()
+fn unseen(data: &Dataset, skip: usize, intents: usize, per_intent: usize) -> Vec<Example> {
+    ranked_slice(data, skip, intents, per_intent)
         .into_iter()
-        .collect();
-    let keep: BTreeSet<&String> = names.iter().skip(skip).take(intents).collect();
-    let mut counts = std::collections::HashMap::new();
-    let examples = data
-        .examples
-        .iter()
-        .filter(|e| keep.contains(&e.label))
-        .filter(|e| {
-            let c = counts.entry(e.label.clone()).or_insert(0usize);
-            *c += 1;
-            *c <= per_intent
-        })
-        .map(|e| intentdesk::data::Example {
+        .map(|e| Example {
             label: "oos".into(),
-            ..e.clone()
+            ..e
         })
-        .collect();
-    Dataset {
-        examples,
-        source: format!("{} (unseen intents)", data.source),
-    }
+        .collect()
 }
 
-/// Balanced score (in-scope accuracy + out-of-scope recall) / 2 of `scores`
-/// under `t`, with `gold` `None` for out-of-scope rows.
-fn balanced(
+/// In-scope accuracy and out-of-scope recall on `data` of `scores` (one per
+/// row) under `t`, as `eval` counts them.
+fn in_scope_and_recall(
     scores: &[Scores],
-    gold: &[Option<usize>],
+    data: &Dataset,
     labels: &[String],
     t: &Thresholds,
 ) -> (f64, f64) {
-    let (mut in_n, mut in_ok, mut oos_n, mut oos_ok) = (0.0, 0.0, 0.0, 0.0);
-    for (s, g) in scores.iter().zip(gold) {
-        let p = decide(s, labels, Some("oos"), t);
-        match g {
-            Some(g) => {
-                in_n += 1.0;
-                in_ok += (!p.out_of_scope && p.intent == labels[*g]) as u8 as f64;
-            }
-            None => {
-                oos_n += 1.0;
-                oos_ok += p.out_of_scope as u8 as f64;
-            }
-        }
-    }
-    (in_ok / in_n, oos_ok / oos_n)
+    let gold: Vec<String> = data.examples.iter().map(|e| e.label.clone()).collect();
+    let predicted: Vec<String> = scores
+        .iter()
+        .map(|s| decide(s, labels, Some("oos"), t).intent)
+        .collect();
+    let rows: Vec<usize> = (0..gold.len()).collect();
+    let (f, _) = figures(&gold, &predicted, &rows, Some("oos"));
+    (f.in_scope_accuracy.unwrap(), f.oos_recall.unwrap())
 }
 
 #[test]
@@ -174,28 +159,11 @@ fn nearest_training_examples_help_turn_down_unseen_intents() {
     // (10 more), so thresholds cannot learn the test's strangers.
     let (train_part, held_in) = slice(&train_all, 10, 30).hold_out(0.2, 3);
     let mut held_out = held_in.clone();
-    held_out
-        .examples
-        .extend(unseen(&train_all, 10, 10, 6).examples);
+    held_out.examples.extend(unseen(&train_all, 10, 10, 6));
     let mut test = slice(&test_all, 10, 40);
-    test.examples.extend(unseen(&test_all, 20, 10, 40).examples);
-    let opts = TrainOptions {
-        tune_layers: 0,
-        probe_epochs: 60,
-        probe_lr: 1e-2,
-        progress: false,
-        ..Default::default()
-    };
+    test.examples.extend(unseen(&test_all, 20, 10, 40));
     let model = encoder();
-    let trained = train(
-        model,
-        &train_part.labelled(),
-        &held_out.labelled(),
-        &opts,
-        train_part.sha256(),
-        None,
-    )
-    .unwrap();
+    let trained = frozen_probe(model, &train_part, &held_out);
     // Every training row is kept as an exemplar, and saved with the artifact.
     assert_eq!(trained.classifier.exemplar_count(), train_part.len());
     let saved = tempfile::tempdir().unwrap();
@@ -245,52 +213,28 @@ fn nearest_training_examples_help_turn_down_unseen_intents() {
     assert!(err.contains("exemplars") && err.contains("[3, 7]"), "{err}");
 
     let labels = loaded.labels().to_vec();
-    let oos_class = None;
-    let gold_of = |d: &Dataset| {
-        held_out_classes(
-            &d.examples
-                .iter()
-                .map(|e| e.label.clone())
-                .collect::<Vec<_>>(),
-            &labels,
-            oos_class,
-        )
-        .unwrap()
-    };
     let texts: Vec<&str> = test.examples.iter().map(|e| e.text.as_str()).collect();
     let test_scores = loaded.score(model, &texts).unwrap();
-    let with_gate = balanced(
-        &test_scores,
-        &gold_of(&test),
-        &labels,
-        &loaded.meta.thresholds,
-    );
+    let with_gate = in_scope_and_recall(&test_scores, &test, &labels, &loaded.meta.thresholds);
     // The thresholds the same held-out rows give without nearest examples.
+    let blind = |scores: Vec<Scores>| -> Vec<Scores> {
+        scores
+            .into_iter()
+            .map(|s| Scores {
+                neighbor_similarity: None,
+                ..s
+            })
+            .collect()
+    };
     let held_texts: Vec<&str> = held_out.examples.iter().map(|e| e.text.as_str()).collect();
-    let blind_held: Vec<Scores> = loaded
-        .score(model, &held_texts)
-        .unwrap()
-        .into_iter()
-        .map(|s| Scores {
-            neighbor_similarity: None,
-            ..s
-        })
-        .collect();
+    let held_gold: Vec<String> = held_out.examples.iter().map(|e| e.label.clone()).collect();
     let blind_t = choose_thresholds(
-        &blind_held,
-        &gold_of(&held_out),
-        oos_class,
+        &blind(loaded.score(model, &held_texts).unwrap()),
+        &held_out_classes(&held_gold, &labels, None).unwrap(),
+        None,
         ThresholdGoal::default(),
     );
-    let blind_test: Vec<Scores> = test_scores
-        .iter()
-        .cloned()
-        .map(|s| Scores {
-            neighbor_similarity: None,
-            ..s
-        })
-        .collect();
-    let without = balanced(&blind_test, &gold_of(&test), &labels, &blind_t);
+    let without = in_scope_and_recall(&blind(test_scores), &test, &labels, &blind_t);
     eprintln!(
         "unseen intents: with nearest examples {:?} in-scope {:.4} oos recall {:.4}; without {:?} in-scope {:.4} oos recall {:.4}",
         loaded.meta.thresholds, with_gate.0, with_gate.1, blind_t, without.0, without.1
