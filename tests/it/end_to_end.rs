@@ -15,11 +15,7 @@ fn has_hangul(text: &str) -> bool {
 async fn korean_deposit_missing_from_first_message_to_rating() {
     let dir = tempfile::tempdir().unwrap();
     let server = TestServer::start(state(dir.path()).await).await;
-    let mut customer = ws_connect(&server.ws_url("/v1/chat/ws")).await;
-    let id = ws_next(&mut customer).await["conversation_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (mut customer, id) = chat(&server.ws_url("/v1/chat/ws")).await;
 
     // 1. The deposit did not arrive: coin, network and amount are in the message, so the
     //    bot asks (in Korean) for what is missing, the TXID.
@@ -91,16 +87,7 @@ async fn korean_deposit_missing_from_first_message_to_rating() {
     assert!(queued["transcript"].to_string().contains("바이낸스"));
 
     // 4. An agent claims it and replies; the customer reads both on the socket.
-    let r = http(
-        server.addr,
-        "POST",
-        &format!("/v1/agent/tickets/{ticket}/claim"),
-        Some(MINA.1),
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
+    claim(server.addr, &ticket, MINA.1).await;
     let (joined, _) = ws_until(&mut customer, "agent_joined").await;
     assert!(has_hangul(joined["text"].as_str().unwrap()));
     let reply = "안녕하세요, 상담원 미나입니다. 입금 건을 확인했고 10분 안에 반영될 예정입니다.";

@@ -357,6 +357,31 @@ impl HttpResponse {
     }
 }
 
+/// Opens a customer chat socket at `url` and reads its welcome: the socket
+/// and its conversation id.
+pub async fn chat(url: &str) -> (Ws, String) {
+    let mut ws = ws_connect(url).await;
+    let id = ws_next(&mut ws).await["conversation_id"]
+        .as_str()
+        .expect("the welcome names the conversation")
+        .to_string();
+    (ws, id)
+}
+
+/// The agent with `token` claims `ticket` over real HTTP, which must succeed.
+pub async fn claim(addr: SocketAddr, ticket: &str, token: &str) {
+    let r = http(
+        addr,
+        "POST",
+        &format!("/v1/agent/tickets/{ticket}/claim"),
+        Some(token),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+}
+
 /// A minimal HTTP/1.1 client over a real socket (one request per connection).
 pub async fn http(
     addr: SocketAddr,

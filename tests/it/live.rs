@@ -131,11 +131,7 @@ async fn the_agent_feed_shows_queue_changes_and_customer_messages_of_owned_ticke
     assert_eq!(first["type"], "queue");
     assert_eq!(first["tickets"].as_array().unwrap().len(), 0);
 
-    let mut customer = ws_connect(&server.ws_url("/v1/chat/ws")).await;
-    let id = ws_next(&mut customer).await["conversation_id"]
-        .as_str()
-        .unwrap()
-        .to_string();
+    let (mut customer, id) = chat(&server.ws_url("/v1/chat/ws")).await;
     ws_send(
         &mut customer,
         json!({ "type": "message", "text": "please connect me to a human agent" }),
@@ -152,16 +148,7 @@ async fn the_agent_feed_shows_queue_changes_and_customer_messages_of_owned_ticke
         }
     }
 
-    let r = http(
-        server.addr,
-        "POST",
-        &format!("/v1/agent/tickets/{ticket}/claim"),
-        Some(MINA.1),
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
+    claim(server.addr, &ticket, MINA.1).await;
     let (joined, _) = ws_until(&mut customer, "agent_joined").await;
     assert_eq!(joined["agent"], "mina");
     ws_send(
@@ -318,16 +305,7 @@ async fn two_replicas_on_postgres_deliver_events_across_servers() {
         ticket.as_str(),
         "replica B sees replica A's ticket"
     );
-    let r = http(
-        b.addr,
-        "POST",
-        &format!("/v1/agent/tickets/{ticket}/claim"),
-        Some(MINA.1),
-        None,
-    )
-    .await
-    .unwrap();
-    assert_eq!(r.status, 200, "{}", r.body);
+    claim(b.addr, &ticket, MINA.1).await;
     ws_until(&mut customer, "agent_joined").await;
     let r = http(
         b.addr,
