@@ -113,6 +113,8 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
         batch_size: args.batch_size,
         lr_head: args.lr_head,
         lr_layers: args.lr_layers,
+        contrastive: args.contrastive,
+        contrastive_temperature: args.contrastive_temperature,
         seed: args.seed,
         goal: ThresholdGoal {
             oos_weight: args

@@ -153,6 +153,14 @@ pub struct TrainArgs {
     /// Layer learning rate in the fine-tuning stage.
     #[arg(long, default_value_t = 1e-4)]
     pub lr_layers: f64,
+    /// Weight of a supervised contrastive term added to the fine-tuning loss
+    /// (0 = cross-entropy alone): rows of one intent are pulled together and
+    /// away from the others, which sharpens nearest-example similarity.
+    #[arg(long, default_value_t = 0.0)]
+    pub contrastive: f64,
+    /// Temperature of the contrastive term's cosine similarities.
+    #[arg(long, default_value_t = 0.1)]
+    pub contrastive_temperature: f64,
     /// Weight of out-of-scope recall against in-scope accuracy when thresholds
     /// are tuned. Default: 1.0 (balanced, as benchmarks score it) for --data;
     /// for --catalog, whose out_of_scope is a well-populated class, 0.1 (about

@@ -56,6 +56,14 @@ pub struct TrainOptions {
     pub weight_decay: f64,
     pub label_smoothing: f64,
     pub dropout: f32,
+    /// Weight of the supervised contrastive term in the fine-tuning stage
+    /// (0 = cross-entropy alone). With it, batches hold a few rows of each of
+    /// several intents, and each row is pulled towards the other rows of its
+    /// intent and away from the rest, so that nearest-example similarity
+    /// separates intents (and the unknown) more sharply.
+    pub contrastive: f64,
+    /// Temperature of the contrastive term's cosine similarities.
+    pub contrastive_temperature: f64,
     pub seed: u64,
     pub progress: bool,
     pub goal: ThresholdGoal,
@@ -74,6 +82,8 @@ impl Default for TrainOptions {
             weight_decay: 0.01,
             label_smoothing: 0.1,
             dropout: 0.1,
+            contrastive: 0.0,
+            contrastive_temperature: 0.1,
             seed: 42,
             progress: true,
             goal: ThresholdGoal::default(),
@@ -147,18 +157,11 @@ struct Trainable {
 }
 
 impl Trainable {
-    /// Logits for rows `idx` of `frozen`; `dropout_mask` is applied to the pooled features.
-    fn logits(
-        &self,
-        frozen: &Frozen,
-        idx: &[usize],
-        train: bool,
-        dropout: Option<&Tensor>,
-    ) -> Result<Tensor> {
-        let pooled = self.pooled(frozen, idx, train)?;
+    /// Logits of pooled features; `dropout` (a mask) is applied to them first.
+    fn head(&self, pooled: &Tensor, dropout: Option<&Tensor>) -> Result<Tensor> {
         let pooled = match dropout {
             Some(m) => pooled.broadcast_mul(m)?,
-            None => pooled,
+            None => pooled.clone(),
         };
         head_logits(&pooled, &self.head_w, &self.head_b)
     }
@@ -242,6 +245,97 @@ fn loss(logits: &Tensor, targets: &Tensor, smoothing: f64) -> Result<Tensor> {
     Ok(((nll * (1.0 - smoothing))? + (uniform * smoothing)?)?)
 }
 
+/// Rows of one intent that sit together in a batch when the contrastive term
+/// is on: each row then has `CONTRASTIVE_GROUP - 1` positives.
+const CONTRASTIVE_GROUP: usize = 4;
+
+/// Supervised contrastive loss (Khosla et al., 2020) of a batch: for each row
+/// with at least one other row of its intent, minus the mean log-probability
+/// of picking those rows among all others by cosine similarity / temperature.
+/// Out-of-scope rows are negatives only: unrelated messages are not pulled
+/// together. `None` when no row has a positive.
+fn supervised_contrastive(
+    pooled: &Tensor,
+    labels: &[usize],
+    oos_class: Option<usize>,
+    temperature: f64,
+) -> Result<Option<Tensor>> {
+    let n = labels.len();
+    let mut positives = vec![0f32; n * n];
+    let mut self_mask = vec![0f32; n * n];
+    let mut anchors = vec![0f32; n];
+    for i in 0..n {
+        self_mask[i * n + i] = -1e4;
+        let mut count = 0usize;
+        for j in 0..n {
+            if i != j && labels[i] == labels[j] && Some(labels[i]) != oos_class {
+                positives[i * n + j] = 1.0;
+                count += 1;
+            }
+        }
+        if count > 0 {
+            for j in 0..n {
+                positives[i * n + j] /= count as f32;
+            }
+            anchors[i] = 1.0;
+        }
+    }
+    let anchor_count: f32 = anchors.iter().sum();
+    if anchor_count == 0.0 {
+        return Ok(None);
+    }
+    let device = pooled.device();
+    let unit = super::encoder::l2_normalize(pooled)?;
+    let sims = (unit.matmul(&unit.t()?)? / temperature)?;
+    let sims = sims.broadcast_add(&Tensor::from_vec(self_mask, (n, n), device)?)?;
+    let log_prob = candle_nn::ops::log_softmax(&sims, D::Minus1)?;
+    let per_anchor = (log_prob * Tensor::from_vec(positives, (n, n), device)?)?.sum(1)?;
+    let total = (per_anchor * Tensor::from_vec(anchors, n, device)?)?.sum_all()?;
+    Ok(Some((total.neg()? / anchor_count as f64)?))
+}
+
+/// Batches for plain cross-entropy: shuffled, then sorted by length within
+/// windows of 8 batches, so batches stay random with little padding.
+fn length_sorted_batches(lengths: &[usize], bs: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
+    let mut order: Vec<usize> = (0..lengths.len()).collect();
+    order.shuffle(rng);
+    for window in order.chunks_mut(bs * 8) {
+        window.sort_by_key(|&i| lengths[i]);
+    }
+    let mut batches: Vec<Vec<usize>> = order.chunks(bs).map(<[usize]>::to_vec).collect();
+    batches.shuffle(rng);
+    batches
+}
+
+/// How many batches [`grouped_batches`] makes (the same every epoch).
+fn grouped_batch_count(labels: &[usize], bs: usize, group: usize) -> usize {
+    let mut counts: HashMap<usize, usize> = HashMap::new();
+    for &y in labels {
+        *counts.entry(y).or_default() += 1;
+    }
+    let groups: usize = counts.values().map(|c| c.div_ceil(group.max(1))).sum();
+    groups.div_ceil((bs / group.max(1)).max(1))
+}
+
+/// Batches for the contrastive term: every row once, in groups of `group`
+/// rows of one label, `bs / group` groups per batch in random order, so
+/// that most rows meet others of their intent.
+fn grouped_batches(labels: &[usize], bs: usize, group: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
+    let classes = labels.iter().max().map_or(0, |&m| m + 1);
+    let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
+    for (i, &y) in labels.iter().enumerate() {
+        by_class[y].push(i);
+    }
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for mut rows in by_class {
+        rows.shuffle(rng);
+        groups.extend(rows.chunks(group.max(1)).map(<[usize]>::to_vec));
+    }
+    groups.shuffle(rng);
+    let per_batch = (bs / group.max(1)).max(1);
+    groups.chunks(per_batch).map(|g| g.concat()).collect()
+}
+
 /// One training stage.
 struct Phase {
     name: &'static str,
@@ -300,6 +394,7 @@ fn run_phase(
     frozen_valid: &Frozen,
     train_y: &[usize],
     valid_y: &[Option<usize>],
+    oos_class: Option<usize>,
     opts: &TrainOptions,
     rng: &mut StdRng,
     history: &mut Vec<serde_json::Value>,
@@ -320,7 +415,14 @@ fn run_phase(
     let n = train_y.len();
     let hidden = trainable.head_w.dim(1)?;
     let bs = opts.batch_size.max(1);
-    let steps_per_epoch = n.div_ceil(bs);
+    // The contrastive term shapes the encoder's embeddings, so it only has a
+    // point when layers are tuned.
+    let contrastive = opts.contrastive > 0.0 && !layer_vars.is_empty();
+    let steps_per_epoch = if contrastive {
+        grouped_batch_count(train_y, bs, CONTRASTIVE_GROUP)
+    } else {
+        n.div_ceil(bs)
+    };
     let total_steps = (steps_per_epoch * phase.epochs).max(1);
     let warmup = (total_steps / 16).max(1);
     let lengths: Vec<usize> = match frozen_train {
@@ -335,21 +437,18 @@ fn run_phase(
             &format!("{} epoch {}/{}", phase.name, epoch + 1, phase.epochs),
             opts.progress && !quiet,
         );
-        // Shuffle, then sort within windows of 8 batches by length: random
-        // batches with little padding.
-        let mut order: Vec<usize> = (0..n).collect();
-        order.shuffle(rng);
-        for window in order.chunks_mut(bs * 8) {
-            window.sort_by_key(|&i| lengths[i]);
-        }
-        let mut batches: Vec<&[usize]> = order.chunks(bs).collect();
-        batches.shuffle(rng);
+        let batches = if contrastive {
+            grouped_batches(train_y, bs, CONTRASTIVE_GROUP, rng)
+        } else {
+            length_sorted_batches(&lengths, bs, rng)
+        };
         let mut loss_sum = 0f64;
-        for batch in batches {
+        for batch in &batches {
+            let batch = batch.as_slice();
             let scale = if step < warmup {
                 (step + 1) as f64 / warmup as f64
             } else {
-                (total_steps - step) as f64 / (total_steps - warmup).max(1) as f64
+                total_steps.saturating_sub(step) as f64 / (total_steps - warmup).max(1) as f64
             };
             head_opt.set_learning_rate(phase.lr_head * scale);
             if let Some(o) = layer_opt.as_mut() {
@@ -371,13 +470,25 @@ fn run_phase(
             } else {
                 None
             };
-            let logits = trainable.logits(frozen_train, batch, true, dropout.as_ref())?;
+            let pooled = trainable.pooled(frozen_train, batch, true)?;
+            let logits = trainable.head(&pooled, dropout.as_ref())?;
             let targets = Tensor::from_vec(
                 batch.iter().map(|&i| train_y[i] as u32).collect::<Vec<_>>(),
                 batch.len(),
                 &device,
             )?;
-            let l = loss(&logits, &targets, opts.label_smoothing)?;
+            let mut l = loss(&logits, &targets, opts.label_smoothing)?;
+            if contrastive {
+                let batch_y: Vec<usize> = batch.iter().map(|&i| train_y[i]).collect();
+                if let Some(c) = supervised_contrastive(
+                    &pooled,
+                    &batch_y,
+                    oos_class,
+                    opts.contrastive_temperature,
+                )? {
+                    l = (l + (c * opts.contrastive)?)?;
+                }
+            }
             let grads = l.backward()?;
             head_opt.step(&grads)?;
             if let Some(o) = layer_opt.as_mut() {
@@ -434,6 +545,14 @@ pub fn train(
     let device = Device::Cpu;
     if train_set.is_empty() {
         return Err(Error::InvalidInput("the training data has no rows".into()));
+    }
+    if !(opts.contrastive.is_finite() && opts.contrastive >= 0.0)
+        || !(opts.contrastive_temperature.is_finite() && opts.contrastive_temperature > 0.0)
+    {
+        return Err(Error::InvalidInput(format!(
+            "the contrastive weight must be 0 or more and its temperature above 0 (got {} and {})",
+            opts.contrastive, opts.contrastive_temperature
+        )));
     }
     let layer_count = model.encoder.layers().len();
     if opts.tune_layers > layer_count {
@@ -538,6 +657,7 @@ pub fn train(
         &probe_valid,
         &train_y,
         &valid_y,
+        oos_class,
         opts,
         &mut rng,
         &mut history,
@@ -561,6 +681,7 @@ pub fn train(
             &frozen_valid,
             &train_y,
             &valid_y,
+            oos_class,
             opts,
             &mut rng,
             &mut history,
@@ -666,6 +787,8 @@ pub fn train(
             "lr_layers": opts.lr_layers,
             "label_smoothing": opts.label_smoothing,
             "dropout": opts.dropout,
+            "contrastive": opts.contrastive,
+            "contrastive_temperature": opts.contrastive_temperature,
             "seed": opts.seed,
             "encode_seconds": encode_secs,
             "total_seconds": train_secs,
@@ -795,6 +918,71 @@ mod tests {
         let plain = loss(&logits, &y, 0.0).unwrap().to_scalar::<f32>().unwrap();
         let smooth = loss(&logits, &y, 0.1).unwrap().to_scalar::<f32>().unwrap();
         assert!(plain < 1e-3 && smooth > plain);
+    }
+
+    fn contrastive(rows: &[[f32; 2]], labels: &[usize], oos: Option<usize>) -> Option<f32> {
+        let flat: Vec<f32> = rows.iter().flatten().copied().collect();
+        let pooled = Tensor::from_vec(flat, (rows.len(), 2), &Device::Cpu).unwrap();
+        supervised_contrastive(&pooled, labels, oos, 0.1)
+            .unwrap()
+            .map(|l| l.to_scalar::<f32>().unwrap())
+    }
+
+    #[test]
+    fn contrastive_loss_is_low_when_intents_cluster_and_high_when_they_mix() {
+        let labels = [0, 0, 1, 1];
+        let clustered = contrastive(&[[1., 0.], [0.9, 0.1], [0., 1.], [0.1, 0.9]], &labels, None);
+        let mixed = contrastive(&[[1., 0.], [0., 1.], [0.9, 0.1], [0.1, 0.9]], &labels, None);
+        let (clustered, mixed) = (clustered.unwrap(), mixed.unwrap());
+        assert!(clustered < 0.1, "{clustered}");
+        assert!(mixed > 5.0, "{mixed}");
+        // Only the direction counts: scaling a row changes nothing.
+        let scaled = contrastive(&[[3., 0.], [0.9, 0.1], [0., 1.], [0.2, 1.8]], &labels, None);
+        assert!((scaled.unwrap() - clustered).abs() < 1e-5);
+    }
+
+    #[test]
+    fn contrastive_loss_never_pulls_out_of_scope_rows_together() {
+        // Two out-of-scope rows far apart cost nothing, and a batch without
+        // any in-scope pair has no loss at all.
+        assert_eq!(
+            contrastive(&[[1., 0.], [0., 1.], [0.7, 0.7]], &[2, 2, 0], Some(2)),
+            None
+        );
+        let with_oos = contrastive(
+            &[[1., 0.], [1., 0.], [0., 1.], [-1., 0.]],
+            &[0, 0, 2, 2],
+            Some(2),
+        );
+        let without = contrastive(
+            &[[1., 0.], [1., 0.], [0., 1.], [-1., 0.]],
+            &[0, 0, 1, 3],
+            None,
+        );
+        assert!((with_oos.unwrap() - without.unwrap()).abs() < 1e-5);
+    }
+
+    #[test]
+    fn grouped_batches_cover_every_row_once_with_intents_together() {
+        let labels: Vec<usize> = (0..103).map(|i| i % 10).collect();
+        let mut rng = StdRng::seed_from_u64(7);
+        let batches = grouped_batches(&labels, 8, 4, &mut rng);
+        assert_eq!(batches.len(), grouped_batch_count(&labels, 8, 4));
+        let mut seen: Vec<usize> = batches.concat();
+        seen.sort_unstable();
+        assert_eq!(seen, (0..103).collect::<Vec<_>>());
+        assert!(batches.iter().all(|b| b.len() <= 8));
+        // Every row of a full group shares its batch with 3 rows of its intent.
+        let labels = &labels;
+        let paired = batches
+            .iter()
+            .flat_map(|b| {
+                b.iter()
+                    .map(move |&i| b.iter().filter(|&&j| labels[j] == labels[i]).count())
+            })
+            .filter(|&same| same >= 4)
+            .count();
+        assert!(paired >= 80, "{paired}");
     }
 
     #[test]

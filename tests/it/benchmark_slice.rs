@@ -255,3 +255,84 @@ fn nearest_training_examples_help_turn_down_unseen_intents() {
         score(without)
     );
 }
+
+/// How well nearest-example similarity tells in-scope rows from unseen
+/// intents' rows: the area under its ROC curve (the chance an in-scope row
+/// scores above an unseen one) and the gap between the two groups' means.
+fn nearest_separation(scores: &[Scores], data: &Dataset) -> (f64, f64) {
+    let near = |oos: bool| -> Vec<f64> {
+        scores
+            .iter()
+            .zip(&data.examples)
+            .filter(|(_, e)| (e.label == "oos") == oos)
+            .map(|(s, _)| s.neighbor_similarity.expect("exemplars kept") as f64)
+            .collect()
+    };
+    let (inside, outside) = (near(false), near(true));
+    let mut wins = 0f64;
+    for a in &inside {
+        for b in &outside {
+            wins += if a > b {
+                1.0
+            } else if a == b {
+                0.5
+            } else {
+                0.0
+            };
+        }
+    }
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / v.len() as f64;
+    (
+        wins / (inside.len() * outside.len()) as f64,
+        mean(&inside) - mean(&outside),
+    )
+}
+
+#[test]
+fn contrastive_tuning_separates_unseen_intents_by_nearest_example() {
+    let dir = shared_data_dir().join("banking77");
+    let train_all = Dataset::load(&dir.join("train.csv"), None).unwrap();
+    let test_all = Dataset::load(&dir.join("test.csv"), None).unwrap();
+    // As above: 10 intents in scope, held-out strangers from 10 other
+    // intents, test strangers from 10 more.
+    let (train_part, held_in) = slice(&train_all, 10, 30).hold_out(0.2, 3);
+    let mut held_out = held_in.clone();
+    held_out.examples.extend(unseen(&train_all, 10, 10, 6));
+    let mut test = slice(&test_all, 10, 20);
+    test.examples.extend(unseen(&test_all, 20, 10, 20));
+    let texts: Vec<&str> = test.examples.iter().map(|e| e.text.as_str()).collect();
+    let model = encoder();
+    let tuned = |contrastive: f64| -> (f64, f64) {
+        let opts = TrainOptions {
+            tune_layers: 1,
+            probe_epochs: 30,
+            epochs: 3,
+            contrastive,
+            progress: false,
+            ..Default::default()
+        };
+        let trained = train(
+            model,
+            &train_part.labelled(),
+            &held_out.labelled(),
+            &opts,
+            train_part.sha256(),
+            None,
+        )
+        .unwrap();
+        nearest_separation(&trained.classifier.score(model, &texts).unwrap(), &test)
+    };
+    let (plain, contrastive) = (tuned(0.0), tuned(1.0));
+    eprintln!(
+        "nearest-example similarity, in scope vs unseen intents (AUROC, gap of means): cross-entropy {plain:.4?}, with the contrastive term {contrastive:.4?}"
+    );
+    // Measured: AUROC 0.965 -> 0.969, gap 0.069 -> 0.123. Stated: the gap
+    // grows by at least 40 %, and the AUROC stays at 0.95 or more.
+    assert!(
+        contrastive.1 >= 1.4 * plain.1,
+        "the contrastive term did not push unseen intents away: gap {:.4} vs {:.4}",
+        contrastive.1,
+        plain.1
+    );
+    assert!(contrastive.0 >= 0.95, "AUROC {:.4}", contrastive.0);
+}
