@@ -546,9 +546,10 @@ pub fn train(
     if train_set.is_empty() {
         return Err(Error::InvalidInput("the training data has no rows".into()));
     }
-    if !(opts.contrastive.is_finite() && opts.contrastive >= 0.0)
-        || !(opts.contrastive_temperature.is_finite() && opts.contrastive_temperature > 0.0)
-    {
+    let contrastive_ok = opts.contrastive.is_finite() && opts.contrastive >= 0.0;
+    let temperature_ok =
+        opts.contrastive_temperature.is_finite() && opts.contrastive_temperature > 0.0;
+    if !(contrastive_ok && temperature_ok) {
         return Err(Error::InvalidInput(format!(
             "the contrastive weight must be 0 or more and its temperature above 0 (got {} and {})",
             opts.contrastive, opts.contrastive_temperature
