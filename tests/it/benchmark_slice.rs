@@ -322,6 +322,27 @@ fn contrastive_tuning_separates_unseen_intents_by_nearest_example() {
         .unwrap();
         nearest_separation(&trained.classifier.score(model, &texts).unwrap(), &test)
     };
+    // Settings that make no sense are refused before any work.
+    for (weight, temperature) in [(-1.0, 0.1), (1.0, 0.0), (f64::NAN, 0.1)] {
+        let opts = TrainOptions {
+            contrastive: weight,
+            contrastive_temperature: temperature,
+            progress: false,
+            ..Default::default()
+        };
+        let err = train(
+            model,
+            &train_part.labelled(),
+            &held_out.labelled(),
+            &opts,
+            String::new(),
+            None,
+        )
+        .err()
+        .expect("refused")
+        .to_string();
+        assert!(err.contains("contrastive"), "{err}");
+    }
     let (plain, contrastive) = (tuned(0.0), tuned(1.0));
     eprintln!(
         "nearest-example similarity, in scope vs unseen intents (AUROC, gap of means): cross-entropy {plain:.4?}, with the contrastive term {contrastive:.4?}"
