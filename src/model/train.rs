@@ -1,7 +1,8 @@
 //! Training the intent classifier on top of the encoder, on CPU: the frozen
 //! lower layers run once per text and are cached, the top `tune_layers`
-//! layers and a linear head are fine-tuned with AdamW, then the temperature
-//! and the out-of-scope thresholds are fitted on held-out data.
+//! layers and a linear head are fine-tuned with AdamW (cross-entropy, plus an
+//! optional supervised contrastive term), then the temperature and the
+//! out-of-scope thresholds are fitted on held-out data.
 
 use std::collections::{BTreeSet, HashMap};
 use std::time::Instant;
@@ -210,7 +211,6 @@ impl Trainable {
         })
     }
 
-    /// Logits of every row, in batches, without gradients.
     /// Pooled features of every row, in batches, without gradients: [n, hidden].
     fn all_pooled(&self, frozen: &Frozen, n: usize) -> Result<Tensor> {
         let idx: Vec<usize> = (0..n).collect();
@@ -221,6 +221,7 @@ impl Trainable {
         Ok(Tensor::cat(&parts, 0)?)
     }
 
+    /// Logits of every row, in batches, without gradients.
     fn all_logits(&self, frozen: &Frozen, n: usize) -> Result<Vec<Vec<f32>>> {
         self.logits_of(&self.all_pooled(frozen, n)?)
     }
