@@ -10,7 +10,7 @@ use intentdesk::eval::{EvalOptions, evaluate};
 use intentdesk::model::EmbeddingModel;
 use intentdesk::model::calibration::{ThresholdGoal, choose_thresholds};
 use intentdesk::model::classifier::{Scores, Thresholds, decide};
-use intentdesk::model::train::{TrainOptions, Trained, held_out_classes, train};
+use intentdesk::model::train::{TrainOptions, Trained, held_out_classes};
 
 use super::common::{self, encoder};
 
@@ -56,15 +56,7 @@ fn frozen_probe(model: &EmbeddingModel, train_part: &Dataset, held_out: &Dataset
         progress: false,
         ..Default::default()
     };
-    train(
-        model,
-        &train_part.labelled(),
-        &held_out.labelled(),
-        &opts,
-        train_part.sha256(),
-        None,
-    )
-    .unwrap()
+    common::train_on(model, train_part, held_out, &opts).unwrap()
 }
 
 #[test]
@@ -131,6 +123,23 @@ fn unseen(data: &Dataset, skip: usize, intents: usize, per_intent: usize) -> Vec
         .collect()
 }
 
+/// BANKING77 split as CLINC150 is: in scope, 10 intents with 30 training
+/// rows each (a seeded fifth held out); out of scope, other intents for the
+/// held-out rows (10 intents) and for the test rows (10 more), so thresholds
+/// cannot learn the test's strangers. Test: `per_test_intent` rows of each of
+/// the 20 intents. Returns (training, held-out, test) rows.
+fn with_unseen_intents(per_test_intent: usize) -> (Dataset, Dataset, Dataset) {
+    let dir = shared_data_dir().join("banking77");
+    let train_all = Dataset::load(&dir.join("train.csv"), None).unwrap();
+    let test_all = Dataset::load(&dir.join("test.csv"), None).unwrap();
+    let (train_part, mut held_out) = slice(&train_all, 10, 30).hold_out(0.2, 3);
+    held_out.examples.extend(unseen(&train_all, 10, 10, 6));
+    let mut test = slice(&test_all, 10, per_test_intent);
+    test.examples
+        .extend(unseen(&test_all, 20, 10, per_test_intent));
+    (train_part, held_out, test)
+}
+
 /// In-scope accuracy and out-of-scope recall on `data` of `scores` (one per
 /// row) under `t`, as `eval` counts them.
 fn in_scope_and_recall(
@@ -151,17 +160,7 @@ fn in_scope_and_recall(
 
 #[test]
 fn nearest_training_examples_help_turn_down_unseen_intents() {
-    let dir = shared_data_dir().join("banking77");
-    let train_all = Dataset::load(&dir.join("train.csv"), None).unwrap();
-    let test_all = Dataset::load(&dir.join("test.csv"), None).unwrap();
-    // In scope: 10 intents, 30 training rows each. Out of scope, as in
-    // CLINC150: other intents for held-out (10 intents) and for test
-    // (10 more), so thresholds cannot learn the test's strangers.
-    let (train_part, held_in) = slice(&train_all, 10, 30).hold_out(0.2, 3);
-    let mut held_out = held_in.clone();
-    held_out.examples.extend(unseen(&train_all, 10, 10, 6));
-    let mut test = slice(&test_all, 10, 40);
-    test.examples.extend(unseen(&test_all, 20, 10, 40));
+    let (train_part, held_out, test) = with_unseen_intents(40);
     let model = encoder();
     let trained = frozen_probe(model, &train_part, &held_out);
     // Every training row is kept as an exemplar, and saved with the artifact.
@@ -290,16 +289,7 @@ fn nearest_separation(scores: &[Scores], data: &Dataset) -> (f64, f64) {
 
 #[test]
 fn contrastive_tuning_separates_unseen_intents_by_nearest_example() {
-    let dir = shared_data_dir().join("banking77");
-    let train_all = Dataset::load(&dir.join("train.csv"), None).unwrap();
-    let test_all = Dataset::load(&dir.join("test.csv"), None).unwrap();
-    // As above: 10 intents in scope, held-out strangers from 10 other
-    // intents, test strangers from 10 more.
-    let (train_part, held_in) = slice(&train_all, 10, 30).hold_out(0.2, 3);
-    let mut held_out = held_in.clone();
-    held_out.examples.extend(unseen(&train_all, 10, 10, 6));
-    let mut test = slice(&test_all, 10, 20);
-    test.examples.extend(unseen(&test_all, 20, 10, 20));
+    let (train_part, held_out, test) = with_unseen_intents(20);
     let texts: Vec<&str> = test.examples.iter().map(|e| e.text.as_str()).collect();
     let model = encoder();
     let tuned = |contrastive: f64| -> (f64, f64) {
@@ -311,15 +301,7 @@ fn contrastive_tuning_separates_unseen_intents_by_nearest_example() {
             progress: false,
             ..Default::default()
         };
-        let trained = train(
-            model,
-            &train_part.labelled(),
-            &held_out.labelled(),
-            &opts,
-            train_part.sha256(),
-            None,
-        )
-        .unwrap();
+        let trained = common::train_on(model, &train_part, &held_out, &opts).unwrap();
         nearest_separation(&trained.classifier.score(model, &texts).unwrap(), &test)
     };
     // Settings that make no sense are refused before any work.
@@ -330,17 +312,10 @@ fn contrastive_tuning_separates_unseen_intents_by_nearest_example() {
             progress: false,
             ..Default::default()
         };
-        let err = train(
-            model,
-            &train_part.labelled(),
-            &held_out.labelled(),
-            &opts,
-            String::new(),
-            None,
-        )
-        .err()
-        .expect("refused")
-        .to_string();
+        let err = common::train_on(model, &train_part, &held_out, &opts)
+            .err()
+            .expect("refused")
+            .to_string();
         assert!(err.contains("contrastive"), "{err}");
     }
     let (plain, contrastive) = (tuned(0.0), tuned(1.0));

@@ -1,7 +1,11 @@
-//! Shared helpers: the real encoder, loaded once per test binary.
+//! Shared helpers: the real encoder, loaded once per test binary, and
+//! training on a dataset's rows.
 
 use std::sync::OnceLock;
 
+use intentdesk::data::Dataset;
+use intentdesk::error::Result;
+use intentdesk::model::train::{TrainOptions, Trained, train};
 use intentdesk::model::{EmbeddingModel, EncoderOptions, EncoderSource, Precision};
 
 /// The default encoder (f32), loaded once.
@@ -41,4 +45,21 @@ pub fn minilm_dir() -> std::path::PathBuf {
 /// Cosine similarity of two unit vectors.
 pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Trains on `train_part`, calibrated on `held_out`, as `intentdesk train` does.
+pub fn train_on(
+    model: &EmbeddingModel,
+    train_part: &Dataset,
+    held_out: &Dataset,
+    opts: &TrainOptions,
+) -> Result<Trained> {
+    train(
+        model,
+        &train_part.labelled(),
+        &held_out.labelled(),
+        opts,
+        train_part.sha256(),
+        None,
+    )
 }

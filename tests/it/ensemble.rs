@@ -7,7 +7,7 @@ use intentdesk::data::{Dataset, shared_data_dir};
 use intentdesk::eval::{EvalOptions, evaluate};
 use intentdesk::model::calibration::ThresholdGoal;
 use intentdesk::model::ensemble::{ENSEMBLE_FILE, assemble};
-use intentdesk::model::train::{TrainOptions, train};
+use intentdesk::model::train::TrainOptions;
 use intentdesk::model::{EmbeddingModel, EncoderOptions, IntentModel};
 
 use super::benchmark_slice::slice;
@@ -28,15 +28,7 @@ fn member(model: &EmbeddingModel, train_part: &Dataset, held_out: &Dataset, dir:
         progress: false,
         ..Default::default()
     };
-    let trained = train(
-        model,
-        &train_part.labelled(),
-        &held_out.labelled(),
-        &opts,
-        train_part.sha256(),
-        None,
-    )
-    .unwrap();
+    let trained = common::train_on(model, train_part, held_out, &opts).unwrap();
     trained
         .classifier
         .save(dir, &trained.tuned_tensors)
