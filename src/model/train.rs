@@ -473,22 +473,22 @@ fn run_phase(
             };
             let pooled = trainable.pooled(frozen_train, batch, true)?;
             let logits = trainable.head(&pooled, dropout.as_ref())?;
+            let batch_y: Vec<usize> = batch.iter().map(|&i| train_y[i]).collect();
             let targets = Tensor::from_vec(
-                batch.iter().map(|&i| train_y[i] as u32).collect::<Vec<_>>(),
+                batch_y.iter().map(|&y| y as u32).collect::<Vec<_>>(),
                 batch.len(),
                 &device,
             )?;
             let mut l = loss(&logits, &targets, opts.label_smoothing)?;
-            if contrastive {
-                let batch_y: Vec<usize> = batch.iter().map(|&i| train_y[i]).collect();
-                if let Some(c) = supervised_contrastive(
+            if contrastive
+                && let Some(c) = supervised_contrastive(
                     &pooled,
                     &batch_y,
                     oos_class,
                     opts.contrastive_temperature,
-                )? {
-                    l = (l + (c * opts.contrastive)?)?;
-                }
+                )?
+            {
+                l = (l + (c * opts.contrastive)?)?;
             }
             let grads = l.backward()?;
             head_opt.step(&grads)?;
