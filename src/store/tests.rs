@@ -1,4 +1,4 @@
-//! Store tests, each run against SQLite (a temporary directory) and, when `INTENTDESK_TEST_POSTGRES_URL` is set, against PostgreSQL too (a fresh database per test, dropped afterwards, even when the test panics).
+//! Store tests, each run against SQLite (a temporary directory) and PostgreSQL (a fresh database per test named by `INTENTDESK_TEST_POSTGRES_URL`, which `tests/run.sh` sets; dropped afterwards, even when the test panics). Without the variable they fail: they never pass by skipping PostgreSQL.
 
 use std::collections::{HashMap, HashSet};
 use std::time::Duration;
@@ -56,7 +56,7 @@ impl TestDb {
     }
 }
 
-/// SQLite always; PostgreSQL when configured.
+/// SQLite and PostgreSQL; panics when PostgreSQL is not configured.
 async fn test_dbs() -> Vec<TestDb> {
     let dir = tempfile::tempdir().unwrap();
     let url = format!(
@@ -69,8 +69,10 @@ async fn test_dbs() -> Vec<TestDb> {
         dir: Some(dir),
         _pg: None,
     }];
-    if let Ok(admin_url) = std::env::var(PG_ENV)
-        && !admin_url.is_empty()
+    let admin_url = std::env::var(PG_ENV)
+        .ok()
+        .filter(|u| !u.is_empty())
+        .unwrap_or_else(|| panic!("{PG_ENV} is not set: run the tests with `bash tests/run.sh`, which starts PostgreSQL and sets it"));
     {
         let db = format!(
             "intentdesk_t_{}",

@@ -452,13 +452,15 @@ fn dechunk(mut rest: &str) -> String {
     out
 }
 
-/// A fresh PostgreSQL database for one test when `INTENTDESK_TEST_POSTGRES_URL` names a
-/// role that may create databases (CI sets it); dropped with the guard. `None` otherwise.
-pub async fn postgres_database() -> Option<(String, PgGuard)> {
+/// A fresh PostgreSQL database for one test, on the server `INTENTDESK_TEST_POSTGRES_URL`
+/// names (a role that may create databases; `tests/run.sh` starts the server and sets it);
+/// dropped with the guard. Panics when the variable is not set: no test skips PostgreSQL.
+pub async fn postgres_database() -> (String, PgGuard) {
     use sqlx::{Connection, Executor};
     let admin = std::env::var("INTENTDESK_TEST_POSTGRES_URL")
         .ok()
-        .filter(|u| !u.is_empty())?;
+        .filter(|u| !u.is_empty())
+        .expect("INTENTDESK_TEST_POSTGRES_URL is not set: run the tests with `bash tests/run.sh`, which starts PostgreSQL and sets it");
     let db = format!(
         "intentdesk_svc_{}",
         &uuid::Uuid::new_v4().simple().to_string()[..12]
@@ -481,7 +483,7 @@ pub async fn postgres_database() -> Option<(String, PgGuard)> {
         Some(q) => format!("{base}/{db}?{q}"),
         None => format!("{base}/{db}"),
     };
-    Some((url, PgGuard { admin, db }))
+    (url, PgGuard { admin, db })
 }
 
 /// Drops the test database (from its own thread: it may run while a test unwinds).

@@ -14,8 +14,8 @@
 //!   429 overloaded and rate-limited, 503), CORS, metrics, the OpenAPI paths.
 //! - [`live`]: a server on port 0 with real WebSocket clients: chat, resume
 //!   after reconnect, the agent feed, graceful shutdown, overload → 429, and
-//!   two replicas on one PostgreSQL database (when `INTENTDESK_TEST_POSTGRES_URL`
-//!   is set, as `.ci/run` does).
+//!   two replicas on one PostgreSQL database (`INTENTDESK_TEST_POSTGRES_URL`,
+//!   which `tests/run.sh` sets; without it the test fails, it never skips).
 //! - [`end_to_end`]: a Korean deposit case with the real model from the first
 //!   message to the agent's reply on the socket and the rating.
 //! - [`durability`]: the real binary is SIGKILLed during traffic and restarted
@@ -28,7 +28,8 @@
 //!
 //! Tests that need the encoder load the real weights from the model cache
 //! (`INTENTDESK_MODEL_CACHE`, default `models/cache`); `intentdesk
-//! fetch-model` puts them there (the README's test command runs it first).
+//! fetch-model` puts them there. `tests/run.sh` (the README's test command)
+//! fetches them, starts PostgreSQL and installs Chromium before `cargo test`.
 
 mod api;
 mod benchmark_slice;
