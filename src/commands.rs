@@ -437,6 +437,10 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     // On stdout, so scripts (and tests) started with --port 0 learn the port.
     println!("listening on http://{addr}");
+    if config.http.ui {
+        println!("widget demo: http://{addr}/");
+        println!("agent workspace: http://{addr}/agent");
+    }
     let _ = std::io::stdout().flush();
     http::server::run(listener, state, shutdown).await?;
     store.close().await;

@@ -281,6 +281,10 @@ pub struct ServeArgs {
         value_delimiter = ','
     )]
     pub cors_origins: Vec<String>,
+    /// Serve the API only: no widget demo page (/), agent workspace (/agent), widget.js or
+    /// /assets/ (they answer 404), for deployments that host their own pages.
+    #[arg(long = "no-ui", env = "INTENTDESK_NO_UI")]
+    pub no_ui: bool,
     /// Longest customer message in characters: longer ones are refused (413) with a
     /// localized "too long" text, so nobody pastes a novel into the model.
     #[arg(long, env = "INTENTDESK_MAX_MESSAGE_CHARS", default_value_t = 2000)]
@@ -461,6 +465,7 @@ impl ServeArgs {
                 rate_limit_per_minute: self.rate_limit_per_minute,
                 request_timeout: Duration::from_secs(self.request_timeout_secs),
                 agents,
+                ui: !self.no_ui,
                 ..Default::default()
             },
         })
@@ -488,6 +493,8 @@ mod tests {
         assert_eq!(c.database, Database::DataDir(PathBuf::from("data")));
         assert_eq!(c.service.max_message_chars, 2000);
         assert_eq!(c.engine.max_batch, 32);
+        assert!(c.http.ui, "the pages are served by default");
+        assert!(!parse(&["--no-ui"]).unwrap().http.ui);
         let c = parse(&[
             "--agent-token",
             "mina:secret-token-1",

@@ -24,7 +24,7 @@ pub struct QueuedTicket {
     pub waiting_ms: i64,
 }
 
-fn ticket_lang(ticket: &Ticket) -> Lang {
+pub(super) fn ticket_lang(ticket: &Ticket) -> Lang {
     Lang::from_code(&ticket.language).unwrap_or(Lang::En)
 }
 
@@ -202,7 +202,7 @@ impl ChatService {
         self.agent(agent_id).await
     }
 
-    async fn agent(&self, agent_id: &str) -> Result<Agent> {
+    pub(super) async fn agent(&self, agent_id: &str) -> Result<Agent> {
         self.store
             .agents()
             .await?
@@ -215,7 +215,7 @@ impl ChatService {
     }
 
     /// The ticket, if `agent_id` owns it (assigned to them); `Conflict` otherwise.
-    async fn owned_ticket(&self, agent_id: &str, ticket_id: &str) -> Result<Ticket> {
+    pub(super) async fn owned_ticket(&self, agent_id: &str, ticket_id: &str) -> Result<Ticket> {
         let ticket = self.ticket(ticket_id).await?;
         if ticket.state != TicketState::Assigned || ticket.agent_id.as_deref() != Some(agent_id) {
             return Err(Error::Conflict(format!(

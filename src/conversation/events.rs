@@ -81,6 +81,31 @@ impl EventBody {
         }
     }
 
+    /// The text shown to the customer.
+    pub fn text(&self) -> &str {
+        match self {
+            EventBody::CustomerMessage { text }
+            | EventBody::BotMessage { text, .. }
+            | EventBody::TicketOpened { text, .. }
+            | EventBody::QueuePosition { text, .. }
+            | EventBody::AgentJoined { text, .. }
+            | EventBody::AgentMessage { text, .. }
+            | EventBody::Resolved { text }
+            | EventBody::RatingRequest { text }
+            | EventBody::HandedBack { text } => text,
+        }
+    }
+
+    /// The agent's name, on agent events.
+    pub fn agent(&self) -> Option<&str> {
+        match self {
+            EventBody::AgentJoined { agent, .. } | EventBody::AgentMessage { agent, .. } => {
+                Some(agent)
+            }
+            _ => None,
+        }
+    }
+
     /// Whether the event changes the human queue (agents' feeds refresh on these).
     pub fn changes_queue(kind: &str) -> bool {
         matches!(

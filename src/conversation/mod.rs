@@ -3,13 +3,15 @@
 //! model, the pure policy and the store; tickets are opened with what was collected and the
 //! customer is told their ticket number, queue position and estimated wait. Agent actions
 //! (claim, reply, note, resolve, hand back, presence), automatic assignment and queue
-//! updates live in [`agents`].
+//! updates live in [`agents`]; the agent workspace's views (open tickets, the ticket pane,
+//! the supervisor strip) and transfers in [`desk`].
 //!
 //! Everything a customer is told is appended as an event ([`OutgoingEvent`]) to the store
 //! before it is returned, so a transport only relays events and a reconnecting customer
 //! reads what they missed with [`ChatService::events_after`].
 
 mod agents;
+mod desk;
 pub mod events;
 mod texts;
 
@@ -33,6 +35,9 @@ use crate::queue::{self, AgentLoad};
 use crate::store::{Conversation, NewTicket, Sender, Store, StoreError, Ticket, TicketState};
 
 pub use agents::QueuedTicket;
+pub use desk::{
+    AgentStatus, DeskStats, FIRST_LINE_CHARS, TicketPane, TicketSummary, Today, TranscriptEntry,
+};
 pub use events::{EventBody, OutgoingEvent};
 
 /// The service's tunables (the policy's included).
@@ -143,6 +148,16 @@ impl Transcript {
             out.push_str(&format!("[{at}] {}: {}\n", m.sender.as_str(), m.text));
         }
         out
+    }
+}
+
+/// The catalog's name of a stored priority number (out-of-range numbers clamp).
+pub fn priority_name(number: i32) -> &'static str {
+    match number {
+        i32::MIN..=0 => "low",
+        1 => "normal",
+        2 => "high",
+        _ => "urgent",
     }
 }
 
@@ -473,20 +488,12 @@ impl ChatService {
         body: EventBody,
     ) -> Result<OutgoingEvent> {
         let now = self.now();
-        let text = match &body {
-            EventBody::BotMessage { text, .. }
-            | EventBody::TicketOpened { text, .. }
-            | EventBody::QueuePosition { text, .. }
-            | EventBody::AgentJoined { text, .. }
-            | EventBody::Resolved { text, .. }
-            | EventBody::RatingRequest { text, .. }
-            | EventBody::HandedBack { text, .. } => text.clone(),
-            EventBody::CustomerMessage { .. } | EventBody::AgentMessage { .. } => {
-                return Err(Error::Internal(
-                    "bot_says with a customer or agent event".into(),
-                ));
-            }
-        };
+        if let EventBody::CustomerMessage { .. } | EventBody::AgentMessage { .. } = &body {
+            return Err(Error::Internal(
+                "bot_says with a customer or agent event".into(),
+            ));
+        }
+        let text = body.text().to_string();
         let meta = serde_json::json!({ "event": body.kind() }).to_string();
         self.store
             .append_message(conversation_id, Sender::Bot, &text, &meta, now)

@@ -1,8 +1,10 @@
-//! The agent API (bearer token per agent): the queue, ticket actions and presence.
+//! The agent API (bearer token per agent): the queue, the open tickets, one ticket's pane,
+//! ticket actions (claim, reply, note, resolve, hand back, transfer), presence, the caller's
+//! status and the supervisor strip.
 //! Tokens are compared in constant time and never logged.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use serde::{Deserialize, Serialize};
@@ -92,14 +94,102 @@ pub async fn queue(
     Ok(Json(queue_json(&state).await?))
 }
 
-/// `GET /v1/agent/tickets/{id}`
+/// `GET /v1/agent/tickets/{id}`: the ticket with its details, notes, the masked events of
+/// its conversation so far (`transcript`), the catalog's answer for its intent in the
+/// customer's language (`suggested_reply`) and, while open, its summary fields.
 pub async fn ticket(
     State(state): State<AppState>,
     _agent: AgentAuth,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let ticket = state.chat().ticket(&id).await?;
-    Ok(Json(TicketJson::from(&ticket)))
+    let pane = state.chat().ticket_pane(&id).await?;
+    let mut doc = serde_json::to_value(TicketJson::from(&pane.ticket))
+        .map_err(|e| crate::error::Error::Internal(format!("ticket does not serialise: {e}")))?;
+    if let Some(summary) = &pane.summary
+        && let (Value::Object(doc), Ok(Value::Object(fields))) =
+            (&mut doc, serde_json::to_value(summary))
+    {
+        // The ticket's own fields win (`priority` stays the number; the name is
+        // `priority_name`).
+        for (k, v) in fields {
+            doc.entry(k).or_insert(v);
+        }
+    }
+    doc["ticket_id"] = json!(pane.ticket.id);
+    doc["priority_name"] = json!(crate::conversation::priority_name(pane.ticket.priority));
+    doc["notes"] = json!(pane.notes);
+    doc["transcript"] = json!(pane.transcript);
+    doc["suggested_reply"] = json!(pane.suggested_reply);
+    Ok(Json(doc))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct TicketsQuery {
+    assigned_to: Option<String>,
+}
+
+/// `GET /v1/agent/tickets[?assigned_to=me]`: every open ticket, waiting ones first in
+/// queue order, or only the caller's.
+pub async fn tickets(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    query: Result<Query<TicketsQuery>, axum::extract::rejection::QueryRejection>,
+) -> Result<impl IntoResponse, ApiError> {
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let only = match q.assigned_to.as_deref() {
+        None => None,
+        Some("me") => Some(agent.agent_id.as_str()),
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "assigned_to={other:?}: only \"me\" is supported"
+            )));
+        }
+    };
+    let tickets = state.chat().open_tickets(only).await?;
+    Ok(Json(json!({ "tickets": tickets })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TransferBody {
+    /// The agent id, or null for back to the queue (required either way).
+    to: Value,
+}
+
+/// `POST /v1/agent/tickets/{id}/transfer`: `{"to": "<agent id>"}` or `{"to": null}`.
+pub async fn transfer(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<TransferBody>,
+) -> Result<impl IntoResponse, ApiError> {
+    let to = match &body.to {
+        Value::Null => None,
+        Value::String(to) => Some(to.as_str()),
+        other => {
+            return Err(ApiError::BadRequest(format!(
+                "\"to\" must be an agent id or null, not {other}"
+            )));
+        }
+    };
+    let summary = state.chat().transfer(&agent.agent_id, &id, to).await?;
+    Ok(Json(summary))
+}
+
+/// `GET /v1/agent/me`: the caller's presence and load.
+pub async fn me(
+    State(state): State<AppState>,
+    agent: AgentAuth,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.chat().agent_status(&agent.agent_id).await?))
+}
+
+/// `GET /v1/agent/stats`: the supervisor strip.
+pub async fn stats(
+    State(state): State<AppState>,
+    _agent: AgentAuth,
+) -> Result<impl IntoResponse, ApiError> {
+    Ok(Json(state.chat().desk_stats().await?))
 }
 
 /// `POST /v1/agent/tickets/{id}/claim`: 409 when another agent was first.

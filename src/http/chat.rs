@@ -123,9 +123,11 @@ pub async fn events(
 #[derive(Debug, Deserialize)]
 pub struct TranscriptQuery {
     format: Option<String>,
+    /// `1`: ask the browser to save it (`Content-Disposition: attachment`).
+    download: Option<String>,
 }
 
-/// `GET /v1/conversations/{id}/transcript?format=json|text` (masked).
+/// `GET /v1/conversations/{id}/transcript?format=json|text[&download=1]` (masked).
 pub async fn transcript(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -138,15 +140,38 @@ pub async fn transcript(
             "format {format:?} is not json or text"
         )));
     }
+    let download = match q.download.as_deref() {
+        None | Some("0") | Some("false") => false,
+        Some("1") | Some("true") => true,
+        Some(other) => {
+            return Err(ApiError::BadRequest(format!(
+                "download {other:?} is not 1 or 0"
+            )));
+        }
+    };
     let transcript = state.chat().transcript(&id).await?;
-    Ok(match format {
+    let mut response = match format {
         "text" => (
             [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
             transcript.to_text(),
         )
             .into_response(),
-        _ => Json(transcript).into_response(),
-    })
+        _ => Json(&transcript).into_response(),
+    };
+    if download {
+        // The id is a UUID from the store, so it is safe inside the quoted file name.
+        let extension = if format == "text" { "txt" } else { "json" };
+        let disposition = format!(
+            "attachment; filename=\"intentdesk-{}.{extension}\"",
+            transcript.conversation_id
+        );
+        if let Ok(value) = header::HeaderValue::from_str(&disposition) {
+            response
+                .headers_mut()
+                .insert(header::CONTENT_DISPOSITION, value);
+        }
+    }
+    Ok(response)
 }
 
 #[derive(Debug, Deserialize)]

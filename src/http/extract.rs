@@ -1,13 +1,13 @@
 //! Request extractors with the API's own rejections: JSON bodies (400 for malformed JSON or
-//! invalid UTF-8, 413 over the body limit), agent bearer tokens (401), and the client key
-//! the rate limit counts by.
+//! invalid UTF-8, 413 over the body limit), agent bearer tokens (401; from the header, or
+//! from a WebSocket subprotocol for browsers), and the client key the rate limit counts by.
 
 use std::net::SocketAddr;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
 use sha2::{Digest, Sha256};
 
@@ -62,7 +62,18 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_json::from_str(text).map_err(|e| ApiError::BadRequest(format!("malformed JSON: {e}")))
 }
 
-/// The agent a valid bearer token belongs to.
+/// On a WebSocket upgrade, the subprotocol that carries an agent's bearer token from a
+/// browser (which cannot set `Authorization` on a WebSocket): this prefix followed by the
+/// token in base64url without padding. Never the URL: URLs end up in logs and histories.
+pub const BEARER_SUBPROTOCOL_PREFIX: &str = "intentdesk.bearer.";
+
+/// The subprotocol the agent WebSocket answers with (a browser that offered subprotocols
+/// requires the server to pick one).
+pub const FEED_SUBPROTOCOL: &str = "intentdesk.v1";
+
+/// The agent a valid bearer token belongs to: from `Authorization: Bearer ...`, or on a
+/// WebSocket upgrade from the [`BEARER_SUBPROTOCOL_PREFIX`] subprotocol. Anything else,
+/// or a wrong token, is 401.
 #[derive(Debug, Clone)]
 pub struct AgentAuth {
     pub agent_id: String,
@@ -72,21 +83,72 @@ impl FromRequestParts<AppState> for AgentAuth {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let token = parts
+        let header = parts
             .headers
-            .get(axum::http::header::AUTHORIZATION)
+            .get(header::AUTHORIZATION)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| {
                 v.strip_prefix("Bearer ")
                     .or_else(|| v.strip_prefix("bearer "))
             })
-            .map(str::trim)
+            .map(|t| t.trim().to_string());
+        let token = header
+            .or_else(|| bearer_subprotocol(parts))
             .ok_or(ApiError::Unauthorized)?;
         state
-            .agent_for_token(token)
+            .agent_for_token(&token)
             .map(|agent_id| AgentAuth { agent_id })
             .ok_or(ApiError::Unauthorized)
     }
+}
+
+/// The token of a `intentdesk.bearer.<base64url>` subprotocol, on WebSocket upgrades only.
+fn bearer_subprotocol(parts: &Parts) -> Option<String> {
+    let upgrade = parts
+        .headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"));
+    if !upgrade {
+        return None;
+    }
+    parts
+        .headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| p.trim().strip_prefix(BEARER_SUBPROTOCOL_PREFIX))
+        .and_then(base64url_decode)
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+}
+
+/// Decodes base64url (RFC 4648 §5), padding optional; `None` for anything else.
+pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
+    let text = text.trim_end_matches('=');
+    if text.len() % 4 == 1 {
+        return None;
+    }
+    let mut out = Vec::with_capacity(text.len() * 3 / 4);
+    let (mut acc, mut bits) = (0u32, 0u32);
+    for c in text.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'-' => 62,
+            b'_' => 63,
+            _ => return None,
+        };
+        acc = (acc << 6) | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+            acc &= (1 << bits) - 1;
+        }
+    }
+    Some(out)
 }
 
 /// Who the rate limit counts a request against: the API key (hashed) when given, else the
@@ -140,6 +202,22 @@ mod tests {
             parse_json::<serde_json::Value>(b"{\"a\":1}").unwrap()["a"],
             1
         );
+    }
+
+    #[test]
+    fn base64url_decodes_with_or_without_padding() {
+        assert_eq!(
+            base64url_decode("bWluYS10b2tlbi0wMDAx").unwrap(),
+            b"mina-token-0001"
+        );
+        assert_eq!(base64url_decode("-_8").unwrap(), [0xfb, 0xff]);
+        assert_eq!(base64url_decode("-_8=").unwrap(), [0xfb, 0xff]);
+        assert_eq!(base64url_decode("").unwrap(), b"");
+        assert!(
+            base64url_decode("ab+/").is_none(),
+            "standard alphabet refused"
+        );
+        assert!(base64url_decode("abcde").is_none(), "impossible length");
     }
 
     #[test]

@@ -6,7 +6,8 @@
 //! - [`server::run`] serves it on a listener until a shutdown future resolves;
 //! - [`chat`]: classify, the customer REST endpoints and the chat WebSocket;
 //! - [`agent`]: the agent API (bearer tokens) and the agent feed WebSocket;
-//! - [`ops`]: `/health`, `/ready`, `/metrics`, `/openapi.json`.
+//! - [`ops`]: `/health`, `/ready`, `/metrics`, `/openapi.json`;
+//! - [`ui`]: the embedded web pages (widget demo, agent workspace, `widget.js`).
 
 mod agent;
 mod chat;
@@ -16,6 +17,7 @@ mod openapi;
 mod ops;
 pub mod rate_limit;
 pub mod server;
+pub mod ui;
 mod ws;
 
 use std::sync::Arc;
@@ -25,7 +27,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::routing::{get, post};
+use axum::routing::{MethodRouter, get, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
@@ -92,6 +94,9 @@ pub struct HttpConfig {
     pub agents: Vec<AgentCredential>,
     /// How long shutdown waits for WebSocket sessions to close.
     pub shutdown_grace: Duration,
+    /// Serve the web pages (`/`, `/agent`, `/widget.js`, `/assets/...`); off for API-only
+    /// deployments (`serve --no-ui`).
+    pub ui: bool,
 }
 
 impl Default for HttpConfig {
@@ -103,6 +108,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             agents: Vec::new(),
             shutdown_grace: Duration::from_secs(5),
+            ui: true,
         }
     }
 }
@@ -215,40 +221,108 @@ impl Drop for SessionGuard {
     }
 }
 
-/// The whole API.
+/// Routes as a table: (path, method as OpenAPI names it, handler). The router is built from
+/// these tables and [`route_table`] lists them, so a test can check the OpenAPI document
+/// against exactly what is served.
+type Routes = Vec<(&'static str, &'static str, MethodRouter<AppState>)>;
+
+fn customer_routes() -> Routes {
+    vec![
+        ("/v1/classify", "post", post(chat::classify)),
+        ("/v1/conversations", "post", post(chat::create_conversation)),
+        (
+            "/v1/conversations/{id}/messages",
+            "post",
+            post(chat::post_message),
+        ),
+        ("/v1/conversations/{id}/events", "get", get(chat::events)),
+        (
+            "/v1/conversations/{id}/transcript",
+            "get",
+            get(chat::transcript),
+        ),
+        ("/v1/conversations/{id}/rating", "post", post(chat::rate)),
+        ("/v1/chat/ws", "get", get(ws::chat_ws)),
+    ]
+}
+
+fn agent_routes() -> Routes {
+    vec![
+        ("/v1/agent/queue", "get", get(agent::queue)),
+        ("/v1/agent/tickets", "get", get(agent::tickets)),
+        ("/v1/agent/tickets/{id}", "get", get(agent::ticket)),
+        ("/v1/agent/tickets/{id}/claim", "post", post(agent::claim)),
+        ("/v1/agent/tickets/{id}/reply", "post", post(agent::reply)),
+        ("/v1/agent/tickets/{id}/note", "post", post(agent::note)),
+        (
+            "/v1/agent/tickets/{id}/resolve",
+            "post",
+            post(agent::resolve),
+        ),
+        (
+            "/v1/agent/tickets/{id}/handback",
+            "post",
+            post(agent::hand_back),
+        ),
+        (
+            "/v1/agent/tickets/{id}/transfer",
+            "post",
+            post(agent::transfer),
+        ),
+        ("/v1/agent/me", "get", get(agent::me)),
+        ("/v1/agent/presence", "post", post(agent::presence)),
+        ("/v1/agent/stats", "get", get(agent::stats)),
+        ("/v1/agent/ws", "get", get(ws::agent_ws)),
+    ]
+}
+
+fn ops_routes() -> Routes {
+    vec![
+        ("/health", "get", get(ops::health)),
+        ("/ready", "get", get(ops::ready)),
+        ("/metrics", "get", get(ops::metrics)),
+        ("/openapi.json", "get", get(ops::openapi)),
+    ]
+}
+
+fn router(routes: Routes) -> Router<AppState> {
+    routes
+        .into_iter()
+        .fold(Router::new(), |r, (path, _, handler)| {
+            r.route(path, handler)
+        })
+}
+
+/// Every (path, method) the router serves, the pages included (`serve --no-ui` drops
+/// those).
+pub fn route_table() -> Vec<(&'static str, &'static str)> {
+    [
+        customer_routes(),
+        agent_routes(),
+        ops_routes(),
+        ui::routes(),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|(path, method, _)| (path, method))
+    .collect()
+}
+
+/// The whole API, and the pages unless `HttpConfig::ui` is off.
 pub fn app(state: AppState) -> Router {
     let config = state.config().clone();
-    let customer = Router::new()
-        .route("/v1/classify", post(chat::classify))
-        .route("/v1/conversations", post(chat::create_conversation))
-        .route("/v1/conversations/{id}/messages", post(chat::post_message))
-        .route("/v1/conversations/{id}/events", get(chat::events))
-        .route("/v1/conversations/{id}/transcript", get(chat::transcript))
-        .route("/v1/conversations/{id}/rating", post(chat::rate))
-        .route("/v1/chat/ws", get(ws::chat_ws))
-        .route_layer(axum::middleware::from_fn_with_state(
-            state.clone(),
-            rate_limit::limit,
-        ));
-    let agents = Router::new()
-        .route("/v1/agent/queue", get(agent::queue))
-        .route("/v1/agent/tickets/{id}", get(agent::ticket))
-        .route("/v1/agent/tickets/{id}/claim", post(agent::claim))
-        .route("/v1/agent/tickets/{id}/reply", post(agent::reply))
-        .route("/v1/agent/tickets/{id}/note", post(agent::note))
-        .route("/v1/agent/tickets/{id}/resolve", post(agent::resolve))
-        .route("/v1/agent/tickets/{id}/handback", post(agent::hand_back))
-        .route("/v1/agent/presence", post(agent::presence))
-        .route("/v1/agent/ws", get(ws::agent_ws));
-    let ops = Router::new()
-        .route("/health", get(ops::health))
-        .route("/ready", get(ops::ready))
-        .route("/metrics", get(ops::metrics))
-        .route("/openapi.json", get(ops::openapi));
-    Router::new()
+    let customer = router(customer_routes()).route_layer(axum::middleware::from_fn_with_state(
+        state.clone(),
+        rate_limit::limit,
+    ));
+    let mut routes = Router::new()
         .merge(customer)
-        .merge(agents)
-        .merge(ops)
+        .merge(router(agent_routes()))
+        .merge(router(ops_routes()));
+    if config.ui {
+        routes = routes.merge(router(ui::routes()));
+    }
+    routes
         .fallback(ops::not_found)
         .layer(DefaultBodyLimit::max(config.max_body_bytes))
         .layer(TimeoutLayer::with_status_code(

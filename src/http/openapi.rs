@@ -57,6 +57,12 @@ pub fn document() -> Value {
         "conversation_id": { "type": "string" },
         "events": { "type": "array", "items": { "$ref": "#/components/schemas/Event" } } } });
     let ticket = json!({ "$ref": "#/components/schemas/Ticket" });
+    let summary = json!({ "$ref": "#/components/schemas/TicketSummary" });
+    let page = |summary: &str, media: &str| {
+        json!({ "get": { "tags": ["ui"], "summary": format!("{summary} (off with --no-ui); ETag, If-None-Match → 304, CSP on HTML"),
+            "responses": { "200": { "description": "the page", "content": { media: { "schema": { "type": "string" } } } },
+                "304": { "description": "not modified (If-None-Match)" }, "404": { "description": "--no-ui" } } } })
+    };
     let bearer = json!([{ "agentToken": [] }]);
     let agent_ticket_action = |summary: &str, body: Option<Value>, ok: Value| {
         let mut op = json!({
@@ -72,7 +78,36 @@ pub fn document() -> Value {
     let text_body = json_body(
         json!({ "type": "object", "required": ["text"], "properties": { "text": { "type": "string" } } }),
     );
-    json!({
+    // The workspace's endpoints and the pages, in a second document (one json! of every
+    // path exceeds the macro recursion limit), merged into `paths` below.
+    let workspace = json!({
+            "/v1/agent/tickets": { "get": {
+                "tags": ["agent"], "summary": "Every open ticket: waiting ones first in queue order, then assigned ones", "security": bearer,
+                "parameters": [{ "name": "assigned_to", "in": "query", "schema": { "type": "string", "enum": ["me"] }, "description": "only the caller's tickets" }],
+                "responses": with_errors(ok_json("open tickets", json!({ "type": "object", "properties": {
+                    "tickets": { "type": "array", "items": summary.clone() } } })), &[400, 401])
+            } },
+            "/v1/agent/tickets/{id}/transfer": agent_ticket_action(
+                "Transfer (owner only) to another online agent, or back to the queue with {\"to\": null}; 404 unknown agent, 409 offline agent or not your ticket",
+                Some(json_body(json!({ "type": "object", "required": ["to"], "properties": { "to": { "type": "string", "nullable": true, "description": "agent id, or null for the queue" } } }))),
+                ok_json("the ticket's summary", summary.clone())),
+            "/v1/agent/me": { "get": {
+                "tags": ["agent"], "summary": "The caller's presence, capacity and load", "security": bearer,
+                "responses": with_errors(ok_json("the agent", json!({ "$ref": "#/components/schemas/AgentStatus" })), &[401])
+            } },
+            "/v1/agent/stats": { "get": {
+                "tags": ["agent"], "summary": "The supervisor strip: queue, agents, today's figures (since midnight UTC)", "security": bearer,
+                "responses": with_errors(ok_json("figures", json!({ "$ref": "#/components/schemas/DeskStats" })), &[401])
+            } },
+            "/": page("The widget demo page (a fictional exchange embedding widget.js)", "text/html"),
+            "/agent": page("The agent workspace", "text/html"),
+            "/widget.js": page("The embeddable chat widget: <script src=\".../widget.js\" data-server data-locale data-title data-color>", "text/javascript"),
+            "/assets/{name}": { "get": {
+                "tags": ["ui"], "summary": "A file of the pages (scripts, styles, images); ETag and Cache-Control: public, max-age=300",
+                "parameters": [{ "name": "name", "in": "path", "required": true, "schema": { "type": "string" } }],
+                "responses": { "200": { "description": "the file" }, "304": { "description": "not modified (If-None-Match)" }, "404": { "description": "no such file, or --no-ui" } } } },
+    });
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {
             "title": "intentdesk",
@@ -110,7 +145,8 @@ pub fn document() -> Value {
             } },
             "/v1/conversations/{id}/transcript": { "get": {
                 "tags": ["chat"], "summary": "Masked transcript export",
-                "parameters": [id_param("conversation id"), { "name": "format", "in": "query", "schema": { "type": "string", "enum": ["json", "text"], "default": "json" } }],
+                "parameters": [id_param("conversation id"), { "name": "format", "in": "query", "schema": { "type": "string", "enum": ["json", "text"], "default": "json" } },
+                    { "name": "download", "in": "query", "schema": { "type": "string", "enum": ["1", "0"] }, "description": "1: Content-Disposition: attachment; filename=\"intentdesk-<id>.txt\" (.json for JSON)" }],
                 "responses": with_errors(json!({ "200": { "description": "the transcript", "content": {
                     "application/json": { "schema": { "$ref": "#/components/schemas/Transcript" } },
                     "text/plain": { "schema": { "type": "string" } } } } }), &[400, 404, 429])
@@ -137,9 +173,9 @@ pub fn document() -> Value {
                     "tickets": { "type": "array", "items": ticket.clone() }, "agents": { "type": "array", "items": { "$ref": "#/components/schemas/Agent" } } } })), &[401])
             } },
             "/v1/agent/tickets/{id}": { "get": {
-                "tags": ["agent"], "summary": "One ticket with its details and masked transcript", "security": bearer,
+                "tags": ["agent"], "summary": "One ticket: details, notes, the masked events of its conversation so far (transcript), the catalog's answer for its intent in the customer's language (suggested_reply)", "security": bearer,
                 "parameters": [id_param("ticket id")],
-                "responses": with_errors(ok_json("the ticket", ticket.clone()), &[401, 404])
+                "responses": with_errors(ok_json("the ticket", json!({ "$ref": "#/components/schemas/TicketPane" })), &[401, 404])
             } },
             "/v1/agent/tickets/{id}/claim": agent_ticket_action("Claim a waiting ticket (409 if already claimed)", None, ok_json("the ticket", ticket.clone())),
             "/v1/agent/tickets/{id}/reply": agent_ticket_action("Reply to the customer (owner only)", Some(text_body.clone()), ok_json("the event sent", json!({ "$ref": "#/components/schemas/Event" }))),
@@ -153,8 +189,12 @@ pub fn document() -> Value {
                 "responses": with_errors(ok_json("the agent", json!({ "$ref": "#/components/schemas/Agent" })), &[400, 401, 422])
             } },
             "/v1/agent/ws": { "get": {
-                "tags": ["agent"], "summary": "Agent feed WebSocket: queue snapshots on change, customer messages of owned tickets", "security": bearer,
-                "responses": with_errors(json!({ "101": { "description": "switching to the WebSocket protocol" } }), &[401])
+                "tags": ["agent"], "summary": "Agent feed WebSocket: queue and tickets lists on change, assigned / unassigned notices, every event of the agent's tickets (see the README). From a browser the token goes in the subprotocol intentdesk.bearer.<base64url(token), no padding> next to intentdesk.v1, which the server selects; never in the URL", "security": bearer,
+                "parameters": [
+                    { "name": "after_seq", "in": "query", "schema": { "type": "integer" }, "description": "first replay the conversation_event frames of the agent's assigned tickets after this sequence number" },
+                    { "name": "Sec-WebSocket-Protocol", "in": "header", "schema": { "type": "string" }, "description": "intentdesk.v1, intentdesk.bearer.<base64url token>" }
+                ],
+                "responses": with_errors(json!({ "101": { "description": "switching to the WebSocket protocol (subprotocol intentdesk.v1 when offered)" } }), &[400, 401])
             } },
             "/health": { "get": { "tags": ["ops"], "summary": "Liveness", "responses": ok_json("alive", json!({ "type": "object" })) } },
             "/ready": { "get": { "tags": ["ops"], "summary": "Readiness: the model answers a probe and the database a query",
@@ -190,6 +230,35 @@ pub fn document() -> Value {
                     "details": { "type": "object" }, "transcript": { "type": "array", "items": { "type": "object" } }, "note_count": { "type": "integer" },
                     "created_at_ms": { "type": "integer" }, "assigned_at_ms": { "type": "integer", "nullable": true }, "closed_at_ms": { "type": "integer", "nullable": true },
                     "position": { "type": "integer" }, "wait_minutes": { "type": "integer" }, "waiting_ms": { "type": "integer" } } },
+                "TicketSummary": { "type": "object", "properties": {
+                    "ticket_id": { "type": "string" }, "conversation_id": { "type": "string" },
+                    "state": { "type": "string", "enum": ["waiting", "assigned"] }, "agent": { "type": "string", "nullable": true },
+                    "priority": { "type": "string", "enum": ["urgent", "high", "normal", "low"] },
+                    "intent": { "type": "string" }, "confidence": { "type": "number" }, "language": { "type": "string" },
+                    "created_at_ms": { "type": "integer" }, "waiting_since_ms": { "type": "integer" },
+                    "assigned_at_ms": { "type": "integer", "nullable": true },
+                    "assigned_by": { "type": "string", "enum": ["auto", "claim", "transfer"], "nullable": true },
+                    "position": { "type": "integer", "nullable": true }, "wait_minutes": { "type": "integer", "nullable": true },
+                    "first_line": { "type": "string", "maxLength": 140 },
+                    "details": { "type": "object", "additionalProperties": { "type": "string" } },
+                    "unread": { "type": "integer", "description": "customer messages since the agent's last reply or the assignment" } } },
+                "TicketPane": { "allOf": [ { "$ref": "#/components/schemas/Ticket" }, { "type": "object", "properties": {
+                    "ticket_id": { "type": "string" }, "priority_name": { "type": "string" },
+                    "notes": { "type": "array", "items": { "type": "object", "properties": {
+                        "seq": { "type": "integer" }, "agent_id": { "type": "string" }, "text": { "type": "string" }, "created_at_ms": { "type": "integer" } } } },
+                    "transcript": { "type": "array", "items": { "type": "object", "properties": {
+                        "seq": { "type": "integer" }, "at_ms": { "type": "integer" }, "type": { "type": "string" }, "text": { "type": "string" }, "agent": { "type": "string" } } } },
+                    "suggested_reply": { "type": "string", "nullable": true } } } ] },
+                "AgentStatus": { "type": "object", "properties": {
+                    "agent": { "type": "string" }, "name": { "type": "string" }, "online": { "type": "boolean" },
+                    "capacity": { "type": "integer" }, "load": { "type": "integer" } } },
+                "DeskStats": { "type": "object", "properties": {
+                    "queue_length": { "type": "integer" }, "estimated_wait_minutes": { "type": "integer" }, "oldest_waiting_seconds": { "type": "integer" },
+                    "agents": { "type": "array", "items": { "$ref": "#/components/schemas/AgentStatus" } }, "agents_online": { "type": "integer" },
+                    "today": { "type": "object", "properties": {
+                        "conversations": { "type": "integer" }, "tickets": { "type": "integer" }, "resolved": { "type": "integer" },
+                        "deflection_rate": { "type": "number", "nullable": true }, "ratings": { "type": "integer" },
+                        "average_rating": { "type": "number", "nullable": true } } } } },
                 "Agent": { "type": "object", "properties": {
                     "id": { "type": "string" }, "name": { "type": "string" }, "capacity": { "type": "integer" }, "online": { "type": "boolean" },
                     "active_tickets": { "type": "integer" }, "presence_changed_at_ms": { "type": "integer", "nullable": true } } },
@@ -200,5 +269,9 @@ pub fn document() -> Value {
                         "text": { "type": "string" }, "at_ms": { "type": "integer" } } } } } }
             }
         }
-    })
+    });
+    if let (Value::Object(paths), Value::Object(more)) = (&mut doc["paths"], workspace) {
+        paths.extend(more);
+    }
+    doc
 }

@@ -12,13 +12,23 @@
 //!   [`crate::conversation::EventBody`]); `{"type":"pong"}`; errors as
 //!   `{"type":"error","code":"...","message":"...","retry_after_secs":N?}`.
 //!
-//! Agent feed, `GET /v1/agent/ws` with the bearer token: `{"type":"queue","tickets":[...],
-//! "agents":[...]}` at once and whenever the queue changes, and `{"type":"customer_message",
-//! ...}` for messages in conversations the agent owns.
+//! Agent feed, `GET /v1/agent/ws[?after_seq=N]` with the bearer token (header, or the
+//! `intentdesk.bearer.<base64url>` subprotocol from a browser): at once and whenever the open
+//! tickets change, `{"type":"queue","tickets":[waiting...],"agents":[...]}` and
+//! `{"type":"tickets","tickets":[TicketSummary of every open ticket]}`;
+//! `{"type":"assigned","ticket":TicketSummary,"by":"auto"|"claim"|"transfer"}` when a
+//! ticket becomes the agent's; `{"type":"unassigned","ticket_id":...,"to":null|agent}` when
+//! it leaves them while still open; and for every event of the agent's tickets
+//! `{"type":"conversation_event","ticket_id","conversation_id","seq","event":<the chat
+//! frame the customer got>}` (customer messages also as the older
+//! `{"type":"customer_message",...}` frame). With `after_seq` the feed first replays the
+//! `conversation_event`s of the agent's assigned tickets after N: nothing is missed across
+//! a reconnect.
 //!
 //! Events reach a session through the store's notices (every replica's, on PostgreSQL); the
 //! session then reads `events_after(last seq sent)`, so nothing is sent twice or skipped.
 
+use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -28,14 +38,14 @@ use axum::response::Response;
 use futures::{Sink, SinkExt, Stream, StreamExt};
 use serde::Deserialize;
 use serde_json::{Value, json};
-use tokio::sync::broadcast::error::RecvError;
+use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{AgentAuth, ClientKey, parse_json};
+use super::extract::{AgentAuth, ClientKey, FEED_SUBPROTOCOL, parse_json};
 use crate::conversation::{EventBody, OutgoingEvent};
 use crate::error::Error;
-use crate::store::{EventNotice, TicketState};
+use crate::store::EventNotice;
 
 /// Close code telling clients the server restarts: reconnect (with `after_seq`) shortly.
 const CLOSE_RESTART: u16 = 1012;
@@ -75,17 +85,30 @@ pub async fn chat_ws(
         }))
 }
 
-/// `GET /v1/agent/ws`: the agent's live feed.
+#[derive(Debug, Deserialize)]
+pub struct AgentWsQuery {
+    /// Replay the `conversation_event` frames of the agent's assigned tickets after this
+    /// sequence number first (the last `seq` the page saw before a reconnect).
+    after_seq: Option<i64>,
+}
+
+/// `GET /v1/agent/ws[?after_seq=N]`: the agent's live feed. The token comes in the
+/// `Authorization` header or, from a browser, in the `intentdesk.bearer.<base64url>`
+/// subprotocol; the server then answers with the `intentdesk.v1` subprotocol.
 pub async fn agent_ws(
     State(state): State<AppState>,
     agent: AgentAuth,
+    query: Result<Query<AgentWsQuery>, axum::extract::rejection::QueryRejection>,
     ws: Result<WebSocketUpgrade, WebSocketUpgradeRejection>,
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let after_seq = q.after_seq.map(|s| s.max(0));
     Ok(ws
+        .protocols([FEED_SUBPROTOCOL])
         .max_message_size(state.config().max_body_bytes)
         .on_upgrade(move |socket| async move {
-            agent_session(state, socket, agent.agent_id).await;
+            agent_session(state, socket, agent.agent_id, after_seq).await;
         }))
 }
 
@@ -276,8 +299,116 @@ where
     Ok(())
 }
 
-/// An agent's feed: the queue whenever it changes, and customer messages of owned tickets.
-pub async fn agent_session<S>(state: AppState, socket: S, agent_id: String)
+/// What one agent's feed has told it so far.
+struct Feed {
+    agent_id: String,
+    /// The agent's assigned tickets: ticket id → conversation id.
+    mine: HashMap<String, String>,
+    /// Per conversation of the agent's tickets, the last event sent as a
+    /// `conversation_event` (events are read after it, so none is sent twice or skipped).
+    cursors: HashMap<String, i64>,
+}
+
+type Sent = Result<(), ()>;
+
+impl Feed {
+    /// Re-reads the open tickets; with `announce`, tells the agent which tickets became
+    /// theirs (`assigned`) and which left them while still open (`unassigned`). New
+    /// tickets' conversations start their cursor at `from_seq`.
+    async fn diff<T>(&mut self, state: &AppState, tx: &mut T, announce: bool, from_seq: i64) -> Sent
+    where
+        T: Sink<Message, Error = axum::Error> + Unpin,
+    {
+        let open = match state.chat().open_tickets(None).await {
+            Ok(open) => open,
+            Err(e) => {
+                tracing::warn!(error = %e, "agent feed: reading open tickets failed");
+                return Ok(());
+            }
+        };
+        let now_mine: HashMap<String, String> = open
+            .iter()
+            .filter(|t| t.state == "assigned" && t.agent.as_deref() == Some(self.agent_id.as_str()))
+            .map(|t| (t.ticket_id.clone(), t.conversation_id.clone()))
+            .collect();
+        if announce {
+            for t in open.iter().filter(|t| now_mine.contains_key(&t.ticket_id)) {
+                if !self.mine.contains_key(&t.ticket_id) {
+                    let by = t.assigned_by.as_deref().unwrap_or("auto");
+                    let frame = json!({ "type": "assigned", "ticket": t, "by": by });
+                    tx.send(text_frame(&frame)).await.map_err(|_| ())?;
+                }
+            }
+            for lost in self.mine.keys().filter(|id| !now_mine.contains_key(*id)) {
+                // Closed tickets (resolved, handed back by this agent) are not "lost".
+                if let Some(t) = open.iter().find(|t| &t.ticket_id == lost) {
+                    let frame = json!({ "type": "unassigned", "ticket_id": lost, "to": t.agent });
+                    tx.send(text_frame(&frame)).await.map_err(|_| ())?;
+                }
+            }
+        }
+        self.cursors
+            .retain(|c, _| now_mine.values().any(|mine| mine == c));
+        for conversation in now_mine.values() {
+            self.cursors.entry(conversation.clone()).or_insert(from_seq);
+        }
+        self.mine = now_mine;
+        Ok(())
+    }
+
+    /// Sends the events of `conversation` after its cursor, if it is one of the agent's.
+    async fn flush<T>(&mut self, state: &AppState, tx: &mut T, conversation: &str) -> Sent
+    where
+        T: Sink<Message, Error = axum::Error> + Unpin,
+    {
+        let Some(ticket_id) = self
+            .mine
+            .iter()
+            .find(|(_, c)| c.as_str() == conversation)
+            .map(|(t, _)| t.clone())
+        else {
+            return Ok(());
+        };
+        let cursor = self.cursors.get(conversation).copied().unwrap_or(0);
+        let events = match state.chat().events_after(conversation, cursor).await {
+            Ok(events) => events,
+            Err(e) => {
+                tracing::warn!(conversation, error = %e, "agent feed: reading events failed");
+                return Ok(());
+            }
+        };
+        for event in events {
+            let frame = json!({
+                "type": "conversation_event",
+                "ticket_id": ticket_id,
+                "conversation_id": conversation,
+                "seq": event.seq,
+                "event": event,
+            });
+            tx.send(text_frame(&frame)).await.map_err(|_| ())?;
+            if let EventBody::CustomerMessage { .. } = &event.body {
+                let compat = customer_message_frame(&event, &ticket_id, conversation);
+                tx.send(compat).await.map_err(|_| ())?;
+            }
+            self.cursors.insert(conversation.to_string(), event.seq);
+        }
+        Ok(())
+    }
+
+    async fn flush_all<T>(&mut self, state: &AppState, tx: &mut T) -> Sent
+    where
+        T: Sink<Message, Error = axum::Error> + Unpin,
+    {
+        let conversations: Vec<String> = self.mine.values().cloned().collect();
+        for conversation in conversations {
+            self.flush(state, tx, &conversation).await?;
+        }
+        Ok(())
+    }
+}
+
+/// An agent's feed (see the module documentation for its frames).
+pub async fn agent_session<S>(state: AppState, socket: S, agent_id: String, after_seq: Option<i64>)
 where
     S: Sink<Message, Error = axum::Error>
         + Stream<Item = Result<Message, axum::Error>>
@@ -286,10 +417,35 @@ where
 {
     let _session = state.session();
     let (mut tx, mut rx) = socket.split();
+    // Subscribe before the first read: nothing committed after it is missed.
     let mut notices = state.chat().store().subscribe().await;
     let mut shutdown = state.shutdown_signal();
-    if send_queue(&state, &mut tx).await.is_err() {
+    let mut feed = Feed {
+        agent_id,
+        mine: HashMap::new(),
+        cursors: HashMap::new(),
+    };
+    if feed
+        .diff(&state, &mut tx, false, after_seq.unwrap_or(0))
+        .await
+        .is_err()
+        || send_lists(&state, &mut tx).await.is_err()
+    {
         return;
+    }
+    if after_seq.is_some() && feed.flush_all(&state, &mut tx).await.is_err() {
+        return;
+    }
+    if after_seq.is_none() {
+        // Without a catch-up, start after what is already stored.
+        feed.cursors.clear();
+        for conversation in feed.mine.values() {
+            let last = match state.chat().events_after(conversation, 0).await {
+                Ok(events) => events.last().map_or(0, |e| e.seq),
+                Err(_) => 0,
+            };
+            feed.cursors.insert(conversation.clone(), last);
+        }
     }
     loop {
         if *shutdown.borrow_and_update() {
@@ -309,33 +465,7 @@ where
                 }
             },
             notice = notices.recv() => {
-                let mut queue_changed = false;
-                let mut pending = Some(notice);
-                // Drain what arrived meanwhile: one queue frame for a burst of changes.
-                while let Some(notice) = pending.take() {
-                    match notice {
-                        Ok(n) if n.is_resync() => queue_changed = true,
-                        Ok(n) => match agent_frames(&state, &agent_id, &n).await {
-                            Ok((changed, frames)) => {
-                                queue_changed |= changed;
-                                for frame in frames {
-                                    if tx.send(frame).await.is_err() {
-                                        return;
-                                    }
-                                }
-                            }
-                            Err(e) => tracing::warn!(error = %e, "agent feed: reading an event failed"),
-                        },
-                        Err(RecvError::Lagged(_)) => queue_changed = true,
-                        Err(RecvError::Closed) => return,
-                    }
-                    pending = match notices.try_recv() {
-                        Ok(n) => Some(Ok(n)),
-                        Err(tokio::sync::broadcast::error::TryRecvError::Lagged(k)) => Some(Err(RecvError::Lagged(k))),
-                        Err(_) => None,
-                    };
-                }
-                if queue_changed && send_queue(&state, &mut tx).await.is_err() {
+                if on_notices(&state, &mut feed, &mut tx, notice, &mut notices).await.is_err() {
                     break;
                 }
             }
@@ -344,38 +474,61 @@ where
     }
 }
 
-/// What one stored event means for an agent's feed: whether the queue changed, and frames
-/// to forward (customer messages in conversations this agent owns).
-async fn agent_frames(
+/// Handles a notice and every other one already waiting: one `queue` and one `tickets`
+/// frame for a burst of changes.
+async fn on_notices<T>(
     state: &AppState,
-    agent_id: &str,
-    notice: &EventNotice,
-) -> crate::Result<(bool, Vec<Message>)> {
-    let events = state
-        .chat()
-        .events_after(&notice.conversation_id, notice.seq - 1)
-        .await?;
-    let Some(event) = events.into_iter().find(|e| e.seq == notice.seq) else {
-        return Ok((false, Vec::new()));
-    };
-    let changed = EventBody::changes_queue(event.body.kind());
-    let mut frames = Vec::new();
-    if let EventBody::CustomerMessage { .. } = &event.body
-        && let Some(ticket) = state
-            .chat()
-            .store()
-            .open_ticket_for_conversation(&notice.conversation_id)
-            .await?
-        && ticket.state == TicketState::Assigned
-        && ticket.agent_id.as_deref() == Some(agent_id)
-    {
-        frames.push(customer_message_frame(
-            &event,
-            &ticket.id,
-            &notice.conversation_id,
-        ));
+    feed: &mut Feed,
+    tx: &mut T,
+    first: Result<EventNotice, RecvError>,
+    notices: &mut tokio::sync::broadcast::Receiver<EventNotice>,
+) -> Sent
+where
+    T: Sink<Message, Error = axum::Error> + Unpin,
+{
+    let mut lists_changed = false;
+    let mut pending = Some(first);
+    while let Some(notice) = pending.take() {
+        match notice {
+            Ok(n) if !n.is_resync() => {
+                let changes_queue = match state
+                    .chat()
+                    .events_after(&n.conversation_id, n.seq - 1)
+                    .await
+                {
+                    Ok(events) => events
+                        .iter()
+                        .find(|e| e.seq == n.seq)
+                        .is_some_and(|e| EventBody::changes_queue(e.body.kind())),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "agent feed: reading an event failed");
+                        false
+                    }
+                };
+                if changes_queue {
+                    feed.diff(state, tx, true, n.seq - 1).await?;
+                    lists_changed = true;
+                }
+                feed.flush(state, tx, &n.conversation_id).await?;
+            }
+            // A resync, or notices lost to lag: re-read everything this feed follows.
+            Ok(_) | Err(RecvError::Lagged(_)) => {
+                feed.diff(state, tx, true, 0).await?;
+                feed.flush_all(state, tx).await?;
+                lists_changed = true;
+            }
+            Err(RecvError::Closed) => return Err(()),
+        }
+        pending = match notices.try_recv() {
+            Ok(n) => Some(Ok(n)),
+            Err(TryRecvError::Lagged(k)) => Some(Err(RecvError::Lagged(k))),
+            Err(_) => None,
+        };
     }
-    Ok((changed, frames))
+    if lists_changed {
+        send_lists(state, tx).await?;
+    }
+    Ok(())
 }
 
 fn customer_message_frame(
@@ -383,28 +536,33 @@ fn customer_message_frame(
     ticket_id: &str,
     conversation_id: &str,
 ) -> Message {
-    let text = match &event.body {
-        EventBody::CustomerMessage { text } => text.as_str(),
-        _ => "",
-    };
     text_frame(&json!({
         "type": "customer_message",
         "seq": event.seq,
         "at_ms": event.at_ms,
         "ticket_id": ticket_id,
         "conversation_id": conversation_id,
-        "text": text,
+        "text": event.body.text(),
     }))
 }
 
-async fn send_queue<T>(state: &AppState, tx: &mut T) -> Result<(), ()>
+/// The `queue` frame (waiting tickets, agents) and the `tickets` frame (every open
+/// ticket).
+async fn send_lists<T>(state: &AppState, tx: &mut T) -> Sent
 where
     T: Sink<Message, Error = axum::Error> + Unpin,
 {
     match super::agent::queue_json(state).await {
-        Ok(v) => tx.send(text_frame(&v)).await.map_err(|_| ()),
+        Ok(v) => tx.send(text_frame(&v)).await.map_err(|_| ())?,
+        Err(e) => tracing::warn!(error = ?e, "agent feed: reading the queue failed"),
+    }
+    match state.chat().open_tickets(None).await {
+        Ok(tickets) => {
+            let frame = json!({ "type": "tickets", "tickets": tickets });
+            tx.send(text_frame(&frame)).await.map_err(|_| ())
+        }
         Err(e) => {
-            tracing::warn!(error = ?e, "agent feed: reading the queue failed");
+            tracing::warn!(error = %e, "agent feed: reading open tickets failed");
             Ok(())
         }
     }

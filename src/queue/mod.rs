@@ -292,6 +292,7 @@ mod tests {
             note_count: 0,
             created_at_ms: 0,
             assigned_at_ms: None,
+            assigned_by: None,
             closed_at_ms: None,
             updated_at_ms: 0,
         }

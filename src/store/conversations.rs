@@ -1,6 +1,7 @@
 //! Conversations, their messages and their client-facing events: creation, bot state, append-only message log (ordered per conversation) and the store-wide event sequence behind "events after N".
 
 use sqlx::any::AnyRow;
+use sqlx::{Any, Transaction};
 
 use super::notify::{EventNotice, encode_payload};
 use super::{
@@ -49,6 +50,65 @@ fn event_from_row(row: &AnyRow) -> Result<Event> {
         payload_json: get(row, "payload_json")?,
         created_at_ms: get(row, "created_at_ms")?,
     })
+}
+
+/// Why [`Store::insert_event`] failed.
+pub(super) enum InsertEventError {
+    /// The conversation or ticket does not exist (the transaction is unusable).
+    ForeignKey,
+    Store(StoreError),
+}
+
+impl From<StoreError> for InsertEventError {
+    fn from(e: StoreError) -> Self {
+        InsertEventError::Store(e)
+    }
+}
+
+/// Appends a message in `tx`: the conversation's next message number, gap-free.
+pub(super) async fn insert_message(
+    tx: &mut Transaction<'static, Any>,
+    conversation_id: &str,
+    sender: Sender,
+    text: &str,
+    meta_json: &str,
+    now_ms: i64,
+) -> Result<Message> {
+    let seq: i64 = match sqlx::query(
+        "UPDATE conversations SET message_count = message_count + 1, updated_at_ms = $2
+             WHERE id = $1 RETURNING message_count",
+    )
+    .bind(conversation_id)
+    .bind(now_ms)
+    .fetch_optional(&mut **tx)
+    .await?
+    {
+        Some(row) => get(&row, "message_count")?,
+        None => return Err(StoreError::not_found("conversation", conversation_id)),
+    };
+    let m = Message {
+        id: uuid::Uuid::new_v4().to_string(),
+        conversation_id: conversation_id.to_string(),
+        seq,
+        sender,
+        text: text.to_string(),
+        meta_json: meta_json.to_string(),
+        created_at_ms: now_ms,
+    };
+    sqlx::query(
+        "INSERT INTO messages (id, conversation_id, seq, sender, text, meta_json, created_at_ms)
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(&m.id)
+    .bind(&m.conversation_id)
+    .bind(m.seq)
+    .bind(m.sender.as_str())
+    .bind(&m.text)
+    .bind(&m.meta_json)
+    .bind(m.created_at_ms)
+    .execute(&mut **tx)
+    .await?;
+    Ok(m)
 }
 
 impl Store {
@@ -133,40 +193,7 @@ impl Store {
     ) -> Result<Message> {
         check_json("meta_json", meta_json)?;
         let mut tx = self.begin_write().await?;
-        let seq: i64 = match sqlx::query(
-            "UPDATE conversations SET message_count = message_count + 1, updated_at_ms = $2
-             WHERE id = $1 RETURNING message_count",
-        )
-        .bind(conversation_id)
-        .bind(now_ms)
-        .fetch_optional(&mut *tx)
-        .await?
-        {
-            Some(row) => get(&row, "message_count")?,
-            None => return Err(StoreError::not_found("conversation", conversation_id)),
-        };
-        let m = Message {
-            id: uuid::Uuid::new_v4().to_string(),
-            conversation_id: conversation_id.to_string(),
-            seq,
-            sender,
-            text: text.to_string(),
-            meta_json: meta_json.to_string(),
-            created_at_ms: now_ms,
-        };
-        sqlx::query(
-            "INSERT INTO messages (id, conversation_id, seq, sender, text, meta_json, created_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(&m.id)
-        .bind(&m.conversation_id)
-        .bind(m.seq)
-        .bind(m.sender.as_str())
-        .bind(&m.text)
-        .bind(&m.meta_json)
-        .bind(m.created_at_ms)
-        .execute(&mut *tx)
-        .await?;
+        let m = insert_message(&mut tx, conversation_id, sender, text, meta_json, now_ms).await?;
         tx.commit().await?;
         Ok(m)
     }
@@ -204,12 +231,48 @@ impl Store {
             return Err(StoreError::Invalid("event kind is empty".into()));
         }
         let mut tx = self.begin_write().await?;
+        let e = match self
+            .insert_event(
+                &mut tx,
+                conversation_id,
+                ticket_id,
+                kind,
+                payload_json,
+                now_ms,
+            )
+            .await
+        {
+            Ok(e) => e,
+            Err(InsertEventError::ForeignKey) => {
+                drop(tx);
+                return Err(self.missing_parent(conversation_id, ticket_id).await);
+            }
+            Err(InsertEventError::Store(e)) => return Err(e),
+        };
+        tx.commit().await?;
+        self.published(&e);
+        Ok(e)
+    }
+
+    /// Inserts an event in `tx` (the caller commits, then calls [`Store::published`]).
+    /// On PostgreSQL the NOTIFY is queued in the same transaction, so it is delivered only
+    /// if and when the transaction commits.
+    pub(super) async fn insert_event(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        conversation_id: &str,
+        ticket_id: Option<&str>,
+        kind: &str,
+        payload_json: &str,
+        now_ms: i64,
+    ) -> Result<Event, InsertEventError> {
         let seq: i64 = get(
             &sqlx::query(
                 "UPDATE counters SET value = value + 1 WHERE name = 'event' RETURNING value",
             )
-            .fetch_one(&mut *tx)
-            .await?,
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(StoreError::from)?,
             "value",
         )?;
         let e = Event {
@@ -230,33 +293,34 @@ impl Store {
         .bind(&e.kind)
         .bind(&e.payload_json)
         .bind(e.created_at_ms)
-        .execute(&mut *tx)
+        .execute(&mut **tx)
         .await;
-        if let Err(err) = inserted {
-            drop(tx);
-            return Err(if is_fk_violation(&err) {
-                self.missing_parent(conversation_id, ticket_id).await
-            } else {
-                err.into()
-            });
+        match inserted {
+            Ok(_) => {}
+            Err(err) if is_fk_violation(&err) => return Err(InsertEventError::ForeignKey),
+            Err(err) => return Err(InsertEventError::Store(err.into())),
         }
         if self.backend() == Backend::Postgres {
-            // Delivered by PostgreSQL only if and when this transaction commits.
             // pg_notify returns void, which the Any driver cannot decode: wrap it.
             sqlx::query("SELECT 1 AS sent FROM (SELECT pg_notify($1, $2)) AS n")
                 .bind(EVENT_CHANNEL)
                 .bind(encode_payload(e.seq, &e.conversation_id))
-                .fetch_one(&mut *tx)
-                .await?;
+                .fetch_one(&mut **tx)
+                .await
+                .map_err(StoreError::from)?;
         }
-        tx.commit().await?;
+        Ok(e)
+    }
+
+    /// After the transaction holding `e` committed: tells this process's subscribers
+    /// (SQLite; on PostgreSQL the NOTIFY does it for every replica).
+    pub(super) fn published(&self, e: &Event) {
         if self.backend() == Backend::Sqlite {
             self.inner.notifier.publish_local(EventNotice {
                 conversation_id: e.conversation_id.clone(),
                 seq: e.seq,
             });
         }
-        Ok(e)
     }
 
     /// The conversation's events with `seq > after_seq`, in order (`after_seq = 0`

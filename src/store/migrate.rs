@@ -22,11 +22,18 @@ pub struct Migration {
 }
 
 /// Every migration, in order. Append only: never edit or renumber an applied one.
-pub const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    name: "init",
-    sql: include_str!("migrations/0001_init.sql"),
-}];
+pub const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "init",
+        sql: include_str!("migrations/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "assigned_by",
+        sql: include_str!("migrations/0002_assigned_by.sql"),
+    },
+];
 
 /// Arbitrary constant naming the migration advisory lock on PostgreSQL.
 const PG_MIGRATION_LOCK: i64 = 0x1d7e_2de5_0001;

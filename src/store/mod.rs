@@ -265,6 +265,9 @@ pub struct Ticket {
     pub note_count: i64,
     pub created_at_ms: i64,
     pub assigned_at_ms: Option<i64>,
+    /// How the current (or last) owner got the ticket: `auto`, `claim` or `transfer`;
+    /// `None` while waiting.
+    pub assigned_by: Option<String>,
     /// When it was resolved or handed back to the bot.
     pub closed_at_ms: Option<i64>,
     pub updated_at_ms: i64,
@@ -296,6 +299,31 @@ pub struct Agent {
     /// claim may go over capacity.
     pub active_tickets: u32,
     pub presence_changed_at_ms: Option<i64>,
+}
+
+/// What a customer is told about a ticket transition, stored in the transition's own
+/// transaction: the bot's line in the transcript and the event the widget receives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Announcement {
+    /// The event kind (the JSON `type`).
+    pub kind: String,
+    pub payload_json: String,
+    /// The bot message appended to the transcript.
+    pub text: String,
+}
+
+/// Counts since a moment (the supervisor strip's "today").
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct DayCounts {
+    /// Conversations started since then that received at least one message.
+    pub conversations: i64,
+    /// Tickets opened since then.
+    pub tickets: i64,
+    /// Tickets resolved since then.
+    pub resolved: i64,
+    /// Ratings given since then, and the sum of their scores.
+    pub ratings: i64,
+    pub rating_sum: i64,
 }
 
 /// A customer's satisfaction rating.

@@ -1062,3 +1062,157 @@ async fn acknowledged_writes_survive_a_kill() {
         .collect();
     assert_eq!(seqs, acked);
 }
+
+#[tokio::test]
+async fn transfers_move_slots_ticket_and_the_customer_event_together() {
+    for db in test_dbs().await {
+        let s = db.open().await;
+        s.upsert_agent("a1", "One", 2).await.unwrap();
+        s.upsert_agent("a2", "Two", 2).await.unwrap();
+        let t = waiting_ticket(&s, 1, 1).await;
+        let announce = Announcement {
+            kind: "agent_joined".into(),
+            payload_json: r#"{"type":"agent_joined","agent":"Two","text":"Two joined"}"#.into(),
+            text: "Two joined".into(),
+        };
+        let claimed = s.claim_ticket(&t.id, "a1", 5).await.unwrap();
+        assert_eq!(claimed.assigned_by.as_deref(), Some("claim"));
+        let loads = |s: Store| async move {
+            let a = s.agents().await.unwrap();
+            (a[0].active_tickets, a[1].active_tickets)
+        };
+        let events =
+            |s: Store, c: String| async move { s.events_after(&c, 0).await.unwrap().len() };
+        // Refusals change nothing: a2 offline, an unknown agent, not the owner.
+        let offline = s
+            .transfer_ticket(&t.id, "a1", Some("a2"), &announce, 10)
+            .await;
+        assert!(
+            matches!(&offline, Err(StoreError::Conflict(m)) if m.contains("offline")),
+            "{offline:?}"
+        );
+        let ghost = s
+            .transfer_ticket(&t.id, "a1", Some("ghost"), &announce, 10)
+            .await;
+        assert!(
+            matches!(ghost, Err(StoreError::NotFound { kind: "agent", .. })),
+            "{ghost:?}"
+        );
+        let not_owner = s.transfer_ticket(&t.id, "a2", None, &announce, 10).await;
+        assert!(
+            matches!(not_owner, Err(StoreError::Conflict(_))),
+            "{not_owner:?}"
+        );
+        assert_eq!(loads(s.clone()).await, (1, 0));
+        assert_eq!(events(s.clone(), t.conversation_id.clone()).await, 0);
+
+        s.set_agent_online("a2", true, 11).await.unwrap();
+        let (moved, event) = s
+            .transfer_ticket(&t.id, "a1", Some("a2"), &announce, 12)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                moved.state,
+                moved.agent_id.as_deref(),
+                moved.assigned_by.as_deref(),
+                moved.assigned_at_ms
+            ),
+            (
+                TicketState::Assigned,
+                Some("a2"),
+                Some("transfer"),
+                Some(12)
+            )
+        );
+        assert_eq!(loads(s.clone()).await, (0, 1));
+        assert_eq!(
+            (event.kind.as_str(), event.ticket_id.as_deref()),
+            ("agent_joined", Some(t.id.as_str()))
+        );
+        let messages = s.messages(&t.conversation_id).await.unwrap();
+        assert_eq!(messages.last().unwrap().text, "Two joined");
+
+        // Back to the queue: waiting, nobody's, in its old place by priority and age.
+        let later = waiting_ticket(&s, 1, 20).await;
+        let (back, _) = s
+            .transfer_ticket(&t.id, "a2", None, &announce, 30)
+            .await
+            .unwrap();
+        assert_eq!(
+            (
+                back.state,
+                back.agent_id,
+                back.assigned_by,
+                back.assigned_at_ms
+            ),
+            (TicketState::Waiting, None, None, None)
+        );
+        assert_eq!(loads(s.clone()).await, (0, 0));
+        let queue: Vec<String> = s.queue().await.unwrap().into_iter().map(|t| t.id).collect();
+        assert_eq!(queue, [t.id.clone(), later.id.clone()]);
+        assert_eq!(events(s.clone(), t.conversation_id.clone()).await, 2);
+        let open: Vec<String> = s
+            .open_tickets()
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|t| t.id)
+            .collect();
+        assert_eq!(open.len(), 2);
+    }
+}
+
+#[tokio::test]
+async fn counts_since_and_unanswered_messages() {
+    for db in test_dbs().await {
+        let s = db.open().await;
+        s.upsert_agent("a1", "One", 2).await.unwrap();
+        let old = s.create_conversation(None, 10).await.unwrap();
+        s.append_message(&old.id, Sender::Customer, "old", "{}", 10)
+            .await
+            .unwrap();
+        let c = s.create_conversation(None, 1_000).await.unwrap();
+        let silent = s.create_conversation(None, 1_000).await.unwrap();
+        s.append_message(&c.id, Sender::Customer, "hi", "{}", 1_000)
+            .await
+            .unwrap();
+        let t = s.open_ticket(new_ticket(&c.id, 1), 1_001).await.unwrap();
+        s.append_event(&c.id, Some(&t.id), "ticket_opened", "{}", 1_002)
+            .await
+            .unwrap();
+        s.append_event(&c.id, None, "customer_message", "{}", 1_003)
+            .await
+            .unwrap();
+        s.append_event(&c.id, None, "customer_message", "{}", 1_004)
+            .await
+            .unwrap();
+        assert_eq!(s.unanswered_messages(&c.id).await.unwrap(), 2);
+        s.append_event(&c.id, Some(&t.id), "agent_message", "{}", 1_005)
+            .await
+            .unwrap();
+        assert_eq!(s.unanswered_messages(&c.id).await.unwrap(), 0);
+        assert_eq!(s.unanswered_messages(&silent.id).await.unwrap(), 0);
+        s.claim_ticket(&t.id, "a1", 1_006).await.unwrap();
+        s.resolve_ticket(&t.id, "a1", 1_007).await.unwrap();
+        s.add_rating(&c.id, Some(&t.id), 4, None, 1_008)
+            .await
+            .unwrap();
+        s.add_rating(&c.id, Some(&t.id), 5, None, 1_009)
+            .await
+            .unwrap();
+        s.add_rating(&old.id, None, 1, None, 11).await.unwrap();
+        let counts = s.counts_since(1_000).await.unwrap();
+        assert_eq!(
+            counts,
+            DayCounts {
+                conversations: 1,
+                tickets: 1,
+                resolved: 1,
+                ratings: 2,
+                rating_sum: 9
+            }
+        );
+        assert_eq!(s.counts_since(0).await.unwrap().conversations, 2);
+    }
+}

@@ -1,4 +1,4 @@
-//! The human hand-over: tickets and their life cycle (open, claim, auto-assign, resolve, hand back), agents and their presence and load, internal notes, customer ratings and the handling-time statistics the wait estimate needs.
+//! The human hand-over: tickets and their life cycle (open, claim, auto-assign, transfer, resolve, hand back), agents and their presence and load, internal notes, customer ratings and the handling-time statistics the wait estimate needs.
 //!
 //! Concurrency: every transition is one transaction that first updates the agent row
 //! (`active_tickets`) and then the ticket row with the expected state in the WHERE
@@ -9,14 +9,16 @@
 
 use sqlx::any::AnyRow;
 
+use super::conversations::{InsertEventError, insert_message};
 use super::{
-    Agent, NewTicket, Note, PRIORITY_LOW, PRIORITY_URGENT, Rating, Result, Store, StoreError,
-    Ticket, TicketState, check_json, get, is_fk_violation, is_unique_violation,
+    Agent, Announcement, DayCounts, Event, NewTicket, Note, PRIORITY_LOW, PRIORITY_URGENT, Rating,
+    Result, Sender, Store, StoreError, Ticket, TicketState, check_json, get, is_fk_violation,
+    is_unique_violation,
 };
 
 const TICKET_COLS: &str = "id, number, conversation_id, intent, confidence, language, priority, \
      state, agent_id, details_json, transcript_json, note_count, created_at_ms, assigned_at_ms, \
-     closed_at_ms, updated_at_ms";
+     assigned_by, closed_at_ms, updated_at_ms";
 const AGENT_COLS: &str = "id, name, capacity, online, active_tickets, presence_changed_at_ms";
 const NOTE_COLS: &str = "ticket_id, seq, agent_id, text, created_at_ms";
 
@@ -53,6 +55,7 @@ fn ticket_from_row(row: &AnyRow) -> Result<Ticket> {
         note_count: get(row, "note_count")?,
         created_at_ms: get(row, "created_at_ms")?,
         assigned_at_ms: get(row, "assigned_at_ms")?,
+        assigned_by: get(row, "assigned_by")?,
         closed_at_ms: get(row, "closed_at_ms")?,
         updated_at_ms: get(row, "updated_at_ms")?,
     })
@@ -138,6 +141,7 @@ impl Store {
             note_count: 0,
             created_at_ms: now_ms,
             assigned_at_ms: None,
+            assigned_by: None,
             closed_at_ms: None,
             updated_at_ms: now_ms,
         };
@@ -229,6 +233,187 @@ impl Store {
             .collect()
     }
 
+    /// Every open ticket: the waiting ones in queue order, then the assigned ones by
+    /// assignment time (oldest first).
+    pub async fn open_tickets(&self) -> Result<Vec<Ticket>> {
+        let mut tickets = self.waiting(None).await?;
+        let sql = format!(
+            "SELECT {TICKET_COLS} FROM tickets WHERE state = 'assigned'
+             ORDER BY assigned_at_ms ASC, number ASC"
+        );
+        for row in sqlx::query(&sql).fetch_all(self.pool()).await? {
+            tickets.push(ticket_from_row(&row)?);
+        }
+        Ok(tickets)
+    }
+
+    /// Customer messages in the conversation since the last agent message, agent joining
+    /// or ticket opening: what its agent has not answered yet.
+    pub async fn unanswered_messages(&self, conversation_id: &str) -> Result<i64> {
+        let row = sqlx::query(
+            "SELECT COUNT(*) AS n FROM events
+             WHERE conversation_id = $1 AND kind = 'customer_message' AND seq > (
+                 SELECT COALESCE(MAX(seq), 0) FROM events WHERE conversation_id = $1
+                 AND kind IN ('agent_message', 'agent_joined', 'ticket_opened'))",
+        )
+        .bind(conversation_id)
+        .fetch_one(self.pool())
+        .await?;
+        get(&row, "n")
+    }
+
+    /// Conversations (with at least one message), tickets, resolutions and ratings since
+    /// `since_ms`.
+    pub async fn counts_since(&self, since_ms: i64) -> Result<DayCounts> {
+        let row = sqlx::query(
+            "SELECT
+                (SELECT COUNT(*) FROM conversations
+                    WHERE created_at_ms >= $1 AND message_count > 0) AS conversations,
+                (SELECT COUNT(*) FROM tickets WHERE created_at_ms >= $1) AS tickets,
+                (SELECT COUNT(*) FROM tickets
+                    WHERE state = 'resolved' AND closed_at_ms >= $1) AS resolved,
+                (SELECT COUNT(*) FROM ratings WHERE created_at_ms >= $1) AS ratings,
+                (SELECT CAST(COALESCE(SUM(score), 0) AS BIGINT) FROM ratings
+                    WHERE created_at_ms >= $1) AS rating_sum",
+        )
+        .bind(since_ms)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(DayCounts {
+            conversations: get(&row, "conversations")?,
+            tickets: get(&row, "tickets")?,
+            resolved: get(&row, "resolved")?,
+            ratings: get(&row, "ratings")?,
+            rating_sum: get(&row, "rating_sum")?,
+        })
+    }
+
+    /// Moves a ticket assigned to `from` to the online agent `to` (`assigned_by =
+    /// transfer`), or with `to = None` back to the queue (waiting, unassigned, placed by
+    /// priority and age as before). One transaction also stores what the customer is told
+    /// (`announce`: a bot line in the transcript and its event), so the agents' slots, the
+    /// ticket and the customer's event change together or not at all.
+    ///
+    /// `NotFound` for an unknown ticket or target agent; `Conflict` when the ticket is not
+    /// assigned to `from`, or `to` is offline or is `from` already.
+    pub async fn transfer_ticket(
+        &self,
+        ticket_id: &str,
+        from: &str,
+        to: Option<&str>,
+        announce: &Announcement,
+        now_ms: i64,
+    ) -> Result<(Ticket, Event)> {
+        if to == Some(from) {
+            return Err(StoreError::Conflict(format!(
+                "ticket {ticket_id} is already with {from}"
+            )));
+        }
+        check_json("payload_json", &announce.payload_json)?;
+        let mut tx = self.begin_write().await?;
+        // Agents first, in id order: every transaction locks agents before tickets.
+        let mut slots: Vec<(&str, bool)> = vec![(from, false)];
+        slots.extend(to.map(|t| (t, true)));
+        slots.sort();
+        for (agent, take) in slots {
+            let sql = if take {
+                "UPDATE agents SET active_tickets = active_tickets + 1 WHERE id = $1 AND online = 1"
+            } else {
+                "UPDATE agents SET active_tickets = active_tickets - 1
+                 WHERE id = $1 AND active_tickets > 0"
+            };
+            if sqlx::query(sql)
+                .bind(agent)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                == 0
+            {
+                drop(tx);
+                return Err(self.transfer_refusal(ticket_id, from, to).await);
+            }
+        }
+        let sql = format!(
+            "UPDATE tickets SET state = $2, agent_id = $3, assigned_at_ms = $4,
+                 assigned_by = $5, updated_at_ms = $6
+             WHERE id = $1 AND state = 'assigned' AND agent_id = $7 RETURNING {TICKET_COLS}"
+        );
+        let moved = sqlx::query(&sql)
+            .bind(ticket_id)
+            .bind(if to.is_some() { "assigned" } else { "waiting" })
+            .bind(to)
+            .bind(to.map(|_| now_ms))
+            .bind(to.map(|_| "transfer"))
+            .bind(now_ms)
+            .bind(from)
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(row) = moved else {
+            drop(tx);
+            return Err(self.transfer_refusal(ticket_id, from, to).await);
+        };
+        let ticket = ticket_from_row(&row)?;
+        let meta = serde_json::json!({ "event": announce.kind }).to_string();
+        insert_message(
+            &mut tx,
+            &ticket.conversation_id,
+            Sender::Bot,
+            &announce.text,
+            &meta,
+            now_ms,
+        )
+        .await?;
+        let event = self
+            .insert_event(
+                &mut tx,
+                &ticket.conversation_id,
+                Some(ticket_id),
+                &announce.kind,
+                &announce.payload_json,
+                now_ms,
+            )
+            .await
+            .map_err(|e| match e {
+                InsertEventError::ForeignKey => {
+                    StoreError::Database("event refers to a missing row".into())
+                }
+                InsertEventError::Store(e) => e,
+            })?;
+        tx.commit().await?;
+        self.published(&event);
+        Ok((ticket, event))
+    }
+
+    /// Why a transfer changed nothing, read after its transaction rolled back.
+    async fn transfer_refusal(&self, ticket_id: &str, from: &str, to: Option<&str>) -> StoreError {
+        let ticket = match self.ticket(ticket_id).await {
+            Ok(Some(t)) => t,
+            Ok(None) => return StoreError::not_found("ticket", ticket_id),
+            Err(e) => return e,
+        };
+        if ticket.state != TicketState::Assigned || ticket.agent_id.as_deref() != Some(from) {
+            return StoreError::Conflict(format!(
+                "ticket {ticket_id} is {} and not assigned to {from}",
+                ticket.state.as_str()
+            ));
+        }
+        let Some(to) = to else {
+            return StoreError::Conflict(format!(
+                "ticket {ticket_id} changed concurrently, try again"
+            ));
+        };
+        match self.agents().await {
+            Ok(agents) => match agents.iter().find(|a| a.id == to) {
+                None => StoreError::not_found("agent", to),
+                Some(a) if !a.online => StoreError::Conflict(format!("agent {to} is offline")),
+                Some(_) => StoreError::Conflict(format!(
+                    "ticket {ticket_id} changed concurrently, try again"
+                )),
+            },
+            Err(e) => e,
+        }
+    }
+
     /// Atomically `waiting -> assigned` to `agent_id`. `Err(Conflict)` if the ticket is
     /// not waiting (another agent claimed it first); safe under concurrency, across
     /// replicas too: a ticket is never assigned twice. A manual claim does not check
@@ -282,13 +467,14 @@ impl Store {
         let agent = agent_from_row(&agent_row)?;
         let ticket_sql = format!(
             "UPDATE tickets SET state = 'assigned', agent_id = $2, assigned_at_ms = $3,
-                 updated_at_ms = $3
+                 updated_at_ms = $3, assigned_by = $4
              WHERE id = $1 AND state = 'waiting' RETURNING {TICKET_COLS}"
         );
         let Some(ticket_row) = sqlx::query(&ticket_sql)
             .bind(ticket_id)
             .bind(agent_id)
             .bind(now_ms)
+            .bind(if enforce_capacity { "auto" } else { "claim" })
             .fetch_optional(&mut *tx)
             .await?
         else {

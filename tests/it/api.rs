@@ -558,3 +558,628 @@ async fn cors_allows_only_the_configured_widget_origins() {
     let r = call(&state, preflight("https://evil.example.net")).await;
     assert!(r.headers.get("access-control-allow-origin").is_none());
 }
+
+/// A customer asks for a person over REST: the conversation and its new ticket.
+async fn human_ticket(state: &intentdesk::http::AppState, text: &str) -> (String, String) {
+    let id = call(state, post_raw("/v1/conversations", Body::empty()))
+        .await
+        .json()["conversation_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = call(
+        state,
+        post_json(
+            &format!("/v1/conversations/{id}/messages"),
+            &json!({ "text": text }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let opened = r.json()["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["type"] == "ticket_opened")
+        .unwrap_or_else(|| panic!("no ticket for {text:?}: {}", r.text))
+        .clone();
+    (id, opened["ticket_id"].as_str().unwrap().to_string())
+}
+
+fn agent_get(uri: &str, token: &str) -> Request<Body> {
+    with_token(get(uri), token)
+}
+
+fn agent_post(uri: &str, token: &str, body: serde_json::Value) -> Request<Body> {
+    with_token(post_json(uri, &body), token)
+}
+
+#[tokio::test]
+async fn open_tickets_mine_the_ticket_pane_me_and_the_supervisor_strip() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path()).await;
+    for uri in ["/v1/agent/tickets", "/v1/agent/me", "/v1/agent/stats"] {
+        assert_eq!(
+            call(&state, get(uri)).await.status,
+            StatusCode::UNAUTHORIZED,
+            "{uri}"
+        );
+    }
+    let first = "I want to talk to a human agent, not a bot";
+    let (_c1, t1) = human_ticket(&state, first).await;
+    let (c2, t2) = human_ticket(
+        &state,
+        "상담원이랑 직접 얘기하고 싶어요. 사람 연결해 주세요",
+    )
+    .await;
+
+    let r = call(&state, agent_get("/v1/agent/tickets", MINA.1)).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let tickets = r.json()["tickets"].as_array().unwrap().clone();
+    assert_eq!(tickets.len(), 2, "{tickets:?}");
+    assert_eq!(tickets[0]["ticket_id"], t1.as_str());
+    assert_eq!(tickets[0]["state"], "waiting");
+    assert_eq!(tickets[0]["agent"], serde_json::Value::Null);
+    assert_eq!(tickets[0]["position"], 1);
+    assert_eq!(tickets[1]["position"], 2);
+    assert_eq!(tickets[0]["priority"], "normal");
+    assert_eq!(tickets[0]["intent"], "human_agent");
+    assert_eq!(tickets[0]["first_line"], first);
+    assert!(tickets[0]["details"].is_object(), "{}", tickets[0]);
+    assert_eq!(tickets[1]["language"], "ko");
+
+    // Mina claims the second: waiting ones stay first, then the assigned one.
+    let r = call(
+        &state,
+        with_token(
+            post_raw(&format!("/v1/agent/tickets/{t2}/claim"), Body::empty()),
+            MINA.1,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let tickets = call(&state, agent_get("/v1/agent/tickets", JUN.1))
+        .await
+        .json()["tickets"]
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(
+        tickets
+            .iter()
+            .map(|t| (
+                t["ticket_id"].as_str().unwrap(),
+                t["state"].as_str().unwrap()
+            ))
+            .collect::<Vec<_>>(),
+        [(t1.as_str(), "waiting"), (t2.as_str(), "assigned")]
+    );
+    assert_eq!(tickets[1]["agent"], "mina");
+    assert_eq!(tickets[1]["assigned_by"], "claim");
+    assert_eq!(tickets[1]["position"], serde_json::Value::Null);
+    let mine = |token: &'static str| {
+        let state = state.clone();
+        async move {
+            let r = call(&state, agent_get("/v1/agent/tickets?assigned_to=me", token)).await;
+            assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+            r.json()["tickets"].as_array().unwrap().clone()
+        }
+    };
+    let mina = mine(MINA.1).await;
+    assert_eq!(mina.len(), 1);
+    assert_eq!(mina[0]["ticket_id"], t2.as_str());
+    assert_eq!(mina[0]["unread"], 0);
+    assert!(mine(JUN.1).await.is_empty());
+    let r = call(
+        &state,
+        agent_get("/v1/agent/tickets?assigned_to=jun", MINA.1),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST, "{}", r.text);
+
+    // The customer writes twice: two unread until Mina replies.
+    for text in ["여보세요?", "아직 계세요?"] {
+        let r = call(
+            &state,
+            post_json(
+                &format!("/v1/conversations/{c2}/messages"),
+                &json!({ "text": text }),
+            ),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    }
+    assert_eq!(mine(MINA.1).await[0]["unread"], 2);
+    let reply = "네, 상담원 미나입니다.";
+    let r = call(
+        &state,
+        agent_post(
+            &format!("/v1/agent/tickets/{t2}/reply"),
+            MINA.1,
+            json!({ "text": reply }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(mine(MINA.1).await[0]["unread"], 0);
+    let r = call(
+        &state,
+        agent_post(
+            &format!("/v1/agent/tickets/{t2}/note"),
+            JUN.1,
+            json!({ "text": "VIP" }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::NO_CONTENT);
+
+    // The pane: details as an object, notes, the live masked transcript, the suggested
+    // reply in the customer's language.
+    let pane = call(
+        &state,
+        agent_get(&format!("/v1/agent/tickets/{t2}"), MINA.1),
+    )
+    .await
+    .json();
+    assert!(pane["details"].is_object(), "{pane}");
+    assert_eq!(pane["notes"][0]["text"], "VIP");
+    assert_eq!(pane["notes"][0]["agent_id"], "jun");
+    let answer = catalog()
+        .intent("human_agent")
+        .unwrap()
+        .answer
+        .clone()
+        .unwrap();
+    assert_eq!(pane["suggested_reply"], answer.ko.as_str());
+    assert_eq!(pane["priority_name"], "normal");
+    let transcript = pane["transcript"].as_array().unwrap();
+    let kinds: Vec<&str> = transcript
+        .iter()
+        .map(|e| e["type"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds.first(), Some(&"customer_message"), "{kinds:?}");
+    assert!(
+        kinds.contains(&"ticket_opened") && kinds.contains(&"agent_joined"),
+        "{kinds:?}"
+    );
+    let last = transcript.last().unwrap();
+    assert_eq!(
+        (last["type"].as_str(), last["text"].as_str()),
+        (Some("agent_message"), Some(reply))
+    );
+    assert_eq!(last["agent"], "mina");
+    assert!(
+        transcript
+            .windows(2)
+            .all(|w| w[0]["seq"].as_i64() < w[1]["seq"].as_i64())
+    );
+    let r = call(&state, agent_get("/v1/agent/tickets/T-999999", MINA.1)).await;
+    assert_eq!(r.status, StatusCode::NOT_FOUND);
+
+    let me = call(&state, agent_get("/v1/agent/me", MINA.1)).await.json();
+    assert_eq!(
+        me,
+        json!({ "agent": "mina", "name": "mina", "online": false, "capacity": 3, "load": 1 })
+    );
+
+    let stats = call(&state, agent_get("/v1/agent/stats", JUN.1))
+        .await
+        .json();
+    assert_eq!(stats["queue_length"], 1, "{stats}");
+    assert!(
+        stats["estimated_wait_minutes"].as_u64().unwrap() >= 1,
+        "{stats}"
+    );
+    assert!(stats["oldest_waiting_seconds"].as_i64().unwrap() >= 0);
+    assert_eq!(stats["agents"].as_array().unwrap().len(), 2);
+    assert_eq!(stats["agents_online"], 0);
+    let today = &stats["today"];
+    assert_eq!(
+        (today["conversations"].as_i64(), today["tickets"].as_i64()),
+        (Some(2), Some(2))
+    );
+    assert_eq!(today["resolved"], 0);
+    assert_eq!(today["deflection_rate"], 0.0);
+    assert_eq!(today["ratings"], 0);
+    assert_eq!(today["average_rating"], serde_json::Value::Null);
+
+    // Resolved and rated: the strip counts both.
+    let r = call(
+        &state,
+        with_token(
+            post_raw(&format!("/v1/agent/tickets/{t2}/resolve"), Body::empty()),
+            MINA.1,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = call(
+        &state,
+        post_json(
+            &format!("/v1/conversations/{c2}/rating"),
+            &json!({ "score": 4 }),
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let today = call(&state, agent_get("/v1/agent/stats", JUN.1))
+        .await
+        .json()["today"]
+        .clone();
+    assert_eq!(
+        (today["resolved"].as_i64(), today["ratings"].as_i64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(today["average_rating"], 4.0);
+    // The resolved ticket left the open list.
+    let open = call(&state, agent_get("/v1/agent/tickets", JUN.1))
+        .await
+        .json();
+    assert_eq!(open["tickets"].as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn transfer_to_an_online_agent_or_back_to_the_queue() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path()).await;
+    let (conversation, ticket) =
+        human_ticket(&state, "I want to talk to a human agent, not a bot").await;
+    let transfer = |token: &'static str, body: serde_json::Value| {
+        let state = state.clone();
+        let uri = format!("/v1/agent/tickets/{ticket}/transfer");
+        async move { call(&state, agent_post(&uri, token, body)).await }
+    };
+    // Only the owner of an assigned ticket may transfer it.
+    assert_eq!(
+        transfer(MINA.1, json!({ "to": "jun" })).await.status,
+        StatusCode::CONFLICT
+    );
+    let r = call(
+        &state,
+        with_token(
+            post_raw(&format!("/v1/agent/tickets/{ticket}/claim"), Body::empty()),
+            MINA.1,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let cases = [
+        (
+            MINA.1,
+            json!({ "to": "jun" }),
+            StatusCode::CONFLICT,
+            "offline",
+        ),
+        (
+            MINA.1,
+            json!({ "to": "nobody" }),
+            StatusCode::NOT_FOUND,
+            "nobody",
+        ),
+        (
+            MINA.1,
+            json!({ "to": "mina" }),
+            StatusCode::CONFLICT,
+            "mina",
+        ),
+        (
+            JUN.1,
+            json!({ "to": "jun" }),
+            StatusCode::CONFLICT,
+            "not assigned to jun",
+        ),
+        (MINA.1, json!({ "to": 7 }), StatusCode::BAD_REQUEST, "to"),
+        (MINA.1, json!({}), StatusCode::BAD_REQUEST, "to"),
+    ];
+    for (token, body, status, says) in cases {
+        let r = transfer(token, body.clone()).await;
+        assert_eq!(r.status, status, "{body}: {}", r.text);
+        assert!(r.text.contains(says), "{body}: {}", r.text);
+    }
+    let loads = |state: intentdesk::http::AppState| async move {
+        let stats = call(&state, agent_get("/v1/agent/stats", MINA.1))
+            .await
+            .json();
+        stats["agents"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                (
+                    a["agent"].as_str().unwrap().to_string(),
+                    a["load"].as_u64().unwrap(),
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        loads(state.clone()).await,
+        [("jun".into(), 0), ("mina".into(), 1)]
+    );
+
+    // Jun comes online: the ticket moves to him, the customer hears he joined.
+    let r = call(
+        &state,
+        agent_post("/v1/agent/presence", JUN.1, json!({ "online": true })),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let r = transfer(MINA.1, json!({ "to": "jun" })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let moved = r.json();
+    assert_eq!(
+        (
+            moved["state"].as_str(),
+            moved["agent"].as_str(),
+            moved["assigned_by"].as_str()
+        ),
+        (Some("assigned"), Some("jun"), Some("transfer"))
+    );
+    assert_eq!(
+        loads(state.clone()).await,
+        [("jun".into(), 1), ("mina".into(), 0)]
+    );
+    let events = call(
+        &state,
+        get(&format!("/v1/conversations/{conversation}/events")),
+    )
+    .await
+    .json()["events"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last["type"].as_str(), last["agent"].as_str()),
+        (Some("agent_joined"), Some("jun"))
+    );
+    assert_eq!(last["ticket_id"], ticket.as_str());
+    // Mina may no longer reply; Jun may.
+    let reply = |token: &'static str| {
+        agent_post(
+            &format!("/v1/agent/tickets/{ticket}/reply"),
+            token,
+            json!({ "text": "hi" }),
+        )
+    };
+    assert_eq!(
+        call(&state, reply(MINA.1)).await.status,
+        StatusCode::CONFLICT
+    );
+    assert_eq!(call(&state, reply(JUN.1)).await.status, StatusCode::OK);
+
+    // Jun goes offline (so automatic assignment does not hand it straight back) and
+    // returns it to the queue: waiting, unassigned, the customer told their place.
+    call(
+        &state,
+        agent_post("/v1/agent/presence", JUN.1, json!({ "online": false })),
+    )
+    .await;
+    let r = transfer(JUN.1, json!({ "to": null })).await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    let back = r.json();
+    assert_eq!(
+        (
+            back["state"].as_str(),
+            back["agent"].is_null(),
+            back["position"].as_u64()
+        ),
+        (Some("waiting"), true, Some(1))
+    );
+    assert_eq!(back["assigned_by"], serde_json::Value::Null);
+    assert_eq!(
+        loads(state.clone()).await,
+        [("jun".into(), 0), ("mina".into(), 0)]
+    );
+    let events = call(
+        &state,
+        get(&format!("/v1/conversations/{conversation}/events")),
+    )
+    .await
+    .json()["events"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let last = events.last().unwrap();
+    assert_eq!(
+        (last["type"].as_str(), last["position"].as_u64()),
+        (Some("queue_position"), Some(1))
+    );
+    let transcript = call(
+        &state,
+        get(&format!("/v1/conversations/{conversation}/transcript")),
+    )
+    .await
+    .json();
+    let lines = transcript["messages"].as_array().unwrap();
+    assert_eq!(
+        lines.last().unwrap()["text"],
+        last["text"],
+        "the transcript has the same line"
+    );
+    // A waiting ticket cannot be transferred; it can be claimed again.
+    assert_eq!(
+        transfer(JUN.1, json!({ "to": null })).await.status,
+        StatusCode::CONFLICT
+    );
+    let r = call(
+        &state,
+        with_token(
+            post_raw(&format!("/v1/agent/tickets/{ticket}/claim"), Body::empty()),
+            JUN.1,
+        ),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+}
+
+#[tokio::test]
+async fn a_transcript_downloads_as_a_named_attachment() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path()).await;
+    let (id, _) = human_ticket(&state, "I want to talk to a human agent, not a bot").await;
+    let r = call(
+        &state,
+        get(&format!(
+            "/v1/conversations/{id}/transcript?format=text&download=1"
+        )),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::OK, "{}", r.text);
+    assert_eq!(
+        r.headers["content-disposition"],
+        format!("attachment; filename=\"intentdesk-{id}.txt\"").as_str()
+    );
+    assert_eq!(r.headers["content-type"], "text/plain; charset=utf-8");
+    assert!(
+        r.text.contains("I want to talk to a human agent"),
+        "{}",
+        r.text
+    );
+    let r = call(
+        &state,
+        get(&format!("/v1/conversations/{id}/transcript?format=text")),
+    )
+    .await;
+    assert!(r.headers.get("content-disposition").is_none());
+    let r = call(
+        &state,
+        get(&format!("/v1/conversations/{id}/transcript?download=yes")),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn every_route_of_the_router_is_in_the_openapi_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path()).await;
+    let doc = call(&state, get("/openapi.json")).await.json();
+    let table = intentdesk::http::route_table();
+    assert!(table.len() >= 28, "{table:?}");
+    for (path, method) in table {
+        // The router's catch-all `{*name}` is `{name}` in OpenAPI.
+        let documented = path.replace("{*", "{");
+        assert!(
+            doc["paths"][&documented][method].is_object(),
+            "{method} {path} is served but not in the OpenAPI document"
+        );
+    }
+    for new in [
+        "/v1/agent/tickets",
+        "/v1/agent/tickets/{id}/transfer",
+        "/v1/agent/me",
+        "/v1/agent/stats",
+        "/",
+        "/agent",
+        "/widget.js",
+    ] {
+        assert!(
+            intentdesk::http::route_table()
+                .iter()
+                .any(|(p, _)| *p == new),
+            "{new} is not routed"
+        );
+    }
+}
+
+#[tokio::test]
+async fn pages_are_embedded_with_etags_cache_headers_and_a_csp_and_off_with_no_ui() {
+    let dir = tempfile::tempdir().unwrap();
+    let state = state(dir.path()).await;
+    let names = intentdesk::http::ui::asset_names();
+    for required in ["index.html", "agent.html", "widget.js"] {
+        assert!(
+            names.contains(&required),
+            "{required} missing from src/http/assets: {names:?}"
+        );
+    }
+    let pages = [
+        ("/", "text/html; charset=utf-8", "no-cache"),
+        ("/agent", "text/html; charset=utf-8", "no-cache"),
+        (
+            "/widget.js",
+            "text/javascript; charset=utf-8",
+            "public, max-age=300",
+        ),
+    ];
+    for (uri, content_type, cache) in pages {
+        let r = call(&state, get(uri)).await;
+        assert_eq!(r.status, StatusCode::OK, "{uri}");
+        assert_eq!(r.headers["content-type"], content_type, "{uri}");
+        assert_eq!(r.headers["cache-control"], cache, "{uri}");
+        assert_eq!(r.headers["x-content-type-options"], "nosniff", "{uri}");
+        let html = content_type.starts_with("text/html");
+        assert_eq!(
+            r.headers
+                .get("content-security-policy")
+                .map(|v| v.to_str().unwrap()),
+            html.then_some(intentdesk::http::ui::CONTENT_SECURITY_POLICY),
+            "{uri}"
+        );
+        let etag = r.headers["etag"].to_str().unwrap().to_string();
+        assert!(
+            etag.starts_with('"') && etag.len() == 34,
+            "a strong hash ETag: {etag}"
+        );
+        let mut again = get(uri);
+        again
+            .headers_mut()
+            .insert("if-none-match", etag.parse().unwrap());
+        let r = call(&state, again).await;
+        assert_eq!(r.status, StatusCode::NOT_MODIFIED, "{uri}");
+        assert!(r.text.is_empty());
+        assert_eq!(r.headers["etag"], etag.as_str());
+        let mut stale = get(uri);
+        stale
+            .headers_mut()
+            .insert("if-none-match", "\"0000\"".parse().unwrap());
+        assert_eq!(call(&state, stale).await.status, StatusCode::OK, "{uri}");
+    }
+    // Every embedded file is served under /assets/, byte for byte.
+    for name in &names {
+        let r = call(&state, get(&format!("/assets/{name}"))).await;
+        assert_eq!(r.status, StatusCode::OK, "{name}");
+        let on_disk = std::fs::read(root().join("src/http/assets").join(name)).unwrap();
+        assert_eq!(
+            r.text.as_bytes(),
+            String::from_utf8_lossy(&on_disk).as_bytes(),
+            "{name}"
+        );
+    }
+    assert_eq!(
+        call(&state, get("/assets/nope.js")).await.status,
+        StatusCode::NOT_FOUND
+    );
+    // HTML pages carry no inline script or style the CSP would block.
+    for page in ["index.html", "agent.html"] {
+        let html =
+            String::from_utf8(std::fs::read(root().join("src/http/assets").join(page)).unwrap())
+                .unwrap();
+        assert!(!html.contains("style=\""), "{page} has a style attribute");
+        assert!(
+            !html.contains("<style"),
+            "{page} has an inline style element"
+        );
+        assert!(
+            html.matches("<script").count()
+                == html.matches("<script src=").count()
+                    + html.matches("<script type=\"module\" src=").count(),
+            "{page} has an inline script"
+        );
+    }
+
+    // --no-ui: the pages are gone, the API stays.
+    let (service, mut http) = test_configs();
+    http.ui = false;
+    let dir = tempfile::tempdir().unwrap();
+    let api_only = state_with(engine(), dir.path(), service, http).await;
+    for uri in ["/", "/agent", "/widget.js", "/assets/agent.html"] {
+        assert_eq!(
+            call(&api_only, get(uri)).await.status,
+            StatusCode::NOT_FOUND,
+            "{uri}"
+        );
+    }
+    assert_eq!(call(&api_only, get("/health")).await.status, StatusCode::OK);
+}

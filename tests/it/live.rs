@@ -327,3 +327,255 @@ async fn two_replicas_on_postgres_deliver_events_across_servers() {
     a.stop().await;
     b.stop().await;
 }
+
+/// Base64url without padding (what a browser page computes for the subprotocol).
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk
+            .iter()
+            .enumerate()
+            .fold(0u32, |n, (i, b)| n | (u32::from(*b) << (16 - 8 * i)));
+        for i in 0..=chunk.len() {
+            out.push(ALPHABET[((n >> (18 - 6 * i)) & 63) as usize] as char);
+        }
+    }
+    out
+}
+
+/// Opens the agent feed the way the browser page does: the token in a subprotocol.
+async fn feed_by_subprotocol(
+    url: &str,
+    token: &str,
+) -> Result<(Ws, Option<String>), tokio_tungstenite::tungstenite::Error> {
+    use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+    let mut request = url.into_client_request().unwrap();
+    let offered = format!(
+        "intentdesk.v1, intentdesk.bearer.{}",
+        base64url(token.as_bytes())
+    );
+    request
+        .headers_mut()
+        .insert("sec-websocket-protocol", offered.parse().unwrap());
+    let (ws, response) = tokio_tungstenite::connect_async(request).await?;
+    let chosen = response
+        .headers()
+        .get("sec-websocket-protocol")
+        .map(|v| v.to_str().unwrap().to_string());
+    Ok((ws, chosen))
+}
+
+/// Reads the feed until a `conversation_event` whose event has `kind` and `text`.
+async fn until_event(feed: &mut Ws, kind: &str, text: &str) -> serde_json::Value {
+    loop {
+        let (frame, _) = ws_until(feed, "conversation_event").await;
+        if frame["event"]["type"] == kind && frame["event"]["text"] == text {
+            return frame;
+        }
+    }
+}
+
+#[tokio::test]
+async fn browsers_authenticate_the_agent_feed_with_a_subprotocol_never_the_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(state(dir.path()).await).await;
+    let url = server.ws_url("/v1/agent/ws");
+    assert_eq!(base64url(b"mina-token-0001"), "bWluYS10b2tlbi0wMDAx");
+    let (mut feed, chosen) = feed_by_subprotocol(&url, MINA.1).await.expect("accepted");
+    assert_eq!(chosen.as_deref(), Some("intentdesk.v1"));
+    assert_eq!(ws_next(&mut feed).await["type"], "queue");
+    assert_eq!(ws_next(&mut feed).await["type"], "tickets");
+    let refused = |result: Result<(Ws, Option<String>), tokio_tungstenite::tungstenite::Error>| {
+        match result {
+            Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+                response.status().as_u16()
+            }
+            Err(e) => panic!("refused with {e}, not an HTTP status"),
+            Ok(_) => panic!("a wrong token was accepted"),
+        }
+    };
+    assert_eq!(
+        refused(feed_by_subprotocol(&url, "wrong-token-123").await),
+        401
+    );
+    // A token in the URL is never read.
+    let in_url =
+        tokio_tungstenite::connect_async(format!("{url}?token={}&access_token={}", MINA.1, MINA.1))
+            .await;
+    match in_url {
+        Err(tokio_tungstenite::tungstenite::Error::Http(r)) => assert_eq!(r.status().as_u16(), 401),
+        other => panic!("expected 401, got {:?}", other.map(|_| ())),
+    }
+    drop(feed);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_agent_feed_announces_assignments_and_carries_every_event_of_my_tickets() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(state(dir.path()).await).await;
+    let url = server.ws_url("/v1/agent/ws");
+    let mut mina = ws_connect_with_token(&url, MINA.1).await;
+    assert_eq!(ws_next(&mut mina).await["type"], "queue");
+    let tickets = ws_next(&mut mina).await;
+    assert_eq!(tickets["type"], "tickets");
+    assert!(tickets["tickets"].as_array().unwrap().is_empty());
+    let online = |token: &'static str, online: bool| {
+        let addr = server.addr;
+        async move {
+            let body = json!({ "online": online });
+            let r = http(addr, "POST", "/v1/agent/presence", Some(token), Some(&body))
+                .await
+                .unwrap();
+            assert_eq!(r.status, 200, "{}", r.body);
+        }
+    };
+
+    // Mina is online: a customer asking for a person becomes hers automatically.
+    online(MINA.1, true).await;
+    let (mut customer, conversation) = chat(&server.ws_url("/v1/chat/ws")).await;
+    ws_send(
+        &mut customer,
+        json!({ "type": "message", "text": "I want to talk to a human agent, not a bot" }),
+    )
+    .await;
+    let (assigned, _) = ws_until(&mut mina, "assigned").await;
+    assert_eq!(assigned["by"], "auto", "{assigned}");
+    let ticket = assigned["ticket"]["ticket_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(assigned["ticket"]["agent"], "mina");
+    assert_eq!(assigned["ticket"]["conversation_id"], conversation.as_str());
+    let (all, _) = ws_until(&mut mina, "tickets").await;
+    assert_eq!(all["tickets"][0]["ticket_id"], ticket.as_str());
+    assert_eq!(all["tickets"][0]["state"], "assigned");
+
+    // Every event of her ticket reaches her as the customer saw it.
+    ws_until(&mut customer, "agent_joined").await;
+    ws_send(
+        &mut customer,
+        json!({ "type": "message", "text": "my USDT deposit is missing" }),
+    )
+    .await;
+    let (echo, _) = ws_until(&mut customer, "customer_message").await;
+    let frame = until_event(&mut mina, "customer_message", "my USDT deposit is missing").await;
+    assert_eq!(frame["event"], echo, "the same JSON the customer got");
+    assert_eq!(frame["seq"], echo["seq"]);
+    assert_eq!(frame["ticket_id"], ticket.as_str());
+    assert_eq!(frame["conversation_id"], conversation.as_str());
+    let seen = frame["seq"].as_i64().unwrap();
+
+    // She drops; meanwhile the customer writes and she replies from another tab. The
+    // reconnect with after_seq replays both, in order, nothing at or before `seen`.
+    drop(mina);
+    ws_send(
+        &mut customer,
+        json!({ "type": "message", "text": "hello? anyone there?" }),
+    )
+    .await;
+    ws_until(&mut customer, "customer_message").await;
+    let r = http(
+        server.addr,
+        "POST",
+        &format!("/v1/agent/tickets/{ticket}/reply"),
+        Some(MINA.1),
+        Some(&json!({ "text": "Yes, checking your deposit now." })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let mut mina = ws_connect_with_token(&format!("{url}?after_seq={seen}"), MINA.1).await;
+    let mut replayed = Vec::new();
+    while replayed.len() < 2 {
+        let frame = ws_next(&mut mina).await;
+        if frame["type"] == "conversation_event" {
+            replayed.push(frame);
+        }
+    }
+    let texts: Vec<(&str, &str)> = replayed
+        .iter()
+        .map(|f| {
+            (
+                f["event"]["type"].as_str().unwrap(),
+                f["event"]["text"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            ("customer_message", "hello? anyone there?"),
+            ("agent_message", "Yes, checking your deposit now.")
+        ]
+    );
+    assert!(replayed[0]["seq"].as_i64().unwrap() > seen);
+    assert!(replayed[0]["seq"].as_i64() < replayed[1]["seq"].as_i64());
+
+    // Transfer to Jun: his feed says assigned by transfer, hers unassigned to jun.
+    let mut jun = ws_connect_with_token(&url, JUN.1).await;
+    ws_until(&mut jun, "tickets").await;
+    online(JUN.1, true).await;
+    let r = http(
+        server.addr,
+        "POST",
+        &format!("/v1/agent/tickets/{ticket}/transfer"),
+        Some(MINA.1),
+        Some(&json!({ "to": "jun" })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (to_jun, _) = ws_until(&mut jun, "assigned").await;
+    assert_eq!(
+        (
+            to_jun["by"].as_str(),
+            to_jun["ticket"]["ticket_id"].as_str()
+        ),
+        (Some("transfer"), Some(ticket.as_str()))
+    );
+    let (lost, _) = ws_until(&mut mina, "unassigned").await;
+    assert_eq!(
+        (lost["ticket_id"].as_str(), lost["to"].as_str()),
+        (Some(ticket.as_str()), Some("jun"))
+    );
+    ws_send(
+        &mut customer,
+        json!({ "type": "message", "text": "the TXID starts with 7c1e" }),
+    )
+    .await;
+    let frame = until_event(&mut jun, "customer_message", "the TXID starts with 7c1e").await;
+    assert_eq!(frame["ticket_id"], ticket.as_str());
+
+    // Back to the queue with nobody online: Jun loses it to nobody; Mina claims it.
+    online(MINA.1, false).await;
+    online(JUN.1, false).await;
+    let r = http(
+        server.addr,
+        "POST",
+        &format!("/v1/agent/tickets/{ticket}/transfer"),
+        Some(JUN.1),
+        Some(&json!({ "to": null })),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status, 200, "{}", r.body);
+    let (lost, _) = ws_until(&mut jun, "unassigned").await;
+    assert_eq!(
+        (lost["ticket_id"].as_str(), lost["to"].is_null()),
+        (Some(ticket.as_str()), true)
+    );
+    let (waiting, _) = ws_until(&mut customer, "queue_position").await;
+    assert_eq!(waiting["position"], 1);
+    claim(server.addr, &ticket, MINA.1).await;
+    let (claimed, before) = ws_until(&mut mina, "assigned").await;
+    assert_eq!(claimed["by"], "claim");
+    assert!(
+        before.iter().all(|f| f["type"] != "conversation_event"
+            || f["event"]["text"] != "the TXID starts with 7c1e"),
+        "Mina did not own the ticket when that message came"
+    );
+    drop((customer, mina, jun));
+    server.stop().await;
+}
