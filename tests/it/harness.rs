@@ -520,3 +520,38 @@ pub async fn state_on(url: &str) -> AppState {
     let chat = Arc::new(ChatService::new(engine(), store, service));
     AppState::new(chat, http).await.expect("state")
 }
+
+impl TestServer {
+    /// A server on `addr` (a port a stopped [`TestServer`] used) running `state`.
+    pub async fn start_at(state: AppState, addr: SocketAddr) -> TestServer {
+        // The old listener is closed; retry briefly in case the port is still held.
+        let mut tries = 0;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => break l,
+                Err(_) if tries < 100 => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+                Err(e) => panic!("cannot bind {addr} again: {e}"),
+            }
+        };
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let handle = tokio::spawn(intentdesk::http::server::run(listener, state, async move {
+            let _ = rx.await;
+        }));
+        TestServer {
+            addr,
+            shutdown: Some(tx),
+            handle,
+        }
+    }
+
+    /// Stops this server (clients are told 1012) and starts a new one on the same address
+    /// over the same data directory `dir`, as a deployment's restart would.
+    pub async fn restart(self, dir: &Path) -> TestServer {
+        let addr = self.addr;
+        self.stop().await;
+        TestServer::start_at(state(dir).await, addr).await
+    }
+}

@@ -23,6 +23,11 @@
 //! - [`cli`]: the binary's errors for a missing or corrupt model name the
 //!   file and the command that fixes it.
 //!
+//! - [`browser`]: Debian's Chromium over WebDriver: the widget on the demo page
+//!   (Korean deposit case → ticket card, reload without duplicates, server
+//!   restart), agents in the workspace (find, reply, transfer, resolve), the
+//!   rating on the supervisor strip, axe-core scans and screenshots.
+//!
 //! [`harness`] holds the service helpers (real engine once per binary, a
 //! held stand-in engine, servers on port 0, HTTP and WebSocket clients).
 //!
@@ -33,6 +38,7 @@
 
 mod api;
 mod benchmark_slice;
+mod browser;
 mod cli;
 mod common;
 mod conversation;

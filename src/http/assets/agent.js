@@ -158,7 +158,7 @@ function renderTicket(t) {
   $("empty").hidden = true;
   $("ticket").hidden = false;
   $("t-title").textContent = id;
-  const pr = priorityName(t.priority);
+  const pr = priorityName(t.priority_name ?? t.priority);
   $("t-chips").replaceChildren(
     h("span", { class: "chip", text: `${t.intent} · ${Math.round((t.confidence || 0) * 100)} %` }),
     h("span", { class: "chip", text: langName(t.language) }),
