@@ -347,11 +347,17 @@ fn artifacts() -> PathBuf {
 
 async fn screenshot(b: &Browser, name: &str, width: u32) {
     b.client.set_window_size(width, 800).await.unwrap();
+    // The top of the page and of the ticket pane, nothing focused.
+    b.js("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); const p = document.querySelector('#pane'); if (p) p.scrollTop = 0; return true")
+        .await;
     b.until(
         "the new width",
         &format!("Math.abs(window.innerWidth - {width}) < 20"),
     )
     .await;
+    // The page from its top, without a focus ring left by the last keystroke.
+    b.js("document.activeElement && document.activeElement.blur(); window.scrollTo(0, 0); document.querySelectorAll('.pane').forEach(e => e.scrollTop = 0); return true")
+        .await;
     let png = b.client.screenshot().await.unwrap();
     assert!(png.starts_with(b"\x89PNG"), "a PNG");
     let path = artifacts().join(format!("{name}.png"));

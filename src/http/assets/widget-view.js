@@ -203,7 +203,8 @@
     this.onInput();
     if (this.notice.dataset.kind !== "connection") this.showNotice(null);
     this.actions.send(text);
-    this.typing.hidden = false;
+    // The bot answers at once; a person in the queue or on the ticket does not "type" here.
+    this.typing.hidden = !!this.log.querySelector(".idw-ticket:not(.idw-ticket-done)");
     this.scroll();
   };
 
@@ -329,6 +330,7 @@
       card.pos.textContent = "#" + ev.position;
       card.wait.textContent = t.minutes(ev.wait_minutes);
     }
+    this.agentActive = ev.type === "agent_joined" || (this.agentActive && ev.type !== "resolved" && ev.type !== "handed_back");
     if (ev.type === "agent_joined") {
       card.rows.hidden = true;
       card.state.textContent = t.ticket_assigned(displayName(ev.agent));
