@@ -557,6 +557,7 @@ async fn widget_reload_and_server_restart_resume_the_conversation() {
     let after = bubbles(&customer).await;
     assert_eq!(&after[..before.len()], &before[..], "history restored in order");
     let mut seqs: Vec<i64> = after.iter().map(|x| x.0).collect();
+    seqs.sort();
     seqs.dedup();
     assert_eq!(seqs.len(), after.len(), "no duplicate bubbles: {after:?}");
     let asked = after
