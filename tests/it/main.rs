@@ -23,6 +23,10 @@
 //! - [`cli`]: the binary's errors for a missing or corrupt model name the
 //!   file and the command that fixes it.
 //!
+//! - [`simulate`]: `intentdesk simulate --no-bot` against Erlang C and
+//!   Erlang A over 2000-hour runs; the same seed, the same report byte for
+//!   byte; parameters read from a small desk's store.
+//!
 //! [`harness`] holds the service helpers (real engine once per binary, a
 //! held stand-in engine, servers on port 0, HTTP and WebSocket clients).
 //!
@@ -42,3 +46,4 @@ mod end_to_end;
 mod ensemble;
 mod harness;
 mod live;
+mod simulate;
