@@ -97,8 +97,9 @@ pub fn run(config: &SimConfig, inputs: &Inputs<'_>) -> Result<Report, SimError> 
         scenarios.extend([Scenario::Bot, Scenario::BotLoadAware]);
     }
     let levels: Vec<f64> = if config.no_bot_only { Vec::new() } else { config.params.sensitivity.acceptance.clone() };
-    let searches = if world.window.is_some() { 9 } else { 0 };
-    let progress = Progress::new(((scenarios.len() + levels.len()) * (1 + searches)) as u64, "simulating", config.progress, false);
+    // One unit per scenario run (its staffing search included): the search's length is not
+    // known in advance, and a bar must not overshoot its total.
+    let progress = Progress::new((scenarios.len() + levels.len()) as u64, "simulating scenarios", config.progress, false);
     let (results, sensitivity) = std::thread::scope(|s| {
         let world = &world;
         let progress = &progress;
@@ -235,17 +236,17 @@ impl<'a> World<'a> {
         let desk = &self.config.params.desk;
         let sla_s = desk.sla_minutes * 60.0;
         let run = simulate(&setup, router.as_mut());
-        progress.inc(1);
         let mut f = figures(&run, desk.agent_capacity, sla_s, self.window);
         if let Some(window) = self.window {
-            f.agents_needed = self.agents_needed(window, router.as_mut(), progress);
+            f.agents_needed = self.agents_needed(window, router.as_mut());
         }
+        progress.inc(1);
         let series = report::Series::of(&run, self.rates.len());
         (f, Some(series))
     }
 
     /// Bisection over flat staffing in the window, on the same arrivals.
-    fn agents_needed(&self, window: (f64, f64), router: &mut dyn Router, progress: &Progress) -> Option<u32> {
+    fn agents_needed(&self, window: (f64, f64), router: &mut dyn Router) -> Option<u32> {
         let desk = &self.config.params.desk;
         let k0 = (window.0 / INTERVAL_S) as usize;
         let k1 = ((window.1 / INTERVAL_S).ceil() as usize).min(self.staffing.len());
@@ -257,7 +258,6 @@ impl<'a> World<'a> {
             staffing[k0..k1].fill(n);
             let setup = Setup { staffing: &staffing, ..self.setup() };
             let run = simulate(&setup, router);
-            progress.inc(1);
             within_sla(&run, desk.sla_minutes * 60.0, window.0, window.1).is_none_or(|s| s >= desk.sla_target)
         };
         let (mut lo, mut hi) = (0u32, self.staffing[k0..k1].iter().copied().max().unwrap_or(1).max(1));
