@@ -132,10 +132,9 @@ pub fn page(r: &Report) -> String {
     html.push_str("<h2>Scenarios</h2>");
     html.push_str(&summary_table(r));
     if let Some(t) = &r.timeline {
-        let window = r.peak.as_ref().and_then(|_| {
-            let p = &r.parameters;
-            let (a, b) = p.peak_window_s();
-            Some(((a / 900.0) as usize, (b / 900.0).ceil() as usize))
+        let window = r.peak.as_ref().map(|_| {
+            let (a, b) = r.parameters.peak_window_s();
+            ((a / 900.0) as usize, (b / 900.0).ceil() as usize)
         });
         let arrivals: Vec<f64> = t.arrivals.iter().map(|&a| f64::from(a)).collect();
         html.push_str(&chart("Conversations arriving per 15 minutes", "", &[("arrivals", "#7f8c8d", arrivals)], true, window, None));
