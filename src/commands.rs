@@ -9,7 +9,7 @@ use anyhow::Context;
 
 use crate::config::{
     CalibrateArgs, ClassifyArgs, CombineArgs, Database, EvalArgs, FetchArgs, ServeArgs,
-    ServeConfig, TrainArgs,
+    ServeConfig, SimulateArgs, TrainArgs,
 };
 use crate::conversation::ChatService;
 use crate::data::Dataset;
@@ -479,4 +479,166 @@ pub fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
         out.display()
     );
     Ok(())
+}
+
+/// `intentdesk simulate`: parameters (defaults, --config, flags, a desk's store),
+/// the pool classified once by the real model, the run, the JSON and HTML reports.
+pub fn simulate_command(args: &SimulateArgs) -> anyhow::Result<()> {
+    use crate::sim::{self, Schedule};
+    let (mut params, mut sources) = args.params()?;
+    let url = match (&args.database_url, &args.data_dir) {
+        (Some(url), _) => Some(url.clone()),
+        (None, Some(dir)) => {
+            let file = dir.join(crate::store::SQLITE_FILE_NAME);
+            anyhow::ensure!(file.exists(), "no desk database at {}", file.display());
+            Some(format!("sqlite://{}?mode=ro", file.display()))
+        }
+        _ => None,
+    };
+    if let Some(url) = url {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let history = runtime
+            .block_on(sim::history::read(&url))
+            .with_context(|| format!("reading {}", crate::config::redact_url(&url)))?;
+        history.apply(&mut params, &mut sources);
+        params.check()?;
+    }
+    let handling_override = crate::config::handling_override(args.handling_minutes, args.handling_cv)?;
+    let constant = args.arrivals_per_hour.map(|per_hour| Schedule::Constant {
+        per_hour,
+        hours: args.hours,
+        agents: args.agents.unwrap_or(1),
+    });
+    let catalog = match (&constant, args.no_bot) {
+        (Some(_), true) => None,
+        _ => Some(load_catalog(&args.catalog)?),
+    };
+    let (pool, trace) = simulation_pool(args, &params, catalog.is_some())?;
+    let config = sim::SimConfig {
+        schedule: constant.unwrap_or(match trace {
+            Some(arrivals) => Schedule::Trace(arrivals),
+            None => Schedule::Day,
+        }),
+        params,
+        sources,
+        no_bot_only: args.no_bot,
+        handling_override,
+        progress: true,
+    };
+    let t = Instant::now();
+    let report = sim::run(&config, &sim::Inputs { catalog: catalog.as_ref(), pool: &pool })?;
+    eprintln!("simulated in {:.1}s", t.elapsed().as_secs_f64());
+    print_simulation(&report);
+    if let Some(path) = &args.report {
+        let json = serde_json::to_string_pretty(&report)?;
+        std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
+        let html = path.with_extension("html");
+        std::fs::write(&html, sim::report::html::page(&report)).with_context(|| format!("writing {}", html.display()))?;
+        println!("report: {} and {}", path.display(), html.display());
+    }
+    Ok(())
+}
+
+/// The pool (labelled messages, classified by the model unless --no-bot) and,
+/// for a trace, its arrivals.
+fn simulation_pool(
+    args: &SimulateArgs,
+    params: &crate::sim::Params,
+    labelled: bool,
+) -> anyhow::Result<(crate::sim::Pool, Option<Vec<crate::sim::core::Arrival>>)> {
+    if !labelled {
+        let pool = crate::sim::Pool { source: "none (one class)".into(), labels: vec!["all".into()], classified: None };
+        return Ok((pool, None));
+    }
+    let (source, texts, mut labels, arrivals) = match &args.trace {
+        Some(path) => {
+            let rows = crate::sim::arrivals::read_trace(path)?;
+            let mut texts: Vec<String> = rows.iter().map(|r| r.text.clone()).collect();
+            texts.sort();
+            texts.dedup();
+            let mut labels = vec![String::new(); texts.len()];
+            let mut arrivals = Vec::new();
+            for r in &rows {
+                let i = texts.binary_search(&r.text).unwrap_or(0);
+                if let Some(intent) = &r.intent {
+                    labels[i] = intent.clone();
+                }
+                arrivals.push(crate::sim::core::Arrival { t: r.t, item: i as u32 });
+            }
+            (format!("trace {}", path.display()), texts, labels, Some(arrivals))
+        }
+        None => {
+            let data = Dataset::load(std::path::Path::new(&params.pool.path), None)?;
+            let texts = data.examples.iter().map(|e| e.text.clone()).collect();
+            let labels = data.examples.iter().map(|e| e.label.clone()).collect();
+            (params.pool.path.clone(), texts, labels, None)
+        }
+    };
+    let classified = if args.no_bot {
+        None
+    } else {
+        Some(classify_pool(args, &texts)?)
+    };
+    // A trace without intents: the model's reading stands in for the label.
+    if let Some(c) = &classified {
+        for (label, c) in labels.iter_mut().zip(c) {
+            if label.is_empty() {
+                *label = c.prediction.intent.clone();
+            }
+        }
+    }
+    anyhow::ensure!(
+        labels.iter().all(|l| !l.is_empty()),
+        "the trace has no intent column: the model is needed to label it (drop --no-bot)"
+    );
+    Ok((crate::sim::Pool { source, labels, classified }, arrivals))
+}
+
+/// Each distinct text analysed and classified once by the real model.
+fn classify_pool(args: &SimulateArgs, texts: &[String]) -> anyhow::Result<Vec<crate::sim::routing::Classified>> {
+    let model = load_model(&args.model, &args.encoder)?;
+    let catalog = load_catalog(&args.catalog)?;
+    crate::inference::check_catalog(&model, &catalog)?;
+    let mut distinct: Vec<&str> = texts.iter().map(String::as_str).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let progress = crate::progress::Progress::new(distinct.len() as u64, "classifying the pool", true, false);
+    let mut by_text = std::collections::BTreeMap::new();
+    for chunk in distinct.chunks(32) {
+        let analyses: Vec<crate::nlu::Analysis> = chunk.iter().map(|t| crate::nlu::analyse(t)).collect();
+        let masked: Vec<&str> = analyses.iter().map(|a| a.masked.text.as_str()).collect();
+        let predictions = model.predict(&masked)?;
+        for ((text, analysis), prediction) in chunk.iter().zip(analyses).zip(predictions) {
+            by_text.insert(*text, crate::sim::routing::Classified { analysis, prediction });
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    progress.finish();
+    Ok(texts.iter().map(|t| by_text[t.as_str()].clone()).collect())
+}
+
+fn print_simulation(r: &crate::sim::Report) {
+    let s = &r.scenarios;
+    let rows = [("no_bot", Some(&s.no_bot)), ("bot", s.bot.as_ref()), ("bot_load_aware", s.bot_load_aware.as_ref())];
+    println!(
+        "{:<15} {:>7} {:>7} {:>7} {:>10} {:>8} {:>8} {:>9} {:>7}",
+        "scenario", "conv", "by bot", "tickets", "agent-min", "p90 min", "in SLA", "abandoned", "agents"
+    );
+    for (name, f) in rows.iter().filter_map(|(n, f)| f.map(|f| (n, f))) {
+        println!(
+            "{:<15} {:>7} {:>7} {:>7} {:>10.0} {:>8.1} {:>7.1}% {:>9} {:>7}",
+            name,
+            f.conversations,
+            f.resolved_by_bot,
+            f.tickets,
+            f.agent_minutes,
+            f.wait_p90_s / 60.0,
+            f.within_sla * 100.0,
+            f.abandoned,
+            f.agents_needed.map_or("-".into(), |n| n.to_string())
+        );
+    }
+    if let Some(red) = r.agent_workload_reduction {
+        println!("agent_workload_reduction {:.1}%", red * 100.0);
+    }
 }

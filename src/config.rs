@@ -47,6 +47,9 @@ pub enum Command {
     Combine(CombineArgs),
     /// Run the support service: HTTP + WebSocket API, agent queue, metrics.
     Serve(ServeArgs),
+    /// Simulate a support day (or a constant-rate queue) through the real model and policy:
+    /// agents needed, waits, and the agent work the bot takes off at a peak.
+    Simulate(SimulateArgs),
 }
 
 /// Which encoder to run and how.
@@ -554,4 +557,122 @@ pub struct CalibrateArgs {
     pub out: Option<PathBuf>,
     #[command(flatten)]
     pub encoder: EncoderArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct SimulateArgs {
+    /// TOML file of parameters merged over the documented defaults (docs/simulate.toml).
+    #[arg(long)]
+    pub config: Option<PathBuf>,
+    /// Take the arrival profile, intent mix, handling times and acceptance from a desk's
+    /// SQLite data directory (as `serve --data-dir`).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+    /// Or from a database URL (postgres://... or sqlite:...).
+    #[arg(long, hide_env_values = true, conflicts_with = "data_dir")]
+    pub database_url: Option<String>,
+    /// Replay a trace (CSV/TSV: timestamp, text, optional lang and intent) instead of drawing arrivals.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// Labelled first messages (any `train` format); default from the parameters.
+    #[arg(long)]
+    pub pool: Option<PathBuf>,
+    /// Arrivals multiplier over the peak window.
+    #[arg(long)]
+    pub peak: Option<f64>,
+    /// Start of the peak window, HH:MM.
+    #[arg(long)]
+    pub peak_start: Option<String>,
+    /// Length of the peak window, hours.
+    #[arg(long)]
+    pub peak_hours: Option<f64>,
+    /// Wait target: a ticket reaches an agent within this many minutes.
+    #[arg(long)]
+    pub sla_minutes: Option<f64>,
+    /// Share of tickets that must meet the wait target (0..1).
+    #[arg(long)]
+    pub sla_target: Option<f64>,
+    /// The policy's --peak-wait-minutes in the load-aware scenario.
+    #[arg(long)]
+    pub peak_wait_minutes: Option<u32>,
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Only the no_bot scenario (no model needed).
+    #[arg(long)]
+    pub no_bot: bool,
+    /// Constant arrival rate per hour with flat staffing (the Erlang checks); needs --agents.
+    #[arg(long, requires = "agents")]
+    pub arrivals_per_hour: Option<f64>,
+    /// Agents on duty all the time (with --arrivals-per-hour).
+    #[arg(long)]
+    pub agents: Option<u32>,
+    /// Concurrent chats per agent.
+    #[arg(long)]
+    pub agent_capacity: Option<u32>,
+    /// Handling time of every ticket, minutes (overrides the per-intent times).
+    #[arg(long)]
+    pub handling_minutes: Option<f64>,
+    /// Coefficient of variation of --handling-minutes (lognormal); exactly 1 gives the
+    /// exponential the Erlang formulas assume.
+    #[arg(long, default_value_t = 1.0)]
+    pub handling_cv: f64,
+    /// Mean patience in queue, minutes (exponential), or `none`.
+    #[arg(long)]
+    pub patience_minutes: Option<String>,
+    /// Length of a --arrivals-per-hour run, hours.
+    #[arg(long, default_value_t = 24.0)]
+    pub hours: f64,
+    /// JSON report; an HTML page with the plots is written beside it (same stem, .html).
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Classifier directory.
+    #[arg(long, default_value = DEFAULT_MODEL_DIR)]
+    pub model: PathBuf,
+    /// The intent catalog the classifier was trained on.
+    #[arg(long, env = "INTENTDESK_CATALOG", default_value = "intents")]
+    pub catalog: PathBuf,
+    #[command(flatten)]
+    pub encoder: EncoderArgs,
+}
+
+/// The handling-time override of `simulate` (minutes in, seconds out).
+pub fn handling_override(minutes: Option<f64>, cv: f64) -> anyhow::Result<Option<crate::sim::random::Spread>> {
+    let Some(m) = minutes else { return Ok(None) };
+    anyhow::ensure!(m.is_finite() && m > 0.0, "--handling-minutes must be a positive number, got {m}");
+    anyhow::ensure!(cv.is_finite() && cv >= 0.0, "--handling-cv must be 0 or more, got {cv}");
+    Ok(Some(crate::sim::random::Spread { mean: m * 60.0, cv, exponential: cv == 1.0 }))
+}
+
+impl SimulateArgs {
+    /// The parameters: defaults, then --config, then flags (each marked in the sources).
+    pub fn params(&self) -> anyhow::Result<(crate::sim::Params, crate::sim::Sources)> {
+        let (mut p, mut sources) = crate::sim::Params::load(self.config.as_deref())?;
+        let mut flag = |key: &str| {
+            sources.insert(key.to_string(), "flag");
+        };
+        if let Some(v) = self.seed { p.seed = v; flag("seed"); }
+        if let Some(v) = self.peak { p.arrivals.peak_multiplier = v; flag("arrivals.peak_multiplier"); }
+        if let Some(v) = &self.peak_start { p.arrivals.peak_start = v.clone(); flag("arrivals.peak_start"); }
+        if let Some(v) = self.peak_hours { p.arrivals.peak_hours = v; flag("arrivals.peak_hours"); }
+        if let Some(v) = self.sla_minutes { p.desk.sla_minutes = v; flag("desk.sla_minutes"); }
+        if let Some(v) = self.sla_target { p.desk.sla_target = v; flag("desk.sla_target"); }
+        if let Some(v) = self.peak_wait_minutes { p.desk.peak_wait_minutes = v; flag("desk.peak_wait_minutes"); }
+        if let Some(v) = self.agent_capacity { p.desk.agent_capacity = v; flag("desk.agent_capacity"); }
+        if let Some(v) = &self.pool { p.pool.path = v.display().to_string(); flag("pool.path"); }
+        if let Some(v) = &self.patience_minutes {
+            p.desk.patience_minutes = match v.trim() {
+                "none" | "inf" => 0.0,
+                n => n.parse().ok().filter(|x: &f64| x.is_finite() && *x > 0.0).with_context(|| {
+                    format!("--patience-minutes {v:?} is neither a positive number of minutes nor `none`")
+                })?,
+            };
+            flag("desk.patience_minutes");
+        }
+        if let Some(r) = self.arrivals_per_hour {
+            anyhow::ensure!(r.is_finite() && r > 0.0, "--arrivals-per-hour must be positive, got {r}");
+            anyhow::ensure!(self.hours.is_finite() && self.hours > 0.0 && self.hours <= 100_000.0, "--hours must be in (0, 100000], got {}", self.hours);
+        }
+        p.check()?;
+        Ok((p, sources))
+    }
 }

@@ -35,6 +35,8 @@
 //!   code path: conversations, masked messages, events, tickets, agents,
 //!   ratings; cross-replica event notices.
 //! - [`queue`]: queue positions and the documented wait estimate.
+//! - [`sim`]: `intentdesk simulate`: a seeded discrete-event day through the
+//!   real model and policy; Erlang C/A checks; JSON and HTML reports.
 //! - [`error`]: the library's error type.
 
 pub mod catalog;
@@ -52,6 +54,7 @@ pub mod nlu;
 pub mod policy;
 pub mod progress;
 pub mod queue;
+pub mod sim;
 pub mod store;
 pub mod telemetry;
 

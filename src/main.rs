@@ -25,6 +25,7 @@ fn main() -> std::process::ExitCode {
         Command::Calibrate(args) => commands::calibrate_command(args),
         Command::Combine(args) => commands::combine_command(args),
         Command::Serve(args) => commands::serve_command(args),
+        Command::Simulate(args) => commands::simulate_command(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -22,11 +22,13 @@
 //!   on the same data dir; every acknowledged message is still there.
 //! - [`cli`]: the binary's errors for a missing or corrupt model name the
 //!   file and the command that fixes it.
-//!
 //! - [`browser`]: Debian's Chromium over WebDriver: the widget on the demo page
 //!   (Korean deposit case → ticket card, reload without duplicates, server
 //!   restart), agents in the workspace (find, reply, transfer, resolve), the
 //!   rating on the supervisor strip, axe-core scans and screenshots.
+//! - [`simulate`]: `intentdesk simulate --no-bot` against Erlang C and
+//!   Erlang A over 2000-hour runs; the same seed, the same report byte for
+//!   byte; parameters read from a small desk's store.
 //!
 //! [`harness`] holds the service helpers (real engine once per binary, a
 //! held stand-in engine, servers on port 0, HTTP and WebSocket clients).
@@ -48,3 +50,4 @@ mod end_to_end;
 mod ensemble;
 mod harness;
 mod live;
+mod simulate;
