@@ -1,5 +1,6 @@
-//! Private keys: labelled 64-digit hex keys, WIF keys, and base58 keys of a Solana/Phantom
-//! export (87–88 characters) unless introduced as a transaction, signature or TXID.
+//! Private keys and API secrets: labelled 64-digit hex keys, WIF keys, base58 keys of a
+//! Solana/Phantom export (87–88 characters) unless introduced as a transaction, signature or
+//! TXID, and exchange API secrets (long mixed-case strings no address or hash alphabet allows).
 
 use std::sync::LazyLock;
 
@@ -10,7 +11,7 @@ use super::{LABEL_REACH, SecretKind, Span};
 
 static PRIVATE_KEY_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)private[\s_-]*key|priv[\s_-]*key|secret[\s_-]*key|개인\s*키|프라이빗\s*키|비밀\s*키|私钥|私鑰|秘密鍵|秘密キー|プライベートキー",
+        r"(?i)(?-u:\b)key(?-u:\b)|private[\s_-]*key|priv[\s_-]*key|secret[\s_-]*key|개인\s*키|프라이빗\s*키|비밀\s*키|私钥|私鑰|秘密鍵|秘密キー|プライベートキー",
     )
     .expect("valid regex")
 });
@@ -63,6 +64,61 @@ fn is_wif(run: &str) -> bool {
         _ => false,
     };
     ok_len && is_base58(run)
+}
+
+/// Words that introduce an API secret ("API secret", "secret", "시크릿", "API密钥", "シークレット").
+static API_SECRET_LABEL: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)secret|api\s*key|시크릿|密钥|密鑰|シークレット")
+        .expect("valid regex")
+});
+
+/// Letters and digits of an API secret given after its label.
+const LABELLED_SECRET_LEN: std::ops::RangeInclusive<usize> = 20..=128;
+
+/// An API secret by its shape alone: 32–128 ASCII letters and digits with upper case, lower case
+/// and a digit, holding a character that base58 (and so every Bitcoin, Solana or Tron address
+/// and signature) leaves out (`0`, `O`, `I`, `l`), and not hex (hashes, Ethereum addresses).
+fn is_api_secret_shape(run: &str) -> bool {
+    let has = |f: fn(&u8) -> bool| run.as_bytes().iter().any(f);
+    (32..=128).contains(&run.len())
+        && has(u8::is_ascii_uppercase)
+        && has(u8::is_ascii_lowercase)
+        && has(u8::is_ascii_digit)
+        && !is_base58(run)
+        && !is_hex(run.strip_prefix("0x").unwrap_or(run))
+}
+
+/// A mixed-case letters-and-digits string after an API-secret label.
+fn is_labelled_secret(run: &str) -> bool {
+    let has = |f: fn(&u8) -> bool| run.as_bytes().iter().any(f);
+    LABELLED_SECRET_LEN.contains(&run.len())
+        && has(u8::is_ascii_uppercase)
+        && has(u8::is_ascii_lowercase)
+        && has(u8::is_ascii_digit)
+}
+
+/// API secrets: by shape anywhere, and after an API-secret label.
+pub(super) fn api_secrets(text: &str, out: &mut Vec<Span>) {
+    let span = |start, end| Span {
+        start,
+        end,
+        kind: SecretKind::ApiSecret,
+    };
+    for label in API_SECRET_LABEL.find_iter(text) {
+        let reach = after(text, label.end(), LABEL_REACH).len();
+        let tail = &text[label.end()..];
+        if let Some(run) = alnum_runs(tail)
+            .take_while(|r| r.start < reach)
+            .find(|r| is_labelled_secret(&tail[r.clone()]))
+        {
+            out.push(span(label.end() + run.start, label.end() + run.end));
+        }
+    }
+    for run in alnum_runs(text) {
+        if is_api_secret_shape(&text[run.clone()]) {
+            out.push(span(run.start, run.end));
+        }
+    }
 }
 
 pub(super) fn private_keys(text: &str, out: &mut Vec<Span>) {

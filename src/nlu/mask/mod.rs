@@ -1,5 +1,5 @@
-//! Masking of secrets (passwords, OTP codes, seed phrases, private keys, card numbers, Korean
-//! resident registration numbers, bank PINs) before a message is stored or shown to a model.
+//! Masking of secrets (passwords, OTP codes, seed phrases, private keys, API secrets, card
+//! numbers, Korean resident registration numbers, bank PINs) before a message is stored or shown to a model.
 //!
 //! Each secret is replaced by `[masked:<kind>]`. Public identifiers (TXIDs, addresses, amounts,
 //! order and ticket ids, dates, phone numbers, e-mail addresses) are left untouched.
@@ -41,6 +41,8 @@ pub enum SecretKind {
     ResidentNumber,
     /// A bank or card PIN.
     BankPin,
+    /// An exchange API secret: a long mixed-case letters-and-digits string.
+    ApiSecret,
 }
 
 impl SecretKind {
@@ -54,6 +56,7 @@ impl SecretKind {
             SecretKind::CardNumber => "card_number",
             SecretKind::ResidentNumber => "resident_number",
             SecretKind::BankPin => "bank_pin",
+            SecretKind::ApiSecret => "api_secret",
         }
     }
 }
@@ -89,14 +92,17 @@ pub fn mask(text: &str) -> Masked {
     // Finders run in priority order: a later span keeps only its parts outside earlier ones.
     // Accepted spans never overlap, so ordered by start they are ordered by end too.
     let mut accepted: BTreeMap<usize, Span> = BTreeMap::new();
-    let finders: [fn(&str, &mut Vec<Span>); 7] = [
+    let finders: [fn(&str, &mut Vec<Span>); 10] = [
         seed::seed_phrases,
         key::private_keys,
+        key::api_secrets,
         number::resident_numbers,
         number::card_numbers,
         number::bank_pins,
         number::otp_codes,
         password::passwords,
+        password::login_pairs,
+        password::typed_passwords,
     ];
     let mut found = Vec::new();
     for find in finders {
@@ -167,7 +173,7 @@ static PLACEHOLDER: LazyLock<Regex> =
 
 /// The text as the finders read it.
 struct Scan {
-    /// Full-width ASCII forms (U+FF01–U+FF5E) and the ideographic space folded to ASCII,
+    /// Full-width ASCII forms (U+FF01–U+FF5E but the comma) and the ideographic space folded to ASCII,
     /// placeholders replaced by [`BLANK`] bytes.
     text: String,
     /// For each byte offset of `text` (and its end), the offset in the original text of the
@@ -177,7 +183,10 @@ struct Scan {
 
 impl Scan {
     fn new(original: &str) -> Scan {
-        let folds = |c: char| matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{3000}');
+        // The full-width comma is CJK punctuation, never a thousands separator: "１１８２０４，5分钟"
+        // is a code and a duration, not one number.
+        let folds =
+            |c: char| matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{3000}') && c != '\u{FF0C}';
         let mut text = PLACEHOLDER
             .replace_all(original, |m: &regex::Captures<'_>| {
                 BLANK.to_string().repeat(m[0].len())

@@ -280,7 +280,9 @@ fn code_near_label(
     let ok = |start: usize, end: usize, digits: usize| {
         let glued_to_label = start == label_end && !is_digit(next_char(text, end));
         let rest = &text[end..];
+        let between = &text[label_end.min(start)..start];
         (min..=max).contains(&digits)
+            && !PHONE_ENDING.is_match(between)
             && (glued_to_label || stands_alone(text, start, end))
             && !UNIT_SUFFIXES
                 .iter()
@@ -367,9 +369,22 @@ pub(super) fn bank_pins(text: &str, out: &mut Vec<Span>) {
 
 static OTP_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)otp|2fa|mfa|one[\s-]?time\s+(?:password|code|pin)|authenticator|code|인증\s*(?:번호|코드)|보안\s*코드|验证码|驗證碼|校验码|校驗碼|认证码|認證碼|动态码|動態碼|認証(?:コード|番号)|確認コード|セキュリティコード|ワンタイム(?:パスワード)?",
+        r"(?i)otp|2fa|mfa|one[\s-]?time\s+(?:password|code|pin)|authenticator|code|인증\s*(?:번호|코드|문자)|보안\s*코드|验证码|驗證碼|校验码|校驗碼|认证码|認證碼|动态码|動態碼|認証の?(?:コード|番号)|確認コード|セキュリティコード|ワンタイム(?:パスワード)?",
     )
     .expect("valid regex")
+});
+
+/// Words between a code label and digits that make the digits the end of a phone number ("sends
+/// the code to my phone ending 5521").
+static PHONE_ENDING: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)phone|ending|끝\s*자리|뒷\s*자리|전화|尾号|尾號|手机|手機|末尾|下\d桁|電話")
+        .expect("valid regex")
+});
+
+/// Six single digits separated by single spaces or hyphens ("4 8 2 6 1 0"): a code read out
+/// digit by digit, the way no date, amount or id is written.
+static SPACED_SIX: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?-u:\b)\d(?:[ \-]\d){5}(?-u:\b)").expect("valid regex")
 });
 
 /// Words before "code" that make it something other than a one-time code.
@@ -430,6 +445,17 @@ pub(super) fn otp_codes(text: &str, out: &mut Vec<Span>) {
         }
     }
     lone_codes(text, out);
+    for m in SPACED_SIX.find_iter(text) {
+        if !is_digit(next_char(text, m.end() + 1).filter(|_| {
+            matches!(next_char(text, m.end()), Some(' ' | '-'))
+        })) {
+            out.push(Span {
+                start: m.start(),
+                end: m.end(),
+                kind: SecretKind::OtpCode,
+            });
+        }
+    }
 }
 
 /// Digits of a code typed alone on its line, as customers answer "please enter the code".

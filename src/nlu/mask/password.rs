@@ -80,15 +80,92 @@ pub(super) fn passwords(text: &str, out: &mut Vec<Span>) {
         if label.as_str().starts_with("암호") && rest.starts_with(['화', '문']) {
             continue; // 암호화폐 (cryptocurrency), 암호문
         }
-        if is_alnum(next_char(text, label.end())) {
-            continue; // "pw9abc": glued, not a label
+        if label.as_str().is_ascii() && is_alnum(next_char(text, label.end())) {
+            continue; // "pw9abc": glued, not a label ("パスワードmomo1234" is one)
         }
-        let value = labelled_value(text, label.as_str(), label.end())
-            .or_else(|| value_in_context(text, label.end()));
-        if let Some((start, end)) = value {
+        let values = match labelled_value(text, label.as_str(), label.end()) {
+            Some(value) => vec![value],
+            None => values_in_context(text, label.end()),
+        };
+        let before = value_before_label(text, label.start());
+        for (start, end) in values.into_iter().chain(before) {
             out.push(Span {
                 start,
                 end,
+                kind: SecretKind::Password,
+            });
+        }
+    }
+}
+
+/// A value given just before a password word ("mikan!0303 ←これが今のパスワードです", "X is my
+/// password").
+static VALUE_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)([\x21-\x7E]+)\s*(?:←|<-|<--|=|:)?\s*(?:(?:is|was|my|the|current|new|old|usual)\s+)*[^\x21-\x7E]{0,8}$",
+    )
+    .expect("valid regex")
+});
+
+fn value_before_label(text: &str, label_start: usize) -> Option<(usize, usize)> {
+    let head = super::super::scan::before(text, label_start, 40);
+    let head_start = label_start - head.len();
+    let value = VALUE_BEFORE.captures(head)?.get(1)?;
+    let trimmed = value.as_str().trim_end_matches(CLOSING);
+    let lead = trimmed.len() - trimmed.trim_start_matches(OPENING).len();
+    looks_like_password(&trimmed[lead..]).then(|| {
+        let start = head_start + value.start() + lead;
+        (start, head_start + value.start() + trimmed.len())
+    })
+}
+
+/// Words of typing a value ("I typed X", "입력했는데", "输入", "入力").
+static TYPED_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)(?:typed|entered|input)(?-u:\b)").expect("valid regex")
+});
+
+/// A typed value shaped like a strong password (letters, digits and a symbol): "i typed
+/// Passw0rd! like 10 times".
+pub(super) fn typed_passwords(text: &str, out: &mut Vec<Span>) {
+    for word in TYPED_WORD.find_iter(text) {
+        let rest = &text[word.end()..];
+        let Some(value) = PASSWORD_VALUE_ANYWHERE.find(rest) else {
+            continue;
+        };
+        if !rest[..value.start()].trim().is_empty() {
+            continue;
+        }
+        let v = value.as_str().trim_end_matches(CLOSING);
+        let strong = v.bytes().any(|b| b.is_ascii_digit())
+            && v.bytes().any(|b| b.is_ascii_punctuation());
+        if strong && looks_like_password(v) {
+            let start = word.end() + value.start();
+            out.push(Span {
+                start,
+                end: start + v.len(),
+                kind: SecretKind::Password,
+            });
+        }
+    }
+}
+
+/// A login given as "user / password" after a login word ("login with mina.k / Sunny#77").
+static LOGIN_PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)(?:log\s*-?in|sign\s*-?in|credentials|로그인|登录|登錄|登入|ログイン)[^\n/]{0,24}?[\x21-\x2E\x30-\x7E]+\s*/\s*([\x21-\x7E]+)",
+    )
+    .expect("valid regex")
+});
+
+/// Passwords of a "user / password" login pair.
+pub(super) fn login_pairs(text: &str, out: &mut Vec<Span>) {
+    for caps in LOGIN_PAIR.captures_iter(text) {
+        let Some(value) = caps.get(1) else { continue };
+        let trimmed = value.as_str().trim_end_matches(CLOSING);
+        if looks_like_password(trimmed) {
+            out.push(Span {
+                start: value.start(),
+                end: value.start() + trimmed.len(),
                 kind: SecretKind::Password,
             });
         }
@@ -129,7 +206,7 @@ fn labelled_value(text: &str, label: &str, label_end: usize) -> Option<(usize, u
 /// password". The shape: 6–64 printable ASCII characters with a letter and a digit or symbol,
 /// not a URL, e-mail address, network name, amount or version, not an address or hash (25+
 /// letters and digits only).
-fn value_in_context(text: &str, label_end: usize) -> Option<(usize, usize)> {
+fn values_in_context(text: &str, label_end: usize) -> Vec<(usize, usize)> {
     let reach = super::super::scan::after(text, label_end, CONTEXT_REACH);
     // A sentence ends at a full stop, question or exclamation mark followed by a space (not
     // inside a value: "v1.2", "a!#A~0a"), at a CJK one, or at a line break.
@@ -138,7 +215,8 @@ fn value_in_context(text: &str, label_end: usize) -> Option<(usize, usize)> {
         .find(|&(i, c)| {
             let spaced = super::super::scan::next_char(reach, i + c.len_utf8())
                 .is_none_or(char::is_whitespace);
-            "。？！\n".contains(c) || (".?!".contains(c) && spaced)
+            let ellipsis = c == '.' && i > 0 && reach.as_bytes()[i - 1] == b'.';
+            "。？！\n".contains(c) || (".?!".contains(c) && spaced && !ellipsis)
         })
         .map_or(reach.len(), |(i, _)| i);
     let sentence = &reach[..sentence_end];
@@ -147,7 +225,7 @@ fn value_in_context(text: &str, label_end: usize) -> Option<(usize, usize)> {
     PASSWORD_VALUE_ANYWHERE
         .find_iter(unmasked)
         .take(CONTEXT_WORDS)
-        .find_map(|word| {
+        .filter_map(|word| {
             let lead = word.as_str().len() - word.as_str().trim_start_matches(OPENING).len();
             let value = word.as_str()[lead..].trim_end_matches(CLOSING);
             looks_like_password(value).then(|| {
@@ -155,6 +233,7 @@ fn value_in_context(text: &str, label_end: usize) -> Option<(usize, usize)> {
                 (start, start + value.len())
             })
         })
+        .collect()
 }
 
 /// Brackets and quotes before a value given in context.
