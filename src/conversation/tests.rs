@@ -199,6 +199,37 @@ async fn secrets_are_masked_before_anything_is_stored_or_sent() {
 }
 
 #[tokio::test]
+async fn a_rating_comment_is_stored_masked() {
+    use sqlx::{Connection, Row};
+
+    let f = fixture().await;
+    let s = &f.service;
+    let c = s.start_conversation(None).await.unwrap();
+    s.rate(
+        &c.id,
+        2,
+        Some("slow. I had to give my usual pass Sunflower88! and OTP ４８２ ９１３"),
+    )
+    .await
+    .unwrap();
+    let path = f._dir.path().join("intentdesk.db");
+    let mut db = sqlx::SqliteConnection::connect_with(
+        &sqlx::sqlite::SqliteConnectOptions::new().filename(&path),
+    )
+    .await
+    .unwrap();
+    let comment: String = sqlx::query("SELECT comment FROM ratings WHERE conversation_id = $1")
+        .bind(&c.id)
+        .fetch_one(&mut db)
+        .await
+        .unwrap()
+        .get("comment");
+    assert!(comment.starts_with("slow. I had to give my usual pass [masked:password]"));
+    assert!(comment.ends_with("and OTP [masked:otp_code]"), "{comment}");
+    assert!(!comment.contains("Sunflower") && !comment.contains("４８２"), "{comment}");
+}
+
+#[tokio::test]
 async fn a_hand_over_opens_a_ticket_an_agent_works_it_and_the_customer_rates() {
     let f = fixture().await;
     let s = &f.service;

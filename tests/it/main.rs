@@ -20,6 +20,9 @@
 //!   message to the agent's reply on the socket and the rating.
 //! - [`durability`]: the real binary is SIGKILLed during traffic and restarted
 //!   on the same data dir; every acknowledged message is still there.
+//! - [`masking`]: the secret masker on the masking test set
+//!   (`tests/data/masking/`, written independently of it): share of secrets
+//!   masked and of look-alikes damaged, every failure printed.
 //! - [`cli`]: the binary's errors for a missing or corrupt model name the
 //!   file and the command that fixes it.
 //! - [`browser`]: Debian's Chromium over WebDriver: the widget on the demo page
@@ -50,4 +53,5 @@ mod end_to_end;
 mod ensemble;
 mod harness;
 mod live;
+mod masking;
 mod simulate;

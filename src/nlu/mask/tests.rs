@@ -1,0 +1,348 @@
+//! Unit tests of the masker: each family in four languages, look-alikes that must survive,
+//! idempotence and odd input.
+
+use super::super::scan::compose;
+use super::*;
+
+const EN_SEED: &str =
+    "abandon ability able about above absent absorb abstract absurd abuse access accident";
+const TXID: &str = "5c504ed432cb51138bcf09aa5e8a410dd4a1e204ef84bfed1be16dfba1b22060";
+
+fn masked(text: &str) -> String {
+    mask(text).text
+}
+
+fn kinds(text: &str) -> Vec<SecretKind> {
+    mask(text).secrets
+}
+
+fn survives(text: &str) {
+    let m = mask(text);
+    assert_eq!(m.text, text, "should survive: {text}");
+    assert!(m.secrets.is_empty());
+}
+
+#[test]
+fn passwords_in_four_languages() {
+    assert_eq!(
+        masked("my password is Hunter2!"),
+        "my password is [masked:password]"
+    );
+    assert_eq!(masked("pw: abc123"), "pw: [masked:password]");
+    assert_eq!(masked("password: hunter"), "password: [masked:password]");
+    assert_eq!(
+        masked("비밀번호는 qwer1234! 입니다"),
+        "비밀번호는 [masked:password] 입니다"
+    );
+    assert_eq!(masked("비번 asdf1234"), "비번 [masked:password]");
+    assert_eq!(masked("密码是abc12345"), "密码是[masked:password]");
+    assert_eq!(
+        masked("密碼：Abc!2345，謝謝"),
+        "密碼：[masked:password]，謝謝"
+    );
+    assert_eq!(
+        masked("パスワードは pass1234です"),
+        "パスワードは [masked:password]です"
+    );
+    assert_eq!(
+        masked("パスワードは「Secret」です"),
+        "パスワードは「[masked:password]」です"
+    );
+}
+
+#[test]
+fn password_word_without_value_survives() {
+    survives("I forgot my password");
+    survives("my password is wrong, please reset it");
+    survives("password reset link not arriving");
+    survives("비밀번호를 잊어버렸어요");
+    survives("암호화폐 출금 문의");
+    survives("密码忘了怎么办");
+    survives("パスワードを忘れました");
+    survives("I passed KYC yesterday");
+}
+
+#[test]
+fn otp_codes_in_four_languages() {
+    assert_eq!(masked("OTP 482913"), "OTP [masked:otp_code]");
+    assert_eq!(
+        masked("my 2FA code is 482 913"),
+        "my 2FA code is [masked:otp_code]"
+    );
+    assert_eq!(
+        masked("2FA code: 12 34 56, thanks"),
+        "2FA code: [masked:otp_code], thanks"
+    );
+    assert_eq!(masked("OTP 482-913"), "OTP [masked:otp_code]");
+    assert_eq!(masked("OTP 1234 5678"), "OTP [masked:otp_code]");
+    assert_eq!(
+        masked("the verification code I got was 5521"),
+        "the verification code I got was [masked:otp_code]"
+    );
+    assert_eq!(
+        masked("인증번호 123456 입력했는데 안돼요"),
+        "인증번호 [masked:otp_code] 입력했는데 안돼요"
+    );
+    assert_eq!(
+        masked("인증 코드는 987654예요"),
+        "인증 코드는 [masked:otp_code]예요"
+    );
+    assert_eq!(masked("验证码是734562"), "验证码是[masked:otp_code]");
+    assert_eq!(masked("驗證碼：734562"), "驗證碼：[masked:otp_code]");
+    assert_eq!(
+        masked("認証コードは 734562 です"),
+        "認証コードは [masked:otp_code] です"
+    );
+    assert_eq!(masked("ワンタイム 1234"), "ワンタイム [masked:otp_code]");
+    assert_eq!(masked("482913 is my OTP"), "[masked:otp_code] is my OTP");
+    assert_eq!(kinds("OTP482913"), vec![SecretKind::OtpCode]);
+}
+
+#[test]
+fn otp_without_code_survives() {
+    survives("OTP doesn't work");
+    survives("인증번호가 안와요");
+    survives("OTP 6자리가 안 와요");
+    survives("error code 1005 when I withdraw");
+    survives("인증번호 문자가 010-1234-5678에서 왔어요");
+    survives("인증번호가 1588-1234에서 왔어요");
+    survives("OTP 12 34");
+    survives("OTP expired at 2026-11-20 14:30");
+    survives("promo code 2024 doesn't work");
+    survives("验证码收不到，2026年11月20日开始的");
+}
+
+#[test]
+fn seed_phrases_english() {
+    assert_eq!(
+        masked(&format!("my seed is {EN_SEED}")),
+        "my seed is [masked:seed_phrase]"
+    );
+    let numbered = "1. abandon 2. ability 3. able 4. about 5. above 6. absent\n7. absorb 8. abstract 9. absurd 10. abuse 11. access 12. accident";
+    assert_eq!(kinds(numbered), vec![SecretKind::SeedPhrase]);
+    let words24 = bip39::Language::English.word_list()[500..524].join(" ");
+    assert_eq!(
+        masked(&format!("recovery phrase:\n{words24}\nthanks")),
+        "recovery phrase:\n[masked:seed_phrase]\nthanks"
+    );
+    let commas = EN_SEED.replace(' ', ", ");
+    assert_eq!(masked(&commas), "[masked:seed_phrase]");
+    let lines = EN_SEED.replace(' ', "\n").to_uppercase();
+    assert_eq!(masked(&lines), "[masked:seed_phrase]");
+}
+
+#[test]
+fn ordinary_english_with_bip39_words_survives() {
+    survives(
+        "I want to withdraw all my bitcoin today because the price is high and I need cash",
+    );
+    survives(
+        "You can just tell me when there is any way to move all that money again before the end of the month",
+    );
+    // eleven list words in a row are not a phrase
+    survives("abandon ability able about above absent absorb abstract absurd abuse access");
+}
+
+#[test]
+fn seed_phrases_korean_japanese_chinese() {
+    let ko: Vec<String> = bip39::Language::Korean.word_list()[..12]
+        .iter()
+        .map(|w| compose(w))
+        .collect();
+    let text = format!("시드는 {}", ko.join(" "));
+    assert_eq!(masked(&text), "시드는 [masked:seed_phrase]");
+
+    // typed decomposed (NFD), as some keyboards do
+    let nfd = bip39::Language::Korean.word_list()[..12].join(" ");
+    assert_eq!(masked(&nfd), "[masked:seed_phrase]");
+
+    let ja: Vec<String> = bip39::Language::Japanese.word_list()[100..112]
+        .iter()
+        .map(|w| compose(w))
+        .collect();
+    let text = format!("シードフレーズは {} です", ja.join("\u{3000}"));
+    assert_eq!(masked(&text), "シードフレーズは [masked:seed_phrase] です");
+
+    let zh: Vec<&str> = bip39::Language::SimplifiedChinese.word_list()[200..212].to_vec();
+    assert_eq!(
+        masked(&format!("我的助记词是 {}", zh.join(" "))),
+        "我的助记词是 [masked:seed_phrase]"
+    );
+    assert_eq!(
+        masked(&format!("助记词：{}", zh.concat())),
+        "助记词：[masked:seed_phrase]"
+    );
+    let zh_tw: Vec<&str> = bip39::Language::TraditionalChinese.word_list()[300..315].to_vec();
+    assert_eq!(
+        kinds(&format!("助記詞 {}", zh_tw.join(" "))),
+        vec![SecretKind::SeedPhrase]
+    );
+}
+
+#[test]
+fn chinese_text_without_label_or_sentence_survives() {
+    survives("我的比特币提现到账了吗为什么还没有到我的钱包里面");
+    survives("我的助记词丢了怎么办");
+    survives("我的助记词被盗了，我的钱包里所有的币都没了是不是你们平台的问题");
+}
+
+#[test]
+pub(super) fn private_keys() {
+    assert_eq!(
+        masked(&format!("private key: {TXID}")),
+        "private key: [masked:private_key]"
+    );
+    assert_eq!(
+        masked(&format!("개인키는 0x{TXID} 입니다")),
+        "개인키는 [masked:private_key] 입니다"
+    );
+    assert_eq!(masked(&format!("私钥{TXID}")), "私钥[masked:private_key]");
+    assert_eq!(
+        masked(&format!("秘密鍵は{TXID}です")),
+        "秘密鍵は[masked:private_key]です"
+    );
+    assert_eq!(
+        masked(&format!("프라이빗키: {TXID}")),
+        "프라이빗키: [masked:private_key]"
+    );
+    assert_eq!(
+        masked(&format!("私鑰是 0x{TXID}")),
+        "私鑰是 [masked:private_key]"
+    );
+    assert_eq!(
+        masked(&format!("秘密キー {TXID}")),
+        "秘密キー [masked:private_key]"
+    );
+    assert_eq!(
+        masked(&format!("0x{TXID} is my private key")),
+        "[masked:private_key] is my private key"
+    );
+    let wif = "5HueCGU8rMjxEXxiPuD5BDku4MkFqeZyd4dZ1jvhTVqvbTLvyTJ";
+    assert_eq!(masked(&format!("key {wif}")), "key [masked:private_key]");
+}
+
+#[test]
+fn txids_and_addresses_survive() {
+    survives(&format!("TXID: {TXID}"));
+    survives(&format!("tx hash 0x{TXID}"));
+    survives("address 0x742d35Cc6634C0532925a3b844Bc454e4438f44e");
+    survives(
+        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq and 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
+    );
+    survives("TRON TN3W4H6rK2ce4vX9YnFQHwKENnHjoxb3m9");
+}
+
+#[test]
+pub(super) fn card_numbers() {
+    assert_eq!(
+        masked("card 4111 1111 1111 1111 please"),
+        "card [masked:card_number] please"
+    );
+    assert_eq!(
+        masked("카드번호 4111-1111-1111-1111"),
+        "카드번호 [masked:card_number]"
+    );
+    assert_eq!(masked("5500000000000004"), "[masked:card_number]");
+    assert_eq!(
+        masked("Amex 3782 822463 10005"),
+        "Amex [masked:card_number]"
+    );
+    survives("card 4111 1111 1111 1112"); // fails Luhn
+    assert_eq!(
+        masked("010-1234-5678 4111 1111 1111 1111 900101-1234568"),
+        "010-1234-5678 [masked:card_number] [masked:resident_number]"
+    );
+    survives("order id 4111111111111111");
+    survives("주문번호 2024112012345678");
+}
+
+#[test]
+pub(super) fn resident_numbers() {
+    // 900101-1234568: weighted sum 124, (11 - 124 % 11) % 10 = 8
+    assert_eq!(
+        masked("주민번호 900101-1234568 입니다"),
+        "주민번호 [masked:resident_number] 입니다"
+    );
+    assert_eq!(
+        masked("주민등록번호는 9001011234568"),
+        "주민등록번호는 [masked:resident_number]"
+    );
+    survives("900101-1234567"); // checksum fails
+    survives("901301-1234568"); // month 13
+    survives("9001011234568"); // no label, no dash
+}
+
+#[test]
+pub(super) fn bank_pins() {
+    assert_eq!(masked("PIN 4821"), "PIN [masked:bank_pin]");
+    assert_eq!(
+        masked("계좌 비밀번호 4821"),
+        "계좌 비밀번호 [masked:bank_pin]"
+    );
+    assert_eq!(masked("핀번호는 123456"), "핀번호는 [masked:bank_pin]");
+    assert_eq!(
+        masked("暗証番号は4821です"),
+        "暗証番号は[masked:bank_pin]です"
+    );
+    assert_eq!(masked("取款密码是482193"), "取款密码是[masked:bank_pin]");
+    survives("I pinned 1234 posts");
+    survives("PIN doesn't work");
+}
+
+#[test]
+fn public_details_survive() {
+    survives("1,000,000원 출금했는데 0.5 BTC 아직 안 들어왔어요");
+    survives("ticket #1234 and ticket 88213");
+    survives("주문번호 A-20261120-0001, 출금 번호 88213");
+    survives("2026-11-20 14:30, 11/20, 어제 밤 11시");
+    survives("010-1234-5678, +82 10-1234-5678, 1588-1234");
+    survives("email me at kim.minsu@example.com");
+    survives("I sent 1000000 won and the OTP doesn't work");
+    survives("");
+}
+
+#[test]
+fn several_secrets_in_order() {
+    let m = mask("OTP 482913, pw: abc123, and PIN 4821, OTP 112233");
+    assert_eq!(
+        m.text,
+        "OTP [masked:otp_code], pw: [masked:password], and PIN [masked:bank_pin], OTP [masked:otp_code]"
+    );
+    assert_eq!(
+        m.secrets,
+        vec![
+            SecretKind::OtpCode,
+            SecretKind::Password,
+            SecretKind::BankPin
+        ]
+    );
+    assert_eq!(
+        serde_json::to_string(&m.secrets).unwrap(),
+        r#"["otp_code","password","bank_pin"]"#
+    );
+}
+
+#[test]
+fn weird_input_does_not_panic() {
+    for t in [
+        "비밀번호",
+        "pw:",
+        "OTP",
+        "助记词",
+        "私钥",
+        "PIN",
+        "#",
+        "\u{0}",
+        "̈́",
+        "pw: \u{FFFF}",
+    ] {
+        let _ = mask(t);
+    }
+    let huge = format!(
+        "{} {}",
+        "password: x1y2z3 ".repeat(500),
+        [EN_SEED; 50].join(" ")
+    );
+    let m = mask(&huge);
+    assert!(m.secrets.contains(&SecretKind::SeedPhrase));
+}
