@@ -252,6 +252,11 @@ pub struct TestServer {
 impl TestServer {
     pub async fn start(state: AppState) -> TestServer {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        TestServer::serve(listener, state)
+    }
+
+    /// Serves `state` on `listener` until the server is stopped or dropped.
+    fn serve(listener: tokio::net::TcpListener, state: AppState) -> TestServer {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = tokio::sync::oneshot::channel();
         let handle = tokio::spawn(intentdesk::http::server::run(listener, state, async move {
@@ -536,15 +541,7 @@ impl TestServer {
                 Err(e) => panic!("cannot bind {addr} again: {e}"),
             }
         };
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let handle = tokio::spawn(intentdesk::http::server::run(listener, state, async move {
-            let _ = rx.await;
-        }));
-        TestServer {
-            addr,
-            shutdown: Some(tx),
-            handle,
-        }
+        TestServer::serve(listener, state)
     }
 
     /// Stops this server (clients are told 1012) and starts a new one on the same address
