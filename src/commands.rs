@@ -8,8 +8,8 @@ use std::time::Instant;
 use anyhow::Context;
 
 use crate::config::{
-    CalibrateArgs, ClassifyArgs, CombineArgs, Database, EvalArgs, FetchArgs, ServeArgs,
-    ServeConfig, SimulateArgs, TrainArgs,
+    CalibrateArgs, ClassifyArgs, CombineArgs, Database, EvalArgs, FetchArgs, HeldOut, ServeArgs,
+    ServeConfig, SimulateArgs, TrainArgs, TrainData, TrainMember,
 };
 use crate::conversation::ChatService;
 use crate::data::Dataset;
@@ -21,7 +21,7 @@ use crate::model::IntentModel;
 use crate::model::calibration::ThresholdGoal;
 use crate::model::embed::EmbeddingModel;
 use crate::model::source::{self, FetchOptions};
-use crate::model::train::{TrainOptions, train};
+use crate::model::train::train;
 use crate::policy::PolicyConfig;
 use crate::store::Store;
 
@@ -80,61 +80,36 @@ fn load_model(
 
 /// `intentdesk train`
 pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
-    let (data, catalog_sha) = match (&args.data, &args.catalog) {
-        (Some(path), _) => (Dataset::load(path, args.split.as_deref())?, None),
-        (None, Some(dir)) => {
+    let config = args.config()?;
+    let (data, catalog_sha) = match &config.data {
+        TrainData::File { path, split } => (Dataset::load(path, split.as_deref())?, None),
+        TrainData::Catalog(dir) => {
             let catalog = load_catalog(dir)?;
             let rows = catalog
                 .phrase_rows()
                 .into_iter()
                 .map(|r| (r.text, r.intent, r.lang));
             let source = format!("catalog {}", dir.display());
-            (
-                Dataset::from_rows(rows, source),
-                Some(catalog.sha256.clone()),
-            )
+            (Dataset::from_rows(rows, source), Some(catalog.sha256.clone()))
         }
-        (None, None) => anyhow::bail!("give --data FILE or --catalog DIR"),
     };
-    let (train_set, valid) = match &args.valid {
-        Some(path) => (data, Dataset::load(path, args.valid_split.as_deref())?),
-        None => data.hold_out(args.holdout, args.seed),
+    let (train_set, valid) = match &config.held_out {
+        HeldOut::File { path, split } => (data, Dataset::load(path, split.as_deref())?),
+        HeldOut::Slice { share, seed } => data.hold_out(*share, *seed),
     };
     eprintln!(
         "training on {} rows, tuning on {} held-out rows",
         train_set.len(),
         valid.len()
     );
-    let opts = TrainOptions {
-        tune_layers: args.tune_layers,
-        probe_epochs: args.probe_epochs,
-        probe_lr: args.probe_lr,
-        epochs: args.epochs,
-        batch_size: args.batch_size,
-        lr_head: args.lr_head,
-        lr_layers: args.lr_layers,
-        contrastive: args.contrastive,
-        contrastive_temperature: args.contrastive_temperature,
-        seed: args.seed,
-        goal: ThresholdGoal {
-            oos_weight: args
-                .oos_weight
-                .unwrap_or(if args.catalog.is_some() { 0.1 } else { 1.0 }),
-            ..Default::default()
-        },
-        ..Default::default()
-    };
     let (train_rows, valid_rows) = (train_set.labelled(), valid.labelled());
-    let train_one = |encoder: &crate::config::EncoderArgs,
-                     opts: &TrainOptions,
-                     out: &std::path::Path|
-     -> anyhow::Result<()> {
-        let model = load_encoder(encoder)?;
+    let train_one = |member: &TrainMember, out: &std::path::Path| -> anyhow::Result<()> {
+        let model = load_encoder(&member.encoder)?;
         let trained = train(
             &model,
             &train_rows,
             &valid_rows,
-            opts,
+            &member.options,
             train_set.sha256(),
             catalog_sha.clone(),
         )?;
@@ -150,37 +125,30 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
         );
         Ok(())
     };
-    if args.ensemble.is_empty() {
-        return train_one(&args.encoder, &opts, &args.out);
+    if let [single] = config.members.as_slice() {
+        return train_one(single, &config.out);
     }
     // An ensemble: one member per encoder, then the combination.
     let started = Instant::now();
-    let encoders: Vec<String> = std::iter::once(args.encoder.encoder.clone())
-        .chain(args.ensemble.iter().cloned())
-        .collect();
     let mut member_dirs = Vec::new();
-    for (i, spec) in encoders.iter().enumerate() {
+    for (i, member) in config.members.iter().enumerate() {
         let name = format!("member-{i}");
-        eprintln!("member {}/{}: encoder {spec}", i + 1, encoders.len());
-        let mut encoder = args.encoder.clone();
-        encoder.encoder = absolute_encoder_spec(spec)?;
-        let mut member_opts = opts.clone();
-        if i > 0 {
-            encoder.query_prefix = None;
-            member_opts.tune_layers = args.ensemble_tune_layers.unwrap_or(args.tune_layers);
-        }
-        train_one(&encoder, &member_opts, &args.out.join(&name))?;
+        let spec = &member.encoder.encoder;
+        eprintln!("member {}/{}: encoder {spec}", i + 1, config.members.len());
+        let mut member = member.clone();
+        member.encoder.encoder = absolute_encoder_spec(spec)?;
+        train_one(&member, &config.out.join(&name))?;
         member_dirs.push(name);
     }
     let meta = crate::model::ensemble::assemble(
-        &args.out,
+        &config.out,
         &member_dirs,
-        &args.encoder.model_cache,
+        &config.members[0].encoder.model_cache,
         &valid_rows,
-        opts.goal,
+        config.options().goal,
         true,
     )?;
-    print_ensemble(&args.out, &meta, started);
+    print_ensemble(&config.out, &meta, started);
     Ok(())
 }
 
@@ -455,7 +423,7 @@ pub fn calibrate_command(args: &CalibrateArgs) -> anyhow::Result<()> {
         .oos_label()
         .and_then(|l| model.labels().iter().position(|x| x == l));
     let gold: Vec<String> = data.examples.iter().map(|e| e.label.clone()).collect();
-    let labels = crate::model::train::held_out_classes(&gold, model.labels(), oos_class)?;
+    let labels = crate::model::labels::held_out_classes(&gold, model.labels(), oos_class)?;
     let texts: Vec<&str> = data.examples.iter().map(|e| e.text.as_str()).collect();
     let progress =
         crate::progress::Progress::new(texts.len() as u64, "scoring validation data", true, false);
@@ -619,7 +587,12 @@ fn classify_pool(args: &SimulateArgs, texts: &[String]) -> anyhow::Result<Vec<cr
 
 fn print_simulation(r: &crate::sim::Report) {
     let s = &r.scenarios;
-    let rows = [("no_bot", Some(&s.no_bot)), ("bot", s.bot.as_ref()), ("bot_load_aware", s.bot_load_aware.as_ref())];
+    let rows = [
+        ("no_bot", Some(&s.no_bot)),
+        ("bot", s.bot.as_ref()),
+        ("bot_load_aware", s.bot_load_aware.as_ref()),
+        ("bot_notice", s.bot_notice.as_ref()),
+    ];
     println!(
         "{:<15} {:>7} {:>7} {:>7} {:>10} {:>8} {:>8} {:>9} {:>7}",
         "scenario", "conv", "by bot", "tickets", "agent-min", "p90 min", "in SLA", "abandoned", "agents"
@@ -640,5 +613,22 @@ fn print_simulation(r: &crate::sim::Report) {
     }
     if let Some(red) = r.agent_workload_reduction {
         println!("agent_workload_reduction {:.1}%", red * 100.0);
+    }
+    if let Some(i) = &r.incident {
+        let agents = |n: Option<u32>| n.map_or("-".into(), |n| n.to_string());
+        println!(
+            "incident {} ({}) {}–{}, notice posted {}: answered {} of the {} who saw it; \
+             {} tickets avoided; agents needed {} without the notice, {} with it",
+            i.intent,
+            i.coin,
+            i.starts,
+            i.ends,
+            i.notice_posted,
+            i.notice_resolved,
+            i.notice_shown,
+            i.tickets_avoided,
+            agents(i.agents_needed_at_peak.without_notice),
+            agents(i.agents_needed_at_peak.with_notice),
+        );
     }
 }

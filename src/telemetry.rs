@@ -1,6 +1,8 @@
 //! The process-wide Prometheus recorder behind the `metrics` macros, with histogram buckets
 //! chosen for what is measured (model milliseconds, batch sizes, queue minutes).
 //!
+//! Also [`redact_uri`], the form in which request paths reach the logs.
+//!
 //! A `metrics` recorder can be installed once per process; [`prometheus`] installs it on
 //! first use and hands out the same handle afterwards, so several servers in one test
 //! binary share it.
@@ -49,8 +51,75 @@ pub fn prometheus() -> PrometheusHandle {
         .clone()
 }
 
+/// Path segments after which the next segment is an id (a conversation id is as good as a
+/// password for its transcript; ticket ids name customers' cases).
+const ID_PARENTS: [&str; 4] = ["conversations", "tickets", "notices", "incidents"];
+
+/// Query parameters whose values may be logged (everything else is `***`: ids, tokens).
+const PLAIN_QUERY: [&str; 1] = ["after_seq"];
+
+/// A request path and query as the logs may show them: a segment following one of
+/// [`ID_PARENTS`], or holding a digit (other than the `v1` version), becomes `:id`; query
+/// values other than [`PLAIN_QUERY`] become `***`.
+pub fn redact_uri(path: &str, query: Option<&str>) -> String {
+    let mut out = String::with_capacity(path.len());
+    let mut previous = "";
+    for (i, segment) in path.split('/').enumerate() {
+        if i > 0 {
+            out.push('/');
+        }
+        let version = segment.len() > 1
+            && segment.starts_with('v')
+            && segment[1..].bytes().all(|b| b.is_ascii_digit());
+        let id = !segment.is_empty()
+            && (ID_PARENTS.contains(&previous)
+                || (!version && segment.bytes().any(|b| b.is_ascii_digit())));
+        out.push_str(if id { ":id" } else { segment });
+        previous = segment;
+    }
+    if let Some(query) = query.filter(|q| !q.is_empty()) {
+        out.push('?');
+        let pairs: Vec<String> = query
+            .split('&')
+            .map(|pair| match pair.split_once('=') {
+                Some((name, value)) if PLAIN_QUERY.contains(&name) => format!("{name}={value}"),
+                Some((name, _)) => format!("{name}=***"),
+                None => pair.to_string(),
+            })
+            .collect();
+        out.push_str(&pairs.join("&"));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
+    use super::redact_uri;
+
+    #[test]
+    fn ids_and_query_values_never_reach_the_logs() {
+        let id = "3f2b8c1e-7d4a-4b7e-9f10-2a6c5d8e9b01";
+        assert_eq!(
+            redact_uri(&format!("/v1/conversations/{id}/messages"), None),
+            "/v1/conversations/:id/messages"
+        );
+        assert_eq!(
+            redact_uri("/v1/conversations/abcdef/transcript", None),
+            "/v1/conversations/:id/transcript",
+            "an id without digits too"
+        );
+        assert_eq!(
+            redact_uri("/v1/agent/tickets/T-000123/claim", None),
+            "/v1/agent/tickets/:id/claim"
+        );
+        assert_eq!(
+            redact_uri("/v1/chat/ws", Some(&format!("conversation_id={id}&after_seq=4&token=s3cret"))),
+            "/v1/chat/ws?conversation_id=***&after_seq=4&token=***"
+        );
+        assert_eq!(redact_uri("/v1/conversations", None), "/v1/conversations");
+        assert_eq!(redact_uri("/health", Some("")), "/health");
+        assert_eq!(redact_uri("/v1/x/9a8b7c", None), "/v1/x/:id", "digits elsewhere");
+    }
     #[test]
     fn histograms_render_with_buckets() {
         let handle = super::prometheus();

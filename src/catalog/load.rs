@@ -17,12 +17,6 @@ pub const SHIPPED_MIN_PHRASES: usize = 40;
 /// The file holding the bot's fixed sentences; every other `*.toml` is one intent.
 pub const MESSAGES_FILE: &str = "messages.toml";
 
-/// The routes an intent may have, as written in the files.
-pub const ROUTES: [&str; 5] = ["answer", "collect", "escalate", "smalltalk", "reject"];
-
-/// The ticket priorities, as written in the files.
-pub const PRIORITIES: [&str; 4] = ["low", "normal", "high", "urgent"];
-
 /// The detail keys a `collect` intent may ask for (see `intents/README.md`).
 pub const DETAIL_KEYS: [&str; 15] = [
     "account",
@@ -406,25 +400,14 @@ fn check_localized(
     })
 }
 
-fn parse_route(s: &str) -> Option<Route> {
-    Some(match s {
-        "answer" => Route::Answer,
-        "collect" => Route::Collect,
-        "escalate" => Route::Escalate,
-        "smalltalk" => Route::Smalltalk,
-        "reject" => Route::Reject,
-        _ => return None,
-    })
+/// "answer, collect, ..." for error messages.
+fn route_names() -> String {
+    Route::ALL.map(Route::as_str).join(", ")
 }
 
-fn parse_priority(s: &str) -> Option<Priority> {
-    Some(match s {
-        "low" => Priority::Low,
-        "normal" => Priority::Normal,
-        "high" => Priority::High,
-        "urgent" => Priority::Urgent,
-        _ => return None,
-    })
+/// "low, normal, ..." for error messages.
+fn priority_names() -> String {
+    Priority::ALL.map(Priority::as_str).join(", ")
 }
 
 /// Checks one intent file; returns the intent when it has no problem of its own
@@ -435,11 +418,7 @@ fn check_intent(
     phrase_owner: &mut HashMap<String, PhraseSeen>,
     problems: &mut Vec<Problem>,
 ) -> Option<Intent> {
-    let stem = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or("")
-        .to_string();
+    let stem = path.file_stem().and_then(|s| s.to_str()).unwrap_or("");
     let raw: RawIntent = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(err) => {
@@ -451,115 +430,132 @@ fn check_intent(
         .id
         .clone()
         .filter(|id| !id.trim().is_empty())
-        .unwrap_or_else(|| stem.clone());
+        .unwrap_or_else(|| stem.to_string());
     let before = problems.len();
     let mut report = |message: String| problems.push(Problem::new(path, Some(&name), message));
 
-    // id
-    match &raw.id {
-        None => report("id is missing".into()),
-        Some(id) => {
-            if !ID_RE.is_match(id) {
-                report(format!("id {id:?} must match ^[a-z][a-z0-9_]*$"));
-            }
-            if *id != stem {
-                report(format!(
-                    "id {id:?} does not match the file name {:?}",
-                    format!("{stem}.toml")
-                ));
-            }
-        }
-    }
-
-    // description
+    check_id(raw.id.as_deref(), stem, &mut report);
     match &raw.description {
         None => report("description is missing".into()),
         Some(d) if d.trim().is_empty() => report("description is empty".into()),
         Some(_) => {}
     }
-
-    // route
-    let route = match raw.route.as_deref() {
-        None => {
-            report(format!(
-                "route is missing; expected one of {}",
-                ROUTES.join(", ")
-            ));
-            None
-        }
-        Some(r) => {
-            let route = parse_route(r);
-            if route.is_none() {
-                report(format!(
-                    "unknown route {r:?}; expected one of {}",
-                    ROUTES.join(", ")
-                ));
-            }
-            route
-        }
-    };
-
-    // priority
-    let priority = match raw.priority.as_deref() {
-        None => None,
-        Some(p) => {
-            let priority = parse_priority(p);
-            if priority.is_none() {
-                report(format!(
-                    "unknown priority {p:?}; expected one of {}",
-                    PRIORITIES.join(", ")
-                ));
-            }
-            priority
-        }
-    };
-    if let (Some(route), Some(r)) = (route, raw.route.as_deref()) {
-        let needs_priority = matches!(route, Route::Collect | Route::Escalate);
-        if needs_priority && raw.priority.is_none() {
-            report(format!(
-                "priority is missing (required for route {r}; one of {})",
-                PRIORITIES.join(", ")
-            ));
-        }
-        if !needs_priority && raw.priority.is_some() {
-            report(format!(
-                "priority is not allowed for route {r} (only for collect and escalate)"
-            ));
-        }
-    }
-
-    // answer
+    let route = check_route(raw.route.as_deref(), &mut report);
+    let priority = check_priority(route, raw.priority.as_deref(), &mut report);
     let answer = match &raw.answer {
         None => {
-            if let (Some(route), Some(r)) = (route, raw.route.as_deref())
-                && route != Route::Collect
-            {
-                report(format!("answer is missing (required for route {r})"));
+            if let Some(route) = route.filter(|r| *r != Route::Collect) {
+                report(format!("answer is missing (required for route {})", route.as_str()));
             }
             None
         }
         Some(a) => check_localized(a, "answer", &mut report),
     };
+    let details = check_details(route, raw.details.as_deref(), &mut report);
+    let owner = PhraseOwner { path, name: &name, seen: phrase_owner };
+    let phrases = check_phrases(raw.phrases.as_ref(), owner, &mut report);
 
-    // details
-    let mut details = Vec::new();
-    match (&raw.details, route) {
-        (Some(_), Some(route)) if route != Route::Collect => {
+    if problems.len() != before {
+        return None;
+    }
+    Some(Intent {
+        id: raw.id?,
+        route: route?,
+        priority,
+        description: raw.description?,
+        answer,
+        details,
+        phrases,
+        file: path.to_path_buf(),
+    })
+}
+
+/// The id: present, well-formed and equal to the file's stem.
+fn check_id(id: Option<&str>, stem: &str, report: &mut impl FnMut(String)) {
+    let Some(id) = id else {
+        return report("id is missing".into());
+    };
+    if !ID_RE.is_match(id) {
+        report(format!("id {id:?} must match ^[a-z][a-z0-9_]*$"));
+    }
+    if id != stem {
+        report(format!(
+            "id {id:?} does not match the file name {:?}",
+            format!("{stem}.toml")
+        ));
+    }
+}
+
+/// The route: present and one of the known names.
+fn check_route(route: Option<&str>, report: &mut impl FnMut(String)) -> Option<Route> {
+    let Some(r) = route else {
+        report(format!("route is missing; expected one of {}", route_names()));
+        return None;
+    };
+    let route = Route::parse(r);
+    if route.is_none() {
+        report(format!("unknown route {r:?}; expected one of {}", route_names()));
+    }
+    route
+}
+
+/// The priority: a known name, required for collect and escalate and allowed only there.
+fn check_priority(
+    route: Option<Route>,
+    priority: Option<&str>,
+    report: &mut impl FnMut(String),
+) -> Option<Priority> {
+    let parsed = priority.and_then(|p| {
+        let parsed = Priority::parse(p);
+        if parsed.is_none() {
             report(format!(
-                "details are only allowed for route collect, not {}",
-                raw.route.as_deref().unwrap_or("")
+                "unknown priority {p:?}; expected one of {}",
+                priority_names()
             ));
         }
+        parsed
+    });
+    if let Some(route) = route {
+        let r = route.as_str();
+        let needs_priority = matches!(route, Route::Collect | Route::Escalate);
+        if needs_priority && priority.is_none() {
+            report(format!(
+                "priority is missing (required for route {r}; one of {})",
+                priority_names()
+            ));
+        }
+        if !needs_priority && priority.is_some() {
+            report(format!(
+                "priority is not allowed for route {r} (only for collect and escalate)"
+            ));
+        }
+    }
+    parsed
+}
+
+/// The details a collect intent asks for: known keys, each once, each with a question in
+/// every language; none for other routes.
+fn check_details(
+    route: Option<Route>,
+    raw: Option<&[RawDetail]>,
+    report: &mut impl FnMut(String),
+) -> Vec<DetailSpec> {
+    match (raw, route) {
+        (Some(_), Some(route)) if route != Route::Collect => report(format!(
+            "details are only allowed for route collect, not {}",
+            route.as_str()
+        )),
         (None, Some(Route::Collect)) => {
             report("details are missing (a collect intent asks for at least one)".into())
         }
-        (Some(list), Some(Route::Collect)) if list.is_empty() => {
+        (Some([]), Some(Route::Collect)) => {
             report("details are empty (a collect intent asks for at least one)".into())
         }
         _ => {}
     }
+    let mut details = Vec::new();
     let mut seen_keys = HashSet::new();
-    for (i, d) in raw.details.iter().flatten().enumerate() {
+    for (i, d) in raw.unwrap_or_default().iter().enumerate() {
         let field = match &d.key {
             Some(k) => format!("details[{i}] ({k})"),
             None => format!("details[{i}]"),
@@ -580,7 +576,7 @@ fn check_intent(
                 report(format!("{field}.question is missing"));
                 None
             }
-            Some(q) => check_localized(q, &format!("{field}.question"), &mut report),
+            Some(q) => check_localized(q, &format!("{field}.question"), &mut *report),
         };
         if let (Some(key), Some(question)) = (&d.key, question) {
             details.push(DetailSpec {
@@ -589,75 +585,74 @@ fn check_intent(
             });
         }
     }
+    details
+}
 
-    // phrases
+/// Whose phrases are being checked, and the phrases every earlier intent claimed.
+struct PhraseOwner<'a> {
+    path: &'a Path,
+    name: &'a str,
+    seen: &'a mut HashMap<String, PhraseSeen>,
+}
+
+/// The training phrases: every language present and non-empty, no empty phrase, no
+/// phrase twice in this intent, none that belongs to another intent.
+fn check_phrases(
+    raw: Option<&RawPhrases>,
+    owner: PhraseOwner<'_>,
+    report: &mut impl FnMut(String),
+) -> BTreeMap<String, Vec<String>> {
     let mut phrases = BTreeMap::new();
-    match &raw.phrases {
-        None => report("phrases are missing".into()),
-        Some(raw_phrases) => {
-            let mut own: HashMap<String, (&'static str, &str)> = HashMap::new();
-            for lang in LANGUAGES {
-                let code = lang.code();
-                let Some(list) = raw_phrases.get(code) else {
-                    report(format!("phrases.{code} is missing"));
-                    continue;
-                };
-                if list.is_empty() {
-                    report(format!("phrases.{code} is empty"));
+    let Some(raw) = raw else {
+        report("phrases are missing".into());
+        return phrases;
+    };
+    let mut own: HashMap<String, (&'static str, &str)> = HashMap::new();
+    for lang in LANGUAGES {
+        let code = lang.code();
+        let Some(list) = raw.get(code) else {
+            report(format!("phrases.{code} is missing"));
+            continue;
+        };
+        if list.is_empty() {
+            report(format!("phrases.{code} is empty"));
+        }
+        for (i, phrase) in list.iter().enumerate() {
+            if phrase.trim().is_empty() {
+                report(format!("phrases.{code}[{i}] is an empty phrase"));
+                continue;
+            }
+            let key = phrase_key(phrase);
+            if let Some((other_lang, other)) = own.get(&key) {
+                report(format!(
+                    "phrases.{code}: {phrase:?} appears twice in this intent (also phrases.{other_lang}: {other:?})"
+                ));
+                continue;
+            }
+            own.insert(key.clone(), (code, phrase));
+            match owner.seen.get(&key) {
+                Some(seen) if seen.intent != owner.name => report(format!(
+                    "phrases.{code}: {phrase:?} is also a phrase of intent {} ({}, phrases.{}: {:?}); a phrase may belong to one intent only",
+                    seen.intent,
+                    seen.file.display(),
+                    seen.lang,
+                    seen.phrase
+                )),
+                Some(_) => {}
+                None => {
+                    let seen = PhraseSeen {
+                        intent: owner.name.to_string(),
+                        file: owner.path.to_path_buf(),
+                        lang: code,
+                        phrase: phrase.clone(),
+                    };
+                    owner.seen.insert(key, seen);
                 }
-                for (i, phrase) in list.iter().enumerate() {
-                    if phrase.trim().is_empty() {
-                        report(format!("phrases.{code}[{i}] is an empty phrase"));
-                        continue;
-                    }
-                    let key = phrase_key(phrase);
-                    if let Some((other_lang, other)) = own.get(&key) {
-                        report(format!(
-                            "phrases.{code}: {phrase:?} appears twice in this intent (also phrases.{other_lang}: {other:?})"
-                        ));
-                        continue;
-                    }
-                    own.insert(key.clone(), (code, phrase));
-                    match phrase_owner.get(&key) {
-                        Some(seen) if seen.intent != name => report(format!(
-                            "phrases.{code}: {phrase:?} is also a phrase of intent {} ({}, phrases.{}: {:?}); a phrase may belong to one intent only",
-                            seen.intent,
-                            seen.file.display(),
-                            seen.lang,
-                            seen.phrase
-                        )),
-                        Some(_) => {}
-                        None => {
-                            phrase_owner.insert(
-                                key,
-                                PhraseSeen {
-                                    intent: name.clone(),
-                                    file: path.to_path_buf(),
-                                    lang: code,
-                                    phrase: phrase.clone(),
-                                },
-                            );
-                        }
-                    }
-                }
-                phrases.insert(code.to_string(), list.clone());
             }
         }
+        phrases.insert(code.to_string(), list.clone());
     }
-
-    if problems.len() != before {
-        return None;
-    }
-    Some(Intent {
-        id: raw.id?,
-        route: route?,
-        priority,
-        description: raw.description?,
-        answer,
-        details,
-        phrases,
-        file: path.to_path_buf(),
-    })
+    phrases
 }
 
 /// Checks `messages.toml`: each key a table of four non-empty languages with

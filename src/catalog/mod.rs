@@ -44,6 +44,68 @@ pub enum Priority {
     Urgent,
 }
 
+impl Route {
+    /// Every route, in the order the files' documentation lists them.
+    pub const ALL: [Route; 5] = [
+        Route::Answer,
+        Route::Collect,
+        Route::Escalate,
+        Route::Smalltalk,
+        Route::Reject,
+    ];
+
+    /// The route's name as written in the catalog files and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Route::Answer => "answer",
+            Route::Collect => "collect",
+            Route::Escalate => "escalate",
+            Route::Smalltalk => "smalltalk",
+            Route::Reject => "reject",
+        }
+    }
+
+    /// The route named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<Route> {
+        Route::ALL.into_iter().find(|r| r.as_str() == name)
+    }
+}
+
+impl Priority {
+    /// Every priority, lowest first.
+    pub const ALL: [Priority; 4] = [
+        Priority::Low,
+        Priority::Normal,
+        Priority::High,
+        Priority::Urgent,
+    ];
+
+    /// The priority's name as written in the catalog files and in JSON.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
+        }
+    }
+
+    /// The priority named `name`, if there is one.
+    pub fn parse(name: &str) -> Option<Priority> {
+        Priority::ALL.into_iter().find(|p| p.as_str() == name)
+    }
+
+    /// The number the store keeps (0 low .. 3 urgent), so that SQL can sort by it.
+    pub fn number(self) -> i32 {
+        self as i32
+    }
+
+    /// The priority of a stored number; out-of-range numbers clamp to low or urgent.
+    pub fn from_number(number: i32) -> Priority {
+        Priority::ALL[number.clamp(0, 3) as usize]
+    }
+}
+
 /// A text in the four catalog languages.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Localized {
@@ -154,5 +216,27 @@ impl Catalog {
             }
         }
         rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn route_and_priority_names_are_their_json_names() {
+        for route in Route::ALL {
+            assert_eq!(serde_json::to_value(route).unwrap(), route.as_str());
+            assert_eq!(Route::parse(route.as_str()), Some(route));
+        }
+        for p in Priority::ALL {
+            assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
+            assert_eq!(Priority::parse(p.as_str()), Some(p));
+            assert_eq!(Priority::from_number(p.number()), p);
+        }
+        assert_eq!(Route::parse("Answer"), None);
+        assert_eq!(Priority::from_number(-4), Priority::Low);
+        assert_eq!(Priority::from_number(9), Priority::Urgent);
+        assert!(Priority::Low < Priority::Urgent, "sorting relies on the order");
     }
 }

@@ -7,7 +7,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::agents::ticket_lang;
-use super::{ChatService, EventBody, QueueSnapshot, priority_name};
+use super::{ChatService, EventBody, QueueSnapshot};
+use crate::catalog::Priority;
 use crate::error::{Error, Result};
 use crate::store::{Agent, Announcement, Note, Ticket, TicketState};
 
@@ -179,7 +180,7 @@ impl ChatService {
                 conversation_id: t.conversation_id.clone(),
                 state: t.state.as_str(),
                 agent: t.agent_id.clone().filter(|_| t.state.is_open()),
-                priority: priority_name(t.priority),
+                priority: Priority::from_number(t.priority).as_str(),
                 intent: t.intent.clone(),
                 confidence: t.confidence,
                 language: t.language.clone(),
@@ -283,19 +284,7 @@ impl ChatService {
                 let position = snapshot.position_on_return(&ticket);
                 let wait = snapshot.wait_at(position);
                 told_position = Some((position, wait));
-                let text = self.catalog.messages.render(
-                    "queue_update",
-                    lang,
-                    &[
-                        ("position", position.to_string()),
-                        ("wait_minutes", wait.to_string()),
-                    ],
-                );
-                EventBody::QueuePosition {
-                    position,
-                    wait_minutes: wait,
-                    text,
-                }
+                self.position_body(lang, position, wait)
             }
         };
         let announce = Announcement {

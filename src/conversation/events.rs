@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::policy::Choice;
-use crate::store::Event;
+use crate::store::{Announcement, Event};
 
 /// One event of a conversation, as sent to the customer's widget.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -104,6 +104,23 @@ impl EventBody {
             }
             _ => None,
         }
+    }
+
+    /// The bot's line in the transcript and the event for it, as the store writes them
+    /// together (customer and agent messages are not bot lines).
+    pub fn announcement(&self) -> Result<Announcement> {
+        if let EventBody::CustomerMessage { .. } | EventBody::AgentMessage { .. } = self {
+            return Err(Error::Internal(format!(
+                "a {} is not a bot announcement",
+                self.kind()
+            )));
+        }
+        Ok(Announcement {
+            kind: self.kind().to_string(),
+            payload_json: serde_json::to_string(self)
+                .map_err(|e| Error::Internal(format!("event does not serialise: {e}")))?,
+            text: self.text().to_string(),
+        })
     }
 
     /// Whether the event changes the human queue (agents' feeds refresh on these).

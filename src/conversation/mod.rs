@@ -4,16 +4,20 @@
 //! customer is told their ticket number, queue position and estimated wait. Agent actions
 //! (claim, reply, note, resolve, hand back, presence), automatic assignment and queue
 //! updates live in [`agents`]; the agent workspace's views (open tickets, the ticket pane,
-//! the supervisor strip) and transfers in [`desk`].
+//! the supervisor strip) and transfers in [`desk`]; incident notices (post, edit, resolve,
+//! the cache every turn reads, pushes to open tickets) in [`notices`].
 //!
 //! Everything a customer is told is appended as an event ([`OutgoingEvent`]) to the store
 //! before it is returned, so a transport only relays events and a reconnecting customer
 //! reads what they missed with [`ChatService::events_after`].
 
 mod agents;
+mod caps;
 mod desk;
 pub mod events;
+pub mod notices;
 mod texts;
+mod turn;
 
 #[cfg(test)]
 mod tests;
@@ -30,15 +34,17 @@ use crate::engine::Engine;
 use crate::error::{Error, Result};
 use crate::model::Prediction;
 use crate::nlu::{self, Lang};
-use crate::policy::{self, ConversationState, Decision, PolicyConfig, QueueState, TicketView};
+use crate::policy::{self, PolicyConfig};
 use crate::queue::{self, AgentLoad};
-use crate::store::{Conversation, NewTicket, Sender, Store, StoreError, Ticket, TicketState};
+use crate::store::{Conversation, Sender, Store, StoreError, Ticket};
 
 pub use agents::QueuedTicket;
+pub use caps::{TicketGate, capped_text};
 pub use desk::{
     AgentStatus, DeskStats, FIRST_LINE_CHARS, TicketPane, TicketSummary, Today, TranscriptEntry,
 };
 pub use events::{EventBody, OutgoingEvent};
+pub use notices::{NoticeDraft, NoticeEdit, NoticeView};
 
 /// The service's tunables (the policy's included).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -107,6 +113,10 @@ pub struct ChatService {
     /// deflection rate is `1 - tickets / conversations`.
     conversations_started: AtomicU64,
     tickets_opened: AtomicU64,
+    /// Consulted before a new ticket opens (per-client caps); set once by the transport.
+    ticket_gate: std::sync::OnceLock<Arc<dyn TicketGate>>,
+    /// The active incident notices this replica read last (see [`notices`]).
+    notice_cache: notices::NoticeCache,
 }
 
 impl std::fmt::Debug for ChatService {
@@ -151,25 +161,6 @@ impl Transcript {
     }
 }
 
-/// The catalog's name of a stored priority number (out-of-range numbers clamp).
-pub fn priority_name(number: i32) -> &'static str {
-    match number {
-        i32::MIN..=0 => "low",
-        1 => "normal",
-        2 => "high",
-        _ => "urgent",
-    }
-}
-
-/// The store's priority number for a catalog priority (0 low .. 3 urgent).
-pub fn priority_number(p: Priority) -> i32 {
-    match p {
-        Priority::Low => 0,
-        Priority::Normal => 1,
-        Priority::High => 2,
-        Priority::Urgent => 3,
-    }
-}
 
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
@@ -240,6 +231,8 @@ impl ChatService {
             pushed: tokio::sync::Mutex::new(HashMap::new()),
             conversations_started: AtomicU64::new(0),
             tickets_opened: AtomicU64::new(0),
+            ticket_gate: std::sync::OnceLock::new(),
+            notice_cache: notices::NoticeCache::default(),
         }
     }
 
@@ -311,153 +304,6 @@ impl ChatService {
         self.turn_locks[stripe].lock().await
     }
 
-    /// One customer message: everything the customer is told in return, already stored.
-    ///
-    /// Errors: `EmptyMessage`, `MessageTooLong`, `NotFound` (conversation), `Overloaded`
-    /// (the model's queue is full: nothing was stored, the client retries).
-    pub async fn handle(&self, conversation_id: &str, text: &str) -> Result<Vec<OutgoingEvent>> {
-        self.validate(text)?;
-        let _turn = self.lock_turn(conversation_id).await;
-        let conversation = self.conversation(conversation_id).await?;
-        let analysis = nlu::analyse(text);
-        let masked = analysis.masked.text.clone();
-        let mut state: ConversationState = serde_json::from_str(&conversation.state_json).unwrap_or_else(|e| {
-            tracing::warn!(conversation = conversation_id, error = %e, "stored dialogue state unreadable; starting afresh");
-            ConversationState::default()
-        });
-        let open = self
-            .store
-            .open_ticket_for_conversation(conversation_id)
-            .await?;
-        state.agent_assigned = open
-            .as_ref()
-            .is_some_and(|t| t.state == TicketState::Assigned);
-        let prediction = if state.agent_assigned {
-            // The policy is silent while an agent owns the conversation: spare the model.
-            silent_prediction()
-        } else {
-            self.engine.predict(&analysis).await?
-        };
-        let lang = nlu::detect_in_conversation(masked.trim(), state.lang);
-        let snapshot = self.snapshot().await?;
-        let queue_state = self
-            .queue_state(conversation_id, open.as_ref(), &snapshot, lang)
-            .await?;
-        let outcome = policy::decide(
-            &self.catalog,
-            &self.config.policy,
-            &state,
-            &analysis,
-            &prediction,
-            &queue_state,
-        );
-        let decision = outcome.decision.name();
-        let intent = if state.agent_assigned {
-            "-"
-        } else {
-            prediction.intent.as_str()
-        };
-        tracing::info!(
-            conversation = conversation_id,
-            intent,
-            confidence = prediction.confidence,
-            decision,
-            lang = outcome.lang.code(),
-            secrets = analysis.masked.secrets.len(),
-            "customer message"
-        );
-        metrics::counter!(
-            "intentdesk_messages_total",
-            "intent" => intent.to_string(),
-            "decision" => decision,
-            "language" => outcome.lang.code()
-        )
-        .increment(1);
-        if conversation.message_count == 0 {
-            self.conversations_started.fetch_add(1, Ordering::Relaxed);
-            self.update_deflection();
-        }
-
-        let now = self.now();
-        let meta = serde_json::json!({
-            "intent": intent,
-            "confidence": prediction.confidence,
-            "decision": decision,
-            "lang": outcome.lang.code(),
-            "secrets": analysis.masked.secrets,
-        });
-        self.store
-            .append_message(
-                conversation_id,
-                Sender::Customer,
-                &masked,
-                &meta.to_string(),
-                now,
-            )
-            .await?;
-        let mut out = vec![
-            self.emit(
-                conversation_id,
-                None,
-                EventBody::CustomerMessage { text: masked },
-                now,
-            )
-            .await?,
-        ];
-        for reply in &outcome.replies {
-            let did_this_help = reply.choices.iter().any(|c| c.id == policy::YES_CHOICE);
-            out.push(
-                self.bot_says(
-                    conversation_id,
-                    None,
-                    EventBody::BotMessage {
-                        text: reply.text.clone(),
-                        choices: reply.choices.clone(),
-                        did_this_help,
-                    },
-                )
-                .await?,
-            );
-        }
-        match &outcome.decision {
-            Decision::OpenTicket {
-                intent,
-                priority,
-                details,
-            }
-            | Decision::EscalateNow {
-                intent,
-                priority,
-                details,
-                ..
-            } => {
-                let request = TicketRequest {
-                    intent,
-                    priority: *priority,
-                    details,
-                    confidence: prediction.confidence,
-                    lang: outcome.lang,
-                };
-                out.extend(self.open_ticket(conversation_id, request, open).await?);
-            }
-            _ => {}
-        }
-        let mut new_state = outcome.state;
-        // Derived from the ticket at every turn, never trusted from storage.
-        new_state.agent_assigned = false;
-        let state_json = serde_json::to_string(&new_state)
-            .map_err(|e| Error::Internal(format!("dialogue state does not serialise: {e}")))?;
-        self.store
-            .save_conversation_state(
-                conversation_id,
-                &state_json,
-                outcome.lang.code(),
-                self.now(),
-            )
-            .await?;
-        Ok(out)
-    }
-
     /// Appends an event and returns it as sent.
     async fn emit(
         &self,
@@ -480,62 +326,22 @@ impl ChatService {
         })
     }
 
-    /// Stores a bot message (its text in the transcript) and emits its event.
+    /// Stores a bot message (its text in the transcript) and its event, together.
     async fn bot_says(
         &self,
         conversation_id: &str,
         ticket_id: Option<&str>,
         body: EventBody,
     ) -> Result<OutgoingEvent> {
-        let now = self.now();
-        if let EventBody::CustomerMessage { .. } | EventBody::AgentMessage { .. } = &body {
-            return Err(Error::Internal(
-                "bot_says with a customer or agent event".into(),
-            ));
-        }
-        let text = body.text().to_string();
-        let meta = serde_json::json!({ "event": body.kind() }).to_string();
-        self.store
-            .append_message(conversation_id, Sender::Bot, &text, &meta, now)
+        let stored = self
+            .store
+            .announce(conversation_id, ticket_id, &body.announcement()?, self.now())
             .await?;
-        self.emit(conversation_id, ticket_id, body, now).await
-    }
-
-    /// The queue as the policy sees it for this conversation.
-    async fn queue_state(
-        &self,
-        conversation_id: &str,
-        open: Option<&Ticket>,
-        snapshot: &QueueSnapshot,
-        lang: Lang,
-    ) -> Result<QueueState> {
-        let open_ticket = match open {
-            None => None,
-            Some(t) => {
-                let position = match t.state {
-                    TicketState::Waiting => Some(snapshot.position_of(&t.id).unwrap_or(1)),
-                    _ => None,
-                };
-                let last_agent_reply = self
-                    .store
-                    .messages(conversation_id)
-                    .await?
-                    .into_iter()
-                    .rev()
-                    .find(|m| m.sender == Sender::Agent)
-                    .map(|m| m.text);
-                Some(TicketView {
-                    id: t.id.clone(),
-                    state: texts::ticket_state(t.state, lang).to_string(),
-                    position,
-                    wait_minutes: position.map(|p| snapshot.wait_at(p)),
-                    last_agent_reply,
-                })
-            }
-        };
-        Ok(QueueState {
-            estimated_wait_minutes: snapshot.wait_for_new(),
-            open_ticket,
+        Ok(OutgoingEvent {
+            seq: stored.seq,
+            at_ms: stored.created_at_ms,
+            ticket_id: stored.ticket_id,
+            body,
         })
     }
 
@@ -560,114 +366,6 @@ impl ChatService {
         })
     }
 
-    /// Opens the ticket the policy asked for (or, when one is already waiting, tells its
-    /// place in the queue again) and runs automatic assignment.
-    async fn open_ticket(
-        &self,
-        conversation_id: &str,
-        request: TicketRequest<'_>,
-        existing: Option<Ticket>,
-    ) -> Result<Vec<OutgoingEvent>> {
-        if let Some(ticket) = existing {
-            return self
-                .tell_position(&ticket, request.lang)
-                .await
-                .map(|e| e.into_iter().collect());
-        }
-        let transcript = self.transcript(conversation_id).await?;
-        let details_json = serde_json::to_string(request.details)
-            .map_err(|e| Error::Internal(format!("details do not serialise: {e}")))?;
-        let transcript_json = serde_json::to_string(&transcript.messages)
-            .map_err(|e| Error::Internal(format!("transcript does not serialise: {e}")))?;
-        let new = NewTicket {
-            conversation_id: conversation_id.to_string(),
-            intent: request.intent.to_string(),
-            confidence: f64::from(request.confidence.clamp(0.0, 1.0)),
-            language: request.lang.code().to_string(),
-            priority: priority_number(request.priority),
-            details_json,
-            transcript_json,
-        };
-        let ticket = match self.store.open_ticket(new, self.now()).await {
-            Ok(t) => t,
-            Err(StoreError::Conflict(_)) => {
-                // Another replica opened one a moment ago.
-                return match self
-                    .store
-                    .open_ticket_for_conversation(conversation_id)
-                    .await?
-                {
-                    Some(t) => self
-                        .tell_position(&t, request.lang)
-                        .await
-                        .map(|e| e.into_iter().collect()),
-                    None => Ok(Vec::new()),
-                };
-            }
-            Err(e) => return Err(e.into()),
-        };
-        self.tickets_opened.fetch_add(1, Ordering::Relaxed);
-        self.update_deflection();
-        metrics::counter!(
-            "intentdesk_tickets_opened_total",
-            "intent" => ticket.intent.clone(),
-            "priority" => ticket.priority.to_string()
-        )
-        .increment(1);
-        tracing::info!(
-            conversation = conversation_id,
-            ticket = %ticket.id,
-            intent = %ticket.intent,
-            priority = ticket.priority,
-            "ticket opened"
-        );
-        let mut out = Vec::new();
-        {
-            let mut pushed = self.pushed.lock().await;
-            let snapshot = self.snapshot().await?;
-            let position = snapshot.position_of(&ticket.id).unwrap_or(1);
-            let wait = snapshot.wait_at(position);
-            let text =
-                policy::ticket_opened_text(&self.catalog, request.lang, &ticket.id, position, wait);
-            out.push(
-                self.bot_says(
-                    conversation_id,
-                    Some(&ticket.id),
-                    EventBody::TicketOpened {
-                        position,
-                        wait_minutes: wait,
-                        text,
-                    },
-                )
-                .await?,
-            );
-            pushed.insert(ticket.id.clone(), (position, wait));
-        }
-        let changes = self.after_queue_change().await?;
-        out.extend(
-            changes
-                .into_iter()
-                .filter(|(c, _)| c == conversation_id)
-                .map(|(_, e)| e),
-        );
-        Ok(out)
-    }
-
-    /// Tells a waiting ticket's customer its place and wait (when asked again).
-    async fn tell_position(&self, ticket: &Ticket, lang: Lang) -> Result<Option<OutgoingEvent>> {
-        if ticket.state != TicketState::Waiting {
-            return Ok(None);
-        }
-        let mut pushed = self.pushed.lock().await;
-        let snapshot = self.snapshot().await?;
-        let position = snapshot.position_of(&ticket.id).unwrap_or(1);
-        let wait = snapshot.wait_at(position);
-        Ok(Some(
-            self.push_position(ticket, lang, position, wait, &mut pushed)
-                .await?,
-        ))
-    }
-
     /// Sends `ticket`'s customer its queue position and wait, in `lang`, and
     /// records what was told so unchanged figures are not sent again.
     async fn push_position(
@@ -678,24 +376,9 @@ impl ChatService {
         wait: u32,
         pushed: &mut HashMap<String, (u32, u32)>,
     ) -> Result<OutgoingEvent> {
-        let text = self.catalog.messages.render(
-            "queue_update",
-            lang,
-            &[
-                ("position", position.to_string()),
-                ("wait_minutes", wait.to_string()),
-            ],
-        );
+        let body = self.position_body(lang, position, wait);
         let event = self
-            .bot_says(
-                &ticket.conversation_id,
-                Some(&ticket.id),
-                EventBody::QueuePosition {
-                    position,
-                    wait_minutes: wait,
-                    text,
-                },
-            )
+            .bot_says(&ticket.conversation_id, Some(&ticket.id), body)
             .await?;
         pushed.insert(ticket.id.clone(), (position, wait));
         Ok(event)
@@ -802,29 +485,52 @@ impl ChatService {
         }
     }
 
-    /// Refreshes the gauges read from the store (tickets by state, queue length, estimated
-    /// wait, agents online); called when metrics are scraped.
-    pub async fn refresh_metrics(&self) -> Result<()> {
-        for (state, n) in self.store.ticket_counts().await? {
-            metrics::gauge!("intentdesk_tickets", "state" => state).set(n as f64);
-        }
+    /// Reads the figures behind the store-backed gauges (tickets by state, queue
+    /// length, estimated wait, agents online, oldest waiting ticket).
+    pub async fn gauges(&self) -> Result<Gauges> {
+        let tickets = self.store.ticket_counts().await?;
         let snapshot = self.snapshot().await?;
-        metrics::gauge!("intentdesk_queue_length").set(snapshot.waiting.len() as f64);
-        metrics::gauge!("intentdesk_estimated_wait_minutes")
-            .set(f64::from(snapshot.wait_for_new()));
-        let online = snapshot.loads.iter().filter(|a| a.online).count();
-        metrics::gauge!("intentdesk_agents_online").set(online as f64);
         let now = self.now();
-        let oldest = snapshot
+        let oldest_ms = snapshot
             .waiting
             .iter()
             .map(|t| (now - t.created_at_ms).max(0))
             .max()
             .unwrap_or(0);
-        metrics::gauge!("intentdesk_oldest_waiting_seconds").set(oldest as f64 / 1000.0);
+        Ok(Gauges {
+            tickets,
+            queue_length: snapshot.waiting.len(),
+            estimated_wait_minutes: snapshot.wait_for_new(),
+            agents_online: snapshot.loads.iter().filter(|a| a.online).count(),
+            oldest_waiting_seconds: oldest_ms as f64 / 1000.0,
+        })
+    }
+
+    /// Refreshes the gauges read from the store; called when metrics are scraped.
+    pub async fn refresh_metrics(&self) -> Result<()> {
+        let g = self.gauges().await?;
+        for (state, n) in g.tickets {
+            metrics::gauge!("intentdesk_tickets", "state" => state).set(n as f64);
+        }
+        metrics::gauge!("intentdesk_queue_length").set(g.queue_length as f64);
+        metrics::gauge!("intentdesk_estimated_wait_minutes")
+            .set(f64::from(g.estimated_wait_minutes));
+        metrics::gauge!("intentdesk_agents_online").set(g.agents_online as f64);
+        metrics::gauge!("intentdesk_oldest_waiting_seconds").set(g.oldest_waiting_seconds);
         self.update_deflection();
         Ok(())
     }
+}
+
+/// The store-backed figures `/metrics` publishes as gauges.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Gauges {
+    /// Tickets by state (`waiting`, `assigned`, `resolved`, ...).
+    pub tickets: BTreeMap<String, i64>,
+    pub queue_length: usize,
+    pub estimated_wait_minutes: u32,
+    pub agents_online: usize,
+    pub oldest_waiting_seconds: f64,
 }
 
 /// What the policy asked a ticket to carry.

@@ -142,7 +142,7 @@ async fn an_faq_answer_asks_whether_it_helped_and_everything_is_stored() {
             .contains("customer: trading_fees how much is the fee?")
     );
     let stored = s.conversation(&c.id).await.unwrap();
-    let state: ConversationState = serde_json::from_str(&stored.state_json).unwrap();
+    let state: crate::policy::ConversationState = serde_json::from_str(&stored.state_json).unwrap();
     assert_eq!(state.awaiting_feedback.as_deref(), Some("trading_fees"));
 }
 
@@ -474,5 +474,16 @@ async fn collected_details_travel_with_the_ticket() {
 #[tokio::test]
 async fn metrics_refresh_reads_the_store() {
     let f = fixture().await;
-    f.service.refresh_metrics().await.unwrap();
+    let s = &f.service;
+    let before = s.gauges().await.unwrap();
+    assert_eq!(before.queue_length, 0);
+    assert_eq!(before.tickets.get("waiting"), Some(&0));
+    let c = s.start_conversation(None).await.unwrap();
+    ticket_of(&s.handle(&c.id, "human_agent a person please").await.unwrap());
+    let after = s.gauges().await.unwrap();
+    assert_eq!(after.queue_length, 1, "{after:?}");
+    assert_eq!(after.tickets.get("waiting"), Some(&1), "{after:?}");
+    assert_eq!(after.agents_online, 0);
+    assert!(after.estimated_wait_minutes >= before.estimated_wait_minutes);
+    s.refresh_metrics().await.unwrap();
 }

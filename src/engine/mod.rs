@@ -19,7 +19,7 @@
 mod worker;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
@@ -41,6 +41,11 @@ pub struct EngineConfig {
     pub queue_capacity: usize,
     /// How long [`Engine::health`] waits for the worker's answer.
     pub health_timeout: Duration,
+    /// Refuse (overloaded) a request whose estimated wait for the model exceeds this: the
+    /// texts queued ahead times the measured forward-pass time per text. Under overload the
+    /// admitted requests then keep their latency instead of queueing for seconds. `None`:
+    /// only the queue's capacity bounds the wait.
+    pub max_queue_wait: Option<Duration>,
 }
 
 impl Default for EngineConfig {
@@ -49,6 +54,7 @@ impl Default for EngineConfig {
             max_batch: 32,
             queue_capacity: 256,
             health_timeout: Duration::from_secs(10),
+            max_queue_wait: None,
         }
     }
 }
@@ -104,9 +110,36 @@ struct Shared {
     last_ok_ms: AtomicI64,
     /// Reference point of `last_ok_ms`.
     epoch: Instant,
+    /// Texts queued for the model (added on enqueue, removed when the worker takes them).
+    queued_texts: AtomicUsize,
+    /// Moving average of one forward pass's time per text, nanoseconds; 0 until measured.
+    /// Written by the worker; read by enqueue for the wait estimate.
+    per_text_ns: AtomicU64,
 }
 
 impl Shared {
+    /// The worker took `job` off the queue.
+    fn dequeued(&self, job: Job) -> Job {
+        self.queued_texts
+            .fetch_sub(job.analyses.len(), Ordering::Relaxed);
+        job
+    }
+
+    /// A forward pass over `texts` took `elapsed`: updates the per-text average (1/4 weight
+    /// to the newest pass).
+    fn record_pass(&self, elapsed: Duration, texts: usize) {
+        let now = (elapsed.as_nanos() / texts.max(1) as u128).min(u128::from(u64::MAX)) as u64;
+        let old = self.per_text_ns.load(Ordering::Relaxed);
+        let new = if old == 0 { now } else { (3 * old + now) / 4 };
+        self.per_text_ns.store(new, Ordering::Relaxed);
+    }
+
+    /// How long texts queued now would wait for the model.
+    fn estimated_wait(&self) -> Duration {
+        let texts = self.queued_texts.load(Ordering::Relaxed) as u64;
+        Duration::from_nanos(texts.saturating_mul(self.per_text_ns.load(Ordering::Relaxed)))
+    }
+
     fn mark_ok(&self) {
         let ms = self.epoch.elapsed().as_millis() as i64;
         self.last_ok_ms.store(ms, Ordering::Relaxed);
@@ -169,6 +202,8 @@ impl Engine {
         let shared = Arc::new(Shared {
             last_ok_ms: AtomicI64::new(-1),
             epoch: Instant::now(),
+            queued_texts: AtomicUsize::new(0),
+            per_text_ns: AtomicU64::new(0),
         });
         let worker_shared = shared.clone();
         let max_batch = config.max_batch;
@@ -248,6 +283,17 @@ impl Engine {
     }
 
     fn enqueue(&self, analyses: Vec<Analysis>, reply: ReplyTo) -> Result<()> {
+        if let Some(budget) = self.config.max_queue_wait
+            && self.shared.estimated_wait() > budget
+        {
+            metrics::counter!("intentdesk_model_overloaded_total").increment(1);
+            return Err(Error::Overloaded {
+                queued: self.queued(),
+            });
+        }
+        let texts = analyses.len();
+        // Counted before the send: the worker may take the job (and subtract) at once.
+        self.shared.queued_texts.fetch_add(texts, Ordering::Relaxed);
         let job = Job {
             analyses,
             reply,
@@ -258,14 +304,18 @@ impl Engine {
         match result {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
+                self.shared.queued_texts.fetch_sub(texts, Ordering::Relaxed);
                 metrics::counter!("intentdesk_model_overloaded_total").increment(1);
                 Err(Error::Overloaded {
                     queued: self.queued(),
                 })
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => Err(Error::ModelUnavailable(
-                "the model thread has stopped".into(),
-            )),
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                self.shared.queued_texts.fetch_sub(texts, Ordering::Relaxed);
+                Err(Error::ModelUnavailable(
+                    "the model thread has stopped".into(),
+                ))
+            }
         }
     }
 }

@@ -43,6 +43,9 @@ impl Backend for Gated {
     }
 
     fn describe(&self, analysis: Analysis, prediction: Prediction) -> Classification {
+        if analysis.masked.text == "panic while describing" {
+            panic!("stand-in model panics after the forward pass");
+        }
         Classification {
             language: analysis.detection.lang.code().into(),
             intent: prediction.intent,
@@ -79,6 +82,10 @@ struct Harness {
 }
 
 fn gated(max_batch: usize, queue_capacity: usize) -> Harness {
+    gated_with(max_batch, queue_capacity, None)
+}
+
+fn gated_with(max_batch: usize, queue_capacity: usize, max_queue_wait: Option<Duration>) -> Harness {
     let (entered_tx, entered) = unbounded_channel();
     let (release, release_rx) = std::sync::mpsc::channel();
     let backend = Gated {
@@ -90,6 +97,7 @@ fn gated(max_batch: usize, queue_capacity: usize) -> Harness {
         max_batch,
         queue_capacity,
         health_timeout: Duration::from_millis(300),
+        max_queue_wait,
     };
     let engine = Engine::spawn(backend, catalog(), PolicyConfig::default(), config).unwrap();
     Harness {
@@ -278,6 +286,66 @@ async fn model_errors_and_panics_reach_every_caller_and_the_worker_survives() {
         engine.predict(&nlu::analyse("fine")).await.unwrap().intent,
         "fine"
     );
+}
+
+#[tokio::test]
+async fn a_panic_after_the_forward_pass_answers_the_batch_and_the_thread_keeps_serving() {
+    let (entered_tx, _entered) = unbounded_channel();
+    let backend = Gated {
+        entered: entered_tx,
+        release: None,
+        fail: false,
+    };
+    let engine = Engine::spawn(backend, catalog(), PolicyConfig::default(), EngineConfig::default())
+        .unwrap();
+    for _ in 0..3 {
+        let err = engine
+            .classify(&["fine", "panic while describing"])
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Internal(m) if m.contains("panicked")),
+            "{err:?}"
+        );
+        let status = crate::http::error::ApiError::from(err).parts().0;
+        assert_eq!(status.as_u16(), 500, "the one error table makes it a 500");
+    }
+    let out = engine.classify(&["still serving"]).await.unwrap();
+    assert_eq!(out[0].intent, "still serving");
+    engine.health().await.expect("healthy after panics");
+}
+
+#[test]
+fn the_wait_estimate_is_queued_texts_times_the_measured_time_per_text() {
+    let shared = Shared {
+        last_ok_ms: AtomicI64::new(-1),
+        epoch: Instant::now(),
+        queued_texts: AtomicUsize::new(0),
+        per_text_ns: AtomicU64::new(0),
+    };
+    shared.record_pass(Duration::from_millis(40), 8);
+    shared.queued_texts.store(100, Ordering::Relaxed);
+    assert_eq!(shared.estimated_wait(), Duration::from_millis(500));
+    shared.record_pass(Duration::from_millis(80), 8);
+    assert_eq!(shared.estimated_wait(), Duration::from_millis(625), "moving average");
+}
+
+#[tokio::test]
+async fn a_request_that_would_wait_past_the_budget_is_refused_at_once() {
+    let mut h = gated_with(1, 64, Some(Duration::from_millis(50)));
+    // A measured pass of 100 ms per text: anything queued behind one text waits too long.
+    h.engine.shared.record_pass(Duration::from_millis(100), 1);
+    let first = predict_task(&h.engine, "first");
+    h.entered.recv().await.unwrap();
+    let queued = predict_task(&h.engine, "queued");
+    until_queued(&h.engine, 1).await;
+    let refused = h.engine.predict(&nlu::analyse("late")).await;
+    assert!(matches!(refused, Err(Error::Overloaded { .. })), "{refused:?}");
+    h.release.send(()).unwrap();
+    h.release.send(()).unwrap();
+    first.await.unwrap().unwrap();
+    queued.await.unwrap().unwrap();
+    assert_eq!(h.engine.shared.queued_texts.load(Ordering::Relaxed), 0, "all taken");
 }
 
 #[test]

@@ -1,6 +1,9 @@
 //! The model thread: waits for a request, drains what else is queued up to the batch limit,
-//! runs one forward pass over all of it and sends each caller its share of the answer.
+//! runs one forward pass over all of it and sends each caller its share of the answer. A
+//! panic anywhere in a batch (forward pass, describing the answers) is caught: the callers
+//! not yet answered get an internal error and the thread goes on serving.
 
+use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
@@ -9,6 +12,7 @@ use tokio::sync::mpsc;
 
 use super::{Backend, Job, ReplyTo, Shared};
 use crate::error::{Error, Result};
+use crate::inference::Classification;
 use crate::model::Prediction;
 
 /// Runs until every [`super::Engine`] handle is dropped and the queue is empty.
@@ -24,11 +28,11 @@ pub(super) fn run(
         let first = match carried.take() {
             Some(job) => job,
             None => match rx.blocking_recv() {
-                Some(job) => job,
+                Some(job) => shared.dequeued(job),
                 None => return,
             },
         };
-        let mut batch = Vec::new();
+        let mut batch = VecDeque::new();
         let mut texts = 0;
         let mut next = Some(first);
         while let Some(job) = next.take() {
@@ -39,24 +43,56 @@ pub(super) fn run(
                 break;
             } else {
                 texts += job.analyses.len();
-                batch.push(job);
+                batch.push_back(job);
             }
             if texts >= max_batch {
                 break;
             }
-            next = rx.try_recv().ok();
+            next = rx.try_recv().ok().map(|job| shared.dequeued(job));
         }
         metrics::gauge!("intentdesk_model_queue_depth").set(rx.len() as f64);
         if !batch.is_empty() {
-            run_batch(&backend, batch, &shared, max_batch);
+            guarded_batch(&backend, batch, &shared, max_batch);
+        }
+    }
+}
+
+/// Runs a batch; if anything in it panics, every caller still waiting gets an internal
+/// error (500 through the error table) and the thread survives for the next batch.
+fn guarded_batch(
+    backend: &impl Backend,
+    mut batch: VecDeque<Job>,
+    shared: &Shared,
+    max_batch: usize,
+) {
+    let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
+        run_batch(backend, &mut batch, shared, max_batch)
+    }));
+    if ran.is_err() {
+        metrics::counter!("intentdesk_model_panics_total").increment(1);
+        tracing::error!(
+            unanswered = batch.len(),
+            "the model thread panicked in a batch; it keeps serving"
+        );
+        for job in batch {
+            let err = || Error::Internal("the model panicked on this batch".into());
+            match job.reply {
+                ReplyTo::Predictions(tx) => {
+                    let _ = tx.send(Err(err()));
+                }
+                ReplyTo::Classifications(tx) => {
+                    let _ = tx.send(Err(err()));
+                }
+            }
         }
     }
 }
 
 /// One or more forward passes (more only when a single request exceeds the batch limit).
-fn run_batch(backend: &impl Backend, batch: Vec<Job>, shared: &Shared, max_batch: usize) {
+/// Jobs leave `batch` as they are answered, so after a panic it holds the unanswered ones.
+fn run_batch(backend: &impl Backend, batch: &mut VecDeque<Job>, shared: &Shared, max_batch: usize) {
     let now = Instant::now();
-    for job in &batch {
+    for job in batch.iter() {
         metrics::histogram!("intentdesk_model_queue_wait_seconds")
             .record(now.duration_since(job.queued_at).as_secs_f64());
     }
@@ -73,6 +109,7 @@ fn run_batch(backend: &impl Backend, batch: Vec<Job>, shared: &Shared, max_batch
                     "the model panicked during a forward pass".into(),
                 ))
             });
+        shared.record_pass(started.elapsed(), chunk.len());
         metrics::histogram!("intentdesk_model_latency_seconds")
             .record(started.elapsed().as_secs_f64());
         metrics::histogram!("intentdesk_model_batch_size").record(chunk.len() as f64);
@@ -93,28 +130,36 @@ fn run_batch(backend: &impl Backend, batch: Vec<Job>, shared: &Shared, max_batch
         Ok(all) => {
             shared.mark_ok();
             let mut all = all.into_iter();
-            for job in batch {
+            // A job leaves the batch only once its answer exists: if describing panics, the
+            // job is still in `batch` and its caller gets the panic error.
+            while let Some(job) = batch.front_mut() {
                 let mine: Vec<Prediction> = all.by_ref().take(job.analyses.len()).collect();
-                match job.reply {
-                    ReplyTo::Predictions(tx) => {
+                let described: Option<Vec<Classification>> = match &job.reply {
+                    ReplyTo::Predictions(_) => None,
+                    ReplyTo::Classifications(_) => Some(
+                        job.analyses
+                            .iter()
+                            .cloned()
+                            .zip(mine.iter().cloned())
+                            .map(|(a, p)| backend.describe(a, p))
+                            .collect(),
+                    ),
+                };
+                let Some(job) = batch.pop_front() else { break };
+                match (job.reply, described) {
+                    (ReplyTo::Predictions(tx), _) => {
                         let _ = tx.send(Ok(mine));
                     }
-                    ReplyTo::Classifications(tx) => {
-                        let described = job
-                            .analyses
-                            .into_iter()
-                            .zip(mine)
-                            .map(|(a, p)| backend.describe(a, p))
-                            .collect();
-                        let _ = tx.send(Ok(described));
+                    (ReplyTo::Classifications(tx), described) => {
+                        let _ = tx.send(Ok(described.unwrap_or_default()));
                     }
                 }
             }
         }
         Err(e) => {
-            tracing::error!(error = %e, texts = masked_len(&batch), "forward pass failed");
+            tracing::error!(error = %e, texts = masked_len(batch), "forward pass failed");
             let message = e.to_string();
-            for job in batch {
+            while let Some(job) = batch.pop_front() {
                 let err = || Error::Internal(format!("the model failed: {message}"));
                 match job.reply {
                     ReplyTo::Predictions(tx) => {
@@ -129,6 +174,6 @@ fn run_batch(backend: &impl Backend, batch: Vec<Job>, shared: &Shared, max_batch
     }
 }
 
-fn masked_len(batch: &[Job]) -> usize {
+fn masked_len(batch: &VecDeque<Job>) -> usize {
     batch.iter().map(|j| j.analyses.len()).sum()
 }

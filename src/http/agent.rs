@@ -116,7 +116,7 @@ pub async fn ticket(
         }
     }
     doc["ticket_id"] = json!(pane.ticket.id);
-    doc["priority_name"] = json!(crate::conversation::priority_name(pane.ticket.priority));
+    doc["priority_name"] = json!(crate::catalog::Priority::from_number(pane.ticket.priority).as_str());
     doc["notes"] = json!(pane.notes);
     doc["transcript"] = json!(pane.transcript);
     doc["suggested_reply"] = json!(pane.suggested_reply);

@@ -52,7 +52,10 @@ pub async fn classify(
         state.chat().validate(text)?;
     }
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let mut results = state.chat().engine().classify(&refs).await?;
+    let mut results = Vec::with_capacity(refs.len());
+    for c in state.chat().engine().classify(&refs).await? {
+        results.push(super::notices::classification_json(&state, c).await?);
+    }
     Ok(if single {
         Json(results.remove(0)).into_response()
     } else {
@@ -91,15 +94,22 @@ pub async fn create_conversation(
 #[serde(deny_unknown_fields)]
 pub struct MessageRequest {
     text: String,
+    /// The client's id for this message (1 to 64 printable characters): a retry with the
+    /// same id returns the first outcome instead of sending the message twice.
+    client_message_id: Option<String>,
 }
 
-/// `POST /v1/conversations/{id}/messages`: the events the message produced.
+/// `POST /v1/conversations/{id}/messages`: the events the message produced. The turn
+/// runs to completion even if the client goes away or the request times out.
 pub async fn post_message(
     State(state): State<AppState>,
     Path(id): Path<String>,
     ApiJson(req): ApiJson<MessageRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let events = state.chat().handle(&id, &req.text).await?;
+    let events = state
+        .chat()
+        .handle_detached(&id, &req.text, req.client_message_id.as_deref())
+        .await?;
     Ok(Json(json!({ "conversation_id": id, "events": events })))
 }
 

@@ -15,6 +15,9 @@ use crate::error::Error;
 /// Retry-After for an overloaded model: a batch takes milliseconds, so retry soon.
 pub const OVERLOADED_RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// Retry-After when a client holds too many WebSockets: sessions last minutes.
+pub const TOO_MANY_CONNECTIONS_RETRY_AFTER: Duration = Duration::from_secs(30);
+
 /// An error as the API reports it.
 #[derive(Debug)]
 pub enum ApiError {
@@ -30,6 +33,10 @@ pub enum ApiError {
     RateLimited { retry_after: Duration },
     /// The model or the store does not answer yet.
     NotReady(String),
+    /// `/metrics` without its configured bearer token.
+    MetricsUnauthorized,
+    /// The client already holds the most WebSockets it may.
+    TooManyConnections { limit: usize },
 }
 
 impl From<Error> for ApiError {
@@ -82,6 +89,23 @@ impl ApiError {
                 ErrorBody {
                     retry_after_secs: Some(secs_up(*retry_after).max(1)),
                     ..body("rate_limited", "too many requests; slow down".into())
+                },
+            ),
+            ApiError::MetricsUnauthorized => (
+                StatusCode::UNAUTHORIZED,
+                body(
+                    "unauthorized",
+                    "the metrics bearer token is required".into(),
+                ),
+            ),
+            ApiError::TooManyConnections { limit } => (
+                StatusCode::TOO_MANY_REQUESTS,
+                ErrorBody {
+                    retry_after_secs: Some(TOO_MANY_CONNECTIONS_RETRY_AFTER.as_secs()),
+                    ..body(
+                        "too_many_connections",
+                        format!("at most {limit} open WebSockets per client; close one first"),
+                    )
                 },
             ),
             ApiError::NotReady(m) => (
@@ -146,7 +170,7 @@ impl IntoResponse for ApiError {
             );
         }
         let retry_after = body.retry_after_secs;
-        let unauthorized = matches!(self, ApiError::Unauthorized);
+        let unauthorized = matches!(self, ApiError::Unauthorized | ApiError::MetricsUnauthorized);
         let mut response = (status, Json(serde_json::json!({ "error": body }))).into_response();
         if let Some(secs) = retry_after {
             response
@@ -206,6 +230,8 @@ mod tests {
                 429,
             ),
             (ApiError::NotReady("loading".into()), 503),
+            (ApiError::TooManyConnections { limit: 8 }, 429),
+            (ApiError::MetricsUnauthorized, 401),
             (ApiError::from(Error::Internal("bug".into())), 500),
         ];
         for (e, status) in cases {

@@ -3,18 +3,20 @@
 //! from a WebSocket subprotocol for browsers), and the client key the rate limit counts by.
 
 use std::net::SocketAddr;
+use std::time::Instant;
 
 use axum::body::Bytes;
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use serde::de::DeserializeOwned;
-use sha2::{Digest, Sha256};
 
 use super::AppState;
+use super::client::{ClientPolicy, FORWARDED_FOR_HEADER};
 use super::error::ApiError;
 
-/// Header a widget deployment may send to be rate-limited as one client (instead of by IP).
+/// Header a widget deployment may send to be rate-limited as one client (instead of by IP);
+/// only the keys in [`ClientPolicy::api_keys`] count.
 pub const API_KEY_HEADER: &str = "x-api-key";
 
 /// A JSON body, rejected with the API's error shape.
@@ -82,7 +84,16 @@ pub struct AgentAuth {
 impl FromRequestParts<AppState> for AgentAuth {
     type Rejection = ApiError;
 
+    /// A client with too many wrong tokens in the last minute gets 429 for every attempt,
+    /// right or wrong, until its allowance refills: guessing gets nowhere, and the answer
+    /// tells nothing about the token. Successful logins cost nothing.
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let client = ClientKey::from_parts(parts, &state.config().clients);
+        let now = Instant::now();
+        if let Err(retry_after) = state.auth_failures().peek(&client, now) {
+            metrics::counter!("intentdesk_auth_locked_out_total").increment(1);
+            return Err(ApiError::RateLimited { retry_after });
+        }
         let header = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -95,10 +106,14 @@ impl FromRequestParts<AppState> for AgentAuth {
         let token = header
             .or_else(|| bearer_subprotocol(parts))
             .ok_or(ApiError::Unauthorized)?;
-        state
-            .agent_for_token(&token)
-            .map(|agent_id| AgentAuth { agent_id })
-            .ok_or(ApiError::Unauthorized)
+        match state.agent_for_token(&token) {
+            Some(agent_id) => Ok(AgentAuth { agent_id }),
+            None => {
+                metrics::counter!("intentdesk_auth_failed_total").increment(1);
+                let _ = state.auth_failures().check(&client, now);
+                Err(ApiError::Unauthorized)
+            }
+        }
     }
 }
 
@@ -151,29 +166,45 @@ pub fn base64url_decode(text: &str) -> Option<Vec<u8>> {
     Some(out)
 }
 
-/// Who the rate limit counts a request against: the API key (hashed) when given, else the
-/// peer address, else one shared bucket (in-process tests without a socket).
+/// Who the rate limits count a request against: a configured API key (by digest) when the
+/// request presents one, else the client address (see [`ClientPolicy::client_ip`]), else one
+/// shared bucket (in-process tests without a socket). An unknown key is ignored, so random
+/// keys buy no fresh allowance.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct ClientKey(pub String);
 
 impl ClientKey {
-    pub fn from_parts(parts: &Parts) -> ClientKey {
-        if let Some(key) = parts.headers.get(API_KEY_HEADER).filter(|v| !v.is_empty()) {
-            let digest = Sha256::digest(key.as_bytes());
-            return ClientKey(format!("key:{}", hex::encode(&digest[..12])));
+    pub fn from_parts(parts: &Parts, policy: &ClientPolicy) -> ClientKey {
+        let key = parts
+            .headers
+            .get(API_KEY_HEADER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|k| policy.api_keys.identify(k));
+        if let Some(name) = key {
+            return ClientKey(format!("key:{name}"));
         }
         match parts.extensions.get::<ConnectInfo<SocketAddr>>() {
-            Some(ConnectInfo(addr)) => ClientKey(format!("ip:{}", addr.ip())),
+            Some(ConnectInfo(addr)) => {
+                let forwarded = parts
+                    .headers
+                    .get_all(FORWARDED_FOR_HEADER)
+                    .iter()
+                    .filter_map(|v| v.to_str().ok());
+                ClientKey(format!("ip:{}", policy.client_ip(addr.ip(), forwarded)))
+            }
             None => ClientKey("local".into()),
         }
     }
 }
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientKey {
+impl FromRequestParts<AppState> for ClientKey {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        Ok(ClientKey::from_parts(parts))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(ClientKey::from_parts(parts, &state.config().clients))
     }
 }
 

@@ -6,20 +6,27 @@
 //! - [`server::run`] serves it on a listener until a shutdown future resolves;
 //! - [`chat`]: classify, the customer REST endpoints and the chat WebSocket;
 //! - [`agent`]: the agent API (bearer tokens) and the agent feed WebSocket;
+//! - [`client`]: who a request comes from (trusted proxies, API keys) for the limits;
+//! - [`ticket_caps`]: the per-client cap on open tickets (a hook into the service);
+//! - [`notices`]: incident notices (agent endpoints, the public banner, classify's `notice`);
 //! - [`ops`]: `/health`, `/ready`, `/metrics`, `/openapi.json`;
 //! - [`ui`]: the embedded web pages (widget demo, agent workspace, `widget.js`).
 
 mod agent;
 mod chat;
+pub mod client;
 pub mod error;
 pub mod extract;
+mod notices;
 mod openapi;
 mod ops;
 pub mod rate_limit;
 pub mod server;
+pub mod ticket_caps;
 pub mod ui;
 mod ws;
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -27,17 +34,18 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, HeaderValue, Method, StatusCode, header};
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodRouter, get, patch, post};
 use metrics_exporter_prometheus::PrometheusHandle;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::timeout::TimeoutLayer;
-use tower_http::trace::{DefaultMakeSpan, DefaultOnResponse, TraceLayer};
+use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 use crate::conversation::ChatService;
 use crate::error::{Error, Result};
 use extract::constant_time_eq;
 use rate_limit::RateLimiter;
+use ticket_caps::TicketCaps;
 
 pub use openapi::document as openapi_document;
 
@@ -88,6 +96,9 @@ pub struct HttpConfig {
     /// Requests per minute per client (peer IP or API key) on the customer endpoints; 0
     /// disables the limit.
     pub rate_limit_per_minute: u32,
+    /// Wrong agent tokens per minute per client before every agent request of that client
+    /// is refused (429) until the allowance refills; 0 disables.
+    pub auth_failures_per_minute: u32,
     /// Longest a REST request may take (WebSocket sessions are not limited).
     pub request_timeout: Duration,
     /// Agents and their bearer tokens.
@@ -97,6 +108,20 @@ pub struct HttpConfig {
     /// Serve the web pages (`/`, `/agent`, `/widget.js`, `/assets/...`); off for API-only
     /// deployments (`serve --no-ui`).
     pub ui: bool,
+    /// How clients are told apart for the limits (trusted proxies, API keys).
+    pub clients: client::ClientPolicy,
+    /// Open tickets one client may hold; a further escalation tells the customer which of
+    /// theirs is open instead of queueing another. 0 disables.
+    pub max_open_tickets_per_client: usize,
+    /// A WebSocket that sends nothing (not even a ping) for this long is closed with
+    /// [`ws::CLOSE_IDLE`].
+    pub ws_idle_timeout: Duration,
+    /// Open WebSockets per client; one more is refused with 429.
+    pub ws_max_per_client: usize,
+    /// Bearer token `/metrics` requires; `None`: open (on a trusted network only).
+    pub metrics_token: Option<client::Secret>,
+    /// Serve `/metrics` only on this separate address (the main one then answers 404).
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl Default for HttpConfig {
@@ -105,10 +130,17 @@ impl Default for HttpConfig {
             cors_origins: Vec::new(),
             max_body_bytes: 64 * 1024,
             rate_limit_per_minute: 120,
+            auth_failures_per_minute: 10,
             request_timeout: Duration::from_secs(30),
             agents: Vec::new(),
             shutdown_grace: Duration::from_secs(5),
             ui: true,
+            clients: client::ClientPolicy::default(),
+            max_open_tickets_per_client: 3,
+            ws_idle_timeout: Duration::from_secs(90),
+            ws_max_per_client: 8,
+            metrics_token: None,
+            metrics_addr: None,
         }
     }
 }
@@ -123,6 +155,16 @@ struct Inner {
     chat: Arc<ChatService>,
     config: HttpConfig,
     limiter: RateLimiter,
+    /// Wrong agent tokens by client (only failures take from it).
+    auth_failures: RateLimiter,
+    /// Who wrote in which conversation, for the open-ticket cap (also the service's gate).
+    ticket_caps: Arc<TicketCaps>,
+    /// Open WebSockets by client, for `ws_max_per_client`. Short critical sections only.
+    ws_clients: std::sync::Mutex<HashMap<extract::ClientKey, usize>>,
+    /// The last readiness answer and when it was made: `/ready` reuses it for
+    /// [`ops::READY_REUSE`] and concurrent calls wait for one probe instead of each
+    /// queueing their own (the lock is held across the probe).
+    ready: tokio::sync::Mutex<Option<(std::time::Instant, ops::Readiness)>>,
     metrics: PrometheusHandle,
     /// Flips to true when the server starts shutting down: WebSocket sessions then say
     /// goodbye (close 1012, "reconnect later") and end, so shutdown does not wait on them.
@@ -139,9 +181,15 @@ impl AppState {
             chat.register_agent(&agent.name, &agent.name).await?;
         }
         let (shutdown, _) = tokio::sync::watch::channel(false);
+        let ticket_caps = Arc::new(TicketCaps::new(config.max_open_tickets_per_client));
+        chat.set_ticket_gate(ticket_caps.clone());
         Ok(AppState {
             inner: Arc::new(Inner {
                 limiter: RateLimiter::new(config.rate_limit_per_minute),
+                auth_failures: RateLimiter::new(config.auth_failures_per_minute),
+                ticket_caps,
+                ws_clients: std::sync::Mutex::new(HashMap::new()),
+                ready: tokio::sync::Mutex::new(None),
                 chat,
                 config,
                 metrics: crate::telemetry::prometheus(),
@@ -152,7 +200,7 @@ impl AppState {
         })
     }
 
-    pub fn chat(&self) -> &ChatService {
+    pub fn chat(&self) -> &Arc<ChatService> {
         &self.inner.chat
     }
 
@@ -162,6 +210,29 @@ impl AppState {
 
     fn limiter(&self) -> &RateLimiter {
         &self.inner.limiter
+    }
+
+    fn auth_failures(&self) -> &RateLimiter {
+        &self.inner.auth_failures
+    }
+
+    fn ticket_caps(&self) -> &TicketCaps {
+        &self.inner.ticket_caps
+    }
+
+    /// Counts an open WebSocket of `client` until the guard drops; `None` when the client
+    /// already has `ws_max_per_client` open.
+    fn ws_slot(&self, client: &extract::ClientKey) -> Option<WsSlot> {
+        let mut open = self.inner.ws_clients.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(client.clone()).or_insert(0);
+        if *n >= self.inner.config.ws_max_per_client {
+            return None;
+        }
+        *n += 1;
+        Some(WsSlot {
+            state: self.clone(),
+            client: client.clone(),
+        })
     }
 
     fn metrics(&self) -> &PrometheusHandle {
@@ -210,6 +281,24 @@ impl AppState {
     }
 }
 
+/// One of a client's open WebSockets; gives the slot back on drop.
+struct WsSlot {
+    state: AppState,
+    client: extract::ClientKey,
+}
+
+impl Drop for WsSlot {
+    fn drop(&mut self) {
+        let mut open = self.state.inner.ws_clients.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.client) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.client);
+            }
+        }
+    }
+}
+
 struct SessionGuard {
     state: AppState,
 }
@@ -243,6 +332,7 @@ fn customer_routes() -> Routes {
         ),
         ("/v1/conversations/{id}/rating", "post", post(chat::rate)),
         ("/v1/chat/ws", "get", get(ws::chat_ws)),
+        ("/v1/notices/active", "get", get(notices::active)),
     ]
 }
 
@@ -273,6 +363,10 @@ fn agent_routes() -> Routes {
         ("/v1/agent/presence", "post", post(agent::presence)),
         ("/v1/agent/stats", "get", get(agent::stats)),
         ("/v1/agent/ws", "get", get(ws::agent_ws)),
+        ("/v1/notices", "get", get(notices::list)),
+        ("/v1/notices", "post", post(notices::post)),
+        ("/v1/notices/{id}", "patch", patch(notices::edit)),
+        ("/v1/notices/{id}/resolve", "post", post(notices::resolve)),
     ]
 }
 
@@ -331,12 +425,32 @@ pub fn app(state: AppState) -> Router {
         ))
         .layer(cors(&config.cors_origins))
         .layer(
-            // Method and path only: headers (bearer tokens) and bodies are never logged.
             TraceLayer::new_for_http()
-                .make_span_with(DefaultMakeSpan::new().level(Level::INFO))
+                .make_span_with(request_span)
                 .on_response(DefaultOnResponse::new().level(Level::INFO)),
         )
         .with_state(state)
+}
+
+/// The router of the separate metrics address (`HttpConfig::metrics_addr`): `/metrics` only.
+pub fn metrics_app(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(ops::metrics_only))
+        .fallback(ops::not_found)
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(DefaultOnResponse::new().level(Level::INFO)),
+        )
+        .with_state(state)
+}
+
+/// The request span: method and redacted path only. Headers (bearer tokens), bodies,
+/// conversation and ticket ids and query values are never logged (see
+/// [`crate::telemetry::redact_uri`]).
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    let uri = crate::telemetry::redact_uri(request.uri().path(), request.uri().query());
+    tracing::info_span!("request", method = %request.method(), uri = %uri)
 }
 
 fn cors(origins: &[String]) -> CorsLayer {

@@ -133,9 +133,11 @@ pub fn document() -> Value {
                     "type": "object", "properties": { "conversation_id": { "type": "string" }, "created_at_ms": { "type": "integer" } } } } } } }), &[400, 429])
             } },
             "/v1/conversations/{id}/messages": { "post": {
-                "tags": ["chat"], "summary": "Send a customer message; returns the events it produced (bot replies, ticket...)",
+                "tags": ["chat"], "summary": "Send a customer message; returns the events it produced (bot replies, ticket...). The turn is stored all or nothing and runs to completion even if the client goes away; a retry with the same client_message_id returns the first outcome",
                 "parameters": [id_param("conversation id")],
-                "requestBody": text_body.clone(),
+                "requestBody": json_body(json!({ "type": "object", "required": ["text"], "properties": {
+                    "text": { "type": "string" },
+                    "client_message_id": { "type": "string", "minLength": 1, "maxLength": 64, "description": "the client's id for this message (printable, no spaces): the same id in the same conversation is never a second message" } } })),
                 "responses": with_errors(ok_json("events", events.clone()), CUSTOMER_ERRORS)
             } },
             "/v1/conversations/{id}/events": { "get": {
@@ -222,7 +224,9 @@ pub fn document() -> Value {
                     "top": { "type": "array", "items": { "type": "object", "properties": { "intent": { "type": "string" }, "confidence": { "type": "number" } } } },
                     "out_of_scope": { "type": "boolean" }, "route": { "type": "string" }, "intent_route": { "type": "string", "nullable": true },
                     "details": { "type": "object", "additionalProperties": { "type": "string" } },
-                    "masked": { "type": "string" }, "secrets": { "type": "array", "items": { "type": "string" } } } },
+                    "masked": { "type": "string" }, "secrets": { "type": "array", "items": { "type": "string" } },
+                    "notice": { "type": "object", "nullable": true, "description": "the incident notice a first message would get",
+                        "properties": { "id": { "type": "string" }, "text": { "type": "string" } } } } },
                 "Ticket": { "type": "object", "properties": {
                     "id": { "type": "string" }, "conversation_id": { "type": "string" }, "intent": { "type": "string" },
                     "confidence": { "type": "number" }, "language": { "type": "string" }, "priority": { "type": "integer", "description": "0 low .. 3 urgent" },
@@ -273,5 +277,71 @@ pub fn document() -> Value {
     if let (Value::Object(paths), Value::Object(more)) = (&mut doc["paths"], workspace) {
         paths.extend(more);
     }
+    if let (Value::Object(paths), Value::Object(more)) = (&mut doc["paths"], notice_paths(&bearer))
+    {
+        paths.extend(more);
+    }
+    doc["components"]["schemas"]["Notice"] = notice_schema();
     doc
+}
+
+/// The incident notice endpoints.
+fn notice_paths(bearer: &Value) -> Value {
+    let notice = json!({ "$ref": "#/components/schemas/Notice" });
+    let texts = json!({ "type": "object", "description": "language code (ko, en, zh, ja) to text; en required",
+        "additionalProperties": { "type": "string", "maxLength": 1000 } });
+    let list = json!({ "type": "array", "items": { "type": "string" } });
+    let scope = |required: bool| {
+        let mut body = json!({ "type": "object", "properties": {
+            "intents": { "type": "array", "items": { "type": "string" }, "description": "catalog intent ids" },
+            "coins": list.clone(), "networks": list.clone(),
+            "keywords": { "type": "array", "items": { "type": "string" }, "description": "one must appear in the message" },
+            "text": texts.clone(),
+            "severity": { "type": "string", "enum": ["low", "medium", "high"], "default": "medium", "description": "high: also a banner in the widget" },
+            "expires_in_minutes": { "type": "integer", "minimum": 1, "maximum": 10080, "default": 120, "description": "from now (on PATCH: extends or shortens)" } } });
+        if required {
+            body["required"] = json!(["intents", "text"]);
+        }
+        json_body(body)
+    };
+    let id = id_param("notice id, e.g. N-000001");
+    json!({
+        "/v1/notices": {
+            "get": { "tags": ["notices"], "summary": "Active notices and those ended in the last 24 hours, with counters; the intents, languages and expiry bounds a form needs", "security": bearer,
+                "responses": with_errors(ok_json("notices", json!({ "type": "object", "properties": {
+                    "notices": { "type": "array", "items": notice.clone() },
+                    "intents": { "type": "array", "items": { "type": "object", "properties": {
+                        "id": { "type": "string" }, "description": { "type": "string" }, "security": { "type": "boolean" } } } },
+                    "languages": list.clone(), "severities": list.clone(),
+                    "default_expires_in_minutes": { "type": "integer" }, "max_expires_in_minutes": { "type": "integer" } } })), &[401]) },
+            "post": { "tags": ["notices"], "summary": "Post an incident notice: matching messages get it first; customers with an open ticket it concerns are told at once", "security": bearer,
+                "requestBody": scope(true),
+                "responses": with_errors(json!({ "201": { "description": "posted", "content": { "application/json": { "schema": notice.clone() } } } }), &[400, 401, 413, 422]) }
+        },
+        "/v1/notices/{id}": { "patch": { "tags": ["notices"], "summary": "Edit scope, texts (merged by language; an empty text removes one), severity or expiry (409 once resolved)", "security": bearer,
+            "parameters": [id.clone()], "requestBody": scope(false),
+            "responses": with_errors(ok_json("the notice", notice.clone()), AGENT_ERRORS) } },
+        "/v1/notices/{id}/resolve": { "post": { "tags": ["notices"], "summary": "Resolve with a closing text, sent to the customers still waiting on a ticket it concerns (409 if already resolved)", "security": bearer,
+            "parameters": [id],
+            "requestBody": json_body(json!({ "type": "object", "required": ["text"], "properties": { "text": texts } })),
+            "responses": with_errors(ok_json("the notice", notice), AGENT_ERRORS) } },
+        "/v1/notices/active": { "get": { "tags": ["notices"], "summary": "The widget banner: active high-severity notices in one language (English fallback), no internal fields",
+            "parameters": [{ "name": "lang", "in": "query", "schema": { "type": "string", "default": "en" } }],
+            "responses": with_errors(ok_json("notices", json!({ "type": "object", "properties": { "notices": { "type": "array", "items": {
+                "type": "object", "properties": { "id": { "type": "string" }, "text": { "type": "string" }, "expires_at_ms": { "type": "integer" } } } } } })), &[400, 429]) } }
+    })
+}
+
+fn notice_schema() -> Value {
+    let list = json!({ "type": "array", "items": { "type": "string" } });
+    let texts = json!({ "type": "object", "additionalProperties": { "type": "string" } });
+    json!({ "type": "object", "properties": {
+        "id": { "type": "string" }, "intents": list.clone(), "coins": list.clone(), "networks": list.clone(), "keywords": list.clone(),
+        "texts": texts.clone(), "severity": { "type": "string", "enum": ["low", "medium", "high"] },
+        "created_by": { "type": "string" }, "created_at_ms": { "type": "integer" }, "updated_at_ms": { "type": "integer" },
+        "expires_at_ms": { "type": "integer" }, "resolved_at_ms": { "type": "integer", "nullable": true }, "closing_texts": texts,
+        "shown": { "type": "integer" }, "answered": { "type": "integer", "description": "said it answered their question" },
+        "asked_for_person": { "type": "integer", "description": "still asked for a person after reading it" },
+        "status": { "type": "string", "enum": ["active", "expired", "resolved"] },
+        "missing_languages": list, "pushed_to": { "type": "integer", "description": "customers with an open ticket told by this post or resolve" } } })
 }

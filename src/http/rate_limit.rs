@@ -40,6 +40,16 @@ impl RateLimiter {
 
     /// Takes one token for `key`, or says how long until one is available.
     pub fn check(&self, key: &ClientKey, now: Instant) -> Result<(), Duration> {
+        self.take(key, now, 1.0)
+    }
+
+    /// Whether `key` has a token left, without taking it (how the agent login limit asks
+    /// before checking a token, and charges only failures).
+    pub fn peek(&self, key: &ClientKey, now: Instant) -> Result<(), Duration> {
+        self.take(key, now, 0.0)
+    }
+
+    fn take(&self, key: &ClientKey, now: Instant, cost: f64) -> Result<(), Duration> {
         if self.per_minute == 0 {
             return Ok(());
         }
@@ -59,7 +69,7 @@ impl RateLimiter {
         bucket.tokens = (bucket.tokens + elapsed * per_sec).min(capacity);
         bucket.updated = now;
         if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+            bucket.tokens -= cost;
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 - bucket.tokens) / per_sec))
@@ -70,12 +80,25 @@ impl RateLimiter {
 /// Middleware: 429 with Retry-After when the client is over its rate.
 pub async fn limit(State(state): State<AppState>, request: Request, next: Next) -> Response {
     let (parts, body) = request.into_parts();
-    let key = ClientKey::from_parts(&parts);
+    let key = ClientKey::from_parts(&parts, &state.config().clients);
     if let Err(retry_after) = state.limiter().check(&key, Instant::now()) {
         metrics::counter!("intentdesk_rate_limited_total").increment(1);
         return ApiError::RateLimited { retry_after }.into_response();
     }
+    if parts.method == axum::http::Method::POST
+        && let Some(conversation) = message_conversation(parts.uri.path())
+    {
+        state.ticket_caps().wrote(conversation, &key);
+    }
     next.run(Request::from_parts(parts, body)).await
+}
+
+/// The conversation of `POST /v1/conversations/{id}/messages` (its writer counts for the
+/// open-ticket cap).
+fn message_conversation(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/v1/conversations/")?;
+    let (id, tail) = rest.split_once('/')?;
+    (tail == "messages" && !id.is_empty()).then_some(id)
 }
 
 #[cfg(test)]
@@ -98,6 +121,27 @@ mod tests {
             .check(&a, t0 + Duration::from_secs(20))
             .expect("one token after 20 s");
         assert!(limiter.check(&a, t0 + Duration::from_secs(20)).is_err());
+    }
+
+    #[test]
+    fn peek_takes_nothing() {
+        let limiter = RateLimiter::new(2);
+        let a = ClientKey("a".into());
+        let t0 = Instant::now();
+        for _ in 0..10 {
+            limiter.peek(&a, t0).unwrap();
+        }
+        limiter.check(&a, t0).unwrap();
+        limiter.check(&a, t0).unwrap();
+        assert!(limiter.peek(&a, t0).is_err(), "empty after two");
+    }
+
+    #[test]
+    fn the_conversation_of_a_message_post() {
+        assert_eq!(message_conversation("/v1/conversations/abc/messages"), Some("abc"));
+        assert_eq!(message_conversation("/v1/conversations/abc/rating"), None);
+        assert_eq!(message_conversation("/v1/conversations//messages"), None);
+        assert_eq!(message_conversation("/v1/classify"), None);
     }
 
     #[test]

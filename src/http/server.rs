@@ -18,6 +18,10 @@ pub async fn run(
 ) -> std::io::Result<()> {
     let addr = listener.local_addr()?;
     tracing::info!(%addr, "listening");
+    let metrics = match state.config().metrics_addr {
+        Some(metrics_addr) => Some(serve_metrics(metrics_addr, state.clone()).await?),
+        None => None,
+    };
     let router = app(state.clone());
     let signal_state = state.clone();
     let signal = async move {
@@ -38,8 +42,40 @@ pub async fn run(
             "WebSocket sessions still open after the grace period"
         );
     }
+    if let Some(task) = metrics {
+        let _ = task.await;
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Serves `/metrics` alone on its own address (a port only the monitoring network reaches)
+/// until the main server begins shutting down.
+async fn serve_metrics(
+    addr: SocketAddr,
+    state: AppState,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    let listener = TcpListener::bind(addr).await.map_err(|e| {
+        std::io::Error::new(e.kind(), format!("cannot listen on --metrics-addr {addr}: {e}"))
+    })?;
+    let bound = listener.local_addr()?;
+    tracing::info!(addr = %bound, "metrics listening");
+    let mut stop = state.shutdown_signal();
+    let router = super::metrics_app(state);
+    Ok(tokio::spawn(async move {
+        let stopped = async move {
+            let _ = stop.wait_for(|s| *s).await;
+        };
+        let served = axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(stopped)
+        .await;
+        if let Err(e) = served {
+            tracing::warn!(error = %e, "the metrics listener failed");
+        }
+    }))
 }
 
 /// Resolves on Ctrl-C or SIGTERM.

@@ -50,6 +50,10 @@ use crate::store::EventNotice;
 /// Close code telling clients the server restarts: reconnect (with `after_seq`) shortly.
 const CLOSE_RESTART: u16 = 1012;
 
+/// Close code of a socket that sent nothing (not even a ping) for the idle timeout
+/// (application range, after HTTP's 408): reconnect when there is something to say.
+pub const CLOSE_IDLE: u16 = 4408;
+
 #[derive(Debug, Deserialize)]
 pub struct ChatWsQuery {
     conversation_id: Option<String>,
@@ -67,6 +71,9 @@ pub async fn chat_ws(
 ) -> Result<Response, ApiError> {
     let ws = ws.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
+    let slot = state.ws_slot(&key).ok_or(ApiError::TooManyConnections {
+        limit: state.config().ws_max_per_client,
+    })?;
     let conversation_id = match q.conversation_id {
         Some(id) => state.chat().conversation(&id).await?.id,
         None => {
@@ -78,9 +85,12 @@ pub async fn chat_ws(
         }
     };
     let after_seq = q.after_seq.max(0);
+    let max = state.config().max_body_bytes;
     Ok(ws
-        .max_message_size(state.config().max_body_bytes)
+        .max_message_size(max)
+        .max_frame_size(max)
         .on_upgrade(move |socket| async move {
+            let _slot = slot;
             chat_session(state, socket, conversation_id, after_seq, key).await;
         }))
 }
@@ -104,9 +114,11 @@ pub async fn agent_ws(
     let ws = ws.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let Query(q) = query.map_err(|e| ApiError::BadRequest(e.body_text()))?;
     let after_seq = q.after_seq.map(|s| s.max(0));
+    let max = state.config().max_body_bytes;
     Ok(ws
         .protocols([FEED_SUBPROTOCOL])
-        .max_message_size(state.config().max_body_bytes)
+        .max_message_size(max)
+        .max_frame_size(max)
         .on_upgrade(move |socket| async move {
             agent_session(state, socket, agent.agent_id, after_seq).await;
         }))
@@ -116,7 +128,11 @@ pub async fn agent_ws(
 #[derive(Debug, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case", deny_unknown_fields)]
 enum ChatIn {
-    Message { text: String },
+    Message {
+        text: String,
+        /// As in the REST body: a retry with the same id is not a second message.
+        client_message_id: Option<String>,
+    },
     Rating { score: u8, comment: Option<String> },
     Ping,
 }
@@ -140,6 +156,13 @@ fn error_frame(error: &ApiError, text: Option<String>) -> Message {
         }
     }
     text_frame(&v)
+}
+
+fn idle_frame(timeout: std::time::Duration) -> Message {
+    Message::Close(Some(CloseFrame {
+        code: CLOSE_IDLE,
+        reason: format!("idle for {} s; reconnect when needed", timeout.as_secs()).into(),
+    }))
 }
 
 fn restart_frame() -> Message {
@@ -189,14 +212,22 @@ pub async fn chat_session<S>(
     {
         return;
     }
-    tracing::debug!(conversation = %conversation_id, after_seq, "chat session open");
+    tracing::debug!(after_seq, "chat session open");
+    let idle_timeout = state.config().ws_idle_timeout;
+    let idle = tokio::time::sleep(idle_timeout);
+    tokio::pin!(idle);
     loop {
         if *shutdown.borrow_and_update() {
             let _ = tx.send(restart_frame()).await;
             break;
         }
         tokio::select! {
+            () = &mut idle => {
+                let _ = tx.send(idle_frame(idle_timeout)).await;
+                break;
+            }
             frame = rx.next() => {
+                idle.as_mut().reset(tokio::time::Instant::now() + idle_timeout);
                 let message = match frame {
                     Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                     Some(Ok(m)) => m,
@@ -225,7 +256,7 @@ pub async fn chat_session<S>(
             _ = shutdown.changed() => {}
         }
     }
-    tracing::debug!(conversation = %conversation_id, "chat session closed");
+    tracing::debug!("chat session closed");
 }
 
 /// Handles one customer frame; returns a direct answer (pong, error) if any. Events the
@@ -240,13 +271,23 @@ async fn on_chat_frame(
         Ok(f) => f,
         Err(e) => return Some(error_frame(&e, None)),
     };
+    if !matches!(frame, ChatIn::Ping)
+        && let Err(retry_after) = state.limiter().check(key, Instant::now())
+    {
+        metrics::counter!("intentdesk_rate_limited_total").increment(1);
+        return Some(error_frame(&ApiError::RateLimited { retry_after }, None));
+    }
     let result = match frame {
         ChatIn::Ping => return Some(text_frame(&json!({ "type": "pong" }))),
-        ChatIn::Message { text } => {
-            if let Err(retry_after) = state.limiter().check(key, Instant::now()) {
-                return Some(error_frame(&ApiError::RateLimited { retry_after }, None));
-            }
-            state.chat().handle(conversation_id, &text).await
+        ChatIn::Message {
+            text,
+            client_message_id,
+        } => {
+            state.ticket_caps().wrote(conversation_id, key);
+            state
+                .chat()
+                .handle_detached(conversation_id, &text, client_message_id.as_deref())
+                .await
         }
         ChatIn::Rating { score, comment } => {
             state
@@ -288,7 +329,7 @@ where
     let events = match state.chat().events_after(conversation_id, *last_seq).await {
         Ok(events) => events,
         Err(e) => {
-            tracing::warn!(conversation = conversation_id, error = %e, "reading events failed");
+            tracing::warn!(error = %e, "reading events failed");
             return Ok(());
         }
     };
@@ -373,7 +414,7 @@ impl Feed {
         let events = match state.chat().events_after(conversation, cursor).await {
             Ok(events) => events,
             Err(e) => {
-                tracing::warn!(conversation, error = %e, "agent feed: reading events failed");
+                tracing::warn!(error = %e, "agent feed: reading events failed");
                 return Ok(());
             }
         };
@@ -447,15 +488,23 @@ where
             feed.cursors.insert(conversation.clone(), last);
         }
     }
+    let idle_timeout = state.config().ws_idle_timeout;
+    let idle = tokio::time::sleep(idle_timeout);
+    tokio::pin!(idle);
     loop {
         if *shutdown.borrow_and_update() {
             let _ = tx.send(restart_frame()).await;
             break;
         }
         tokio::select! {
+            () = &mut idle => {
+                let _ = tx.send(idle_frame(idle_timeout)).await;
+                break;
+            }
             frame = rx.next() => match frame {
                 Some(Ok(Message::Close(_))) | Some(Err(_)) | None => break,
                 Some(Ok(m)) => {
+                    idle.as_mut().reset(tokio::time::Instant::now() + idle_timeout);
                     let pong = frame_bytes(&m)
                         .and_then(|b| serde_json::from_slice::<Value>(b).ok())
                         .is_some_and(|v| v["type"] == "ping");

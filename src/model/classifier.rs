@@ -17,6 +17,7 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 
+use super::config::EncoderConfig;
 use super::embed::{EmbeddingModel, EncoderIdentity};
 use super::encoder::{
     EncoderLayer, ParamSource, RawParam, dense, l2_normalize, mask_bias, masked_mean,
@@ -136,6 +137,18 @@ impl Classifier {
     /// Loads an artifact directory, checking it fits `model` (same encoder
     /// weights, same hidden size).
     pub fn load(dir: &Path, model: &EmbeddingModel) -> Result<Self> {
+        Self::load_for(dir, &model.identity, model.encoder.config(), true)
+    }
+
+    /// Loads an artifact directory for the encoder `identity` of shape
+    /// `config`; `with_tuned` builds its fine-tuned layers as candle layers
+    /// (the fast forward reads them itself and leaves them out).
+    pub fn load_for(
+        dir: &Path,
+        identity: &EncoderIdentity,
+        config: &EncoderConfig,
+        with_tuned: bool,
+    ) -> Result<Self> {
         let meta = Self::read_meta(dir)?;
         let mismatch = |reason: String| Error::ClassifierMismatch {
             path: dir.to_path_buf(),
@@ -147,17 +160,17 @@ impl Classifier {
                 meta.format_version
             )));
         }
-        if meta.encoder.weights_sha256 != model.identity.weights_sha256 {
+        if meta.encoder.weights_sha256 != identity.weights_sha256 {
             return Err(mismatch(format!(
                 "trained on encoder weights {} ({}), but the loaded encoder is {} ({})",
                 short(&meta.encoder.weights_sha256),
                 meta.encoder.source,
-                short(&model.identity.weights_sha256),
-                model.identity.source
+                short(&identity.weights_sha256),
+                identity.source
             )));
         }
         let weights_path = dir.join(WEIGHTS_FILE);
-        let tensors = candle_core::safetensors::load(&weights_path, model.encoder.device())
+        let tensors = candle_core::safetensors::load(&weights_path, &candle_core::Device::Cpu)
             .map_err(|e| Error::ModelFileCorrupt {
                 path: weights_path.clone(),
                 reason: e.to_string(),
@@ -165,7 +178,7 @@ impl Classifier {
             })?;
         let src = MapSource(&tensors, &weights_path);
         let n = meta.labels.len();
-        let h = model.hidden();
+        let h = config.hidden;
         let head_w = dense(&src, "head.w", &[n, h])?;
         let head_b = dense(&src, "head.b", &[n])?;
         let centroids = match tensors.get("centroids") {
@@ -184,16 +197,18 @@ impl Classifier {
             }
             None => None,
         };
-        let layers = model.encoder.layers().len();
+        let layers = config.layers;
         let mut tuned = Vec::new();
         for (i, &l) in meta.tuned_layers.iter().enumerate() {
-            if l != layers - meta.tuned_layers.len() + i {
+            if meta.tuned_layers.len() > layers || l != layers - meta.tuned_layers.len() + i {
                 return Err(mismatch(format!(
                     "tuned layers {:?} are not the top layers",
                     meta.tuned_layers
                 )));
             }
-            tuned.push(EncoderLayer::load(&src, l, model.encoder.config())?);
+            if with_tuned {
+                tuned.push(EncoderLayer::load(&src, l, config)?);
+            }
         }
         Ok(Classifier {
             meta,
@@ -272,11 +287,15 @@ impl Classifier {
         if texts.is_empty() {
             return Ok(Vec::new());
         }
-        let pooled = self.pooled(model, texts)?;
+        self.score_pooled(&self.pooled(model, texts)?)
+    }
+
+    /// [`Self::score`] from pooled features [n, hidden].
+    pub fn score_pooled(&self, pooled: &Tensor) -> Result<Vec<Scores>> {
         let logits =
-            (head_logits(&pooled, &self.head_w, &self.head_b)? / self.meta.temperature as f64)?;
+            (head_logits(pooled, &self.head_w, &self.head_b)? / self.meta.temperature as f64)?;
         let probs = candle_nn::ops::softmax_last_dim(&logits)?.to_vec2::<f32>()?;
-        let unit = l2_normalize(&pooled)?;
+        let unit = l2_normalize(pooled)?;
         let sims = match &self.centroids {
             Some(c) => Some(unit.matmul(&c.t()?)?.to_vec2::<f32>()?),
             None => None,

@@ -91,43 +91,12 @@ impl EmbeddingModel {
     /// Loads the encoder described by `opts` on the CPU.
     pub fn load(opts: &EncoderOptions) -> Result<Self> {
         let device = Device::Cpu;
-        let (dir, is_default) = match &opts.source {
-            EncoderSource::Default => {
-                let (weights, tokenizer) = source::default_encoder_files(&opts.cache_dir);
-                for (path, member) in [
-                    (&weights, source::E5_WEIGHTS),
-                    (&tokenizer, source::E5_TOKENIZER),
-                ] {
-                    source::verify_member(path, &member)?;
-                }
-                (
-                    weights.parent().map(Path::to_path_buf).unwrap_or_default(),
-                    true,
-                )
-            }
-            EncoderSource::Hub(repo) => (source::fetch_from_hub(repo)?, false),
-            EncoderSource::Dir(dir) => (dir.clone(), false),
-        };
-        let e5s1_path = dir.join(source::E5_WEIGHTS.file_name);
-        let is_e5 = is_default || e5s1_path.exists() || opts.source.describe().contains("e5");
-        let prefix = opts.prefix.clone().unwrap_or_else(|| {
-            if is_e5 {
-                "query: ".into()
-            } else {
-                String::new()
-            }
-        });
-        let tokenizer_path = dir.join("tokenizer.json");
-        if !tokenizer_path.exists() {
-            return Err(missing_in_dir(&tokenizer_path, is_default));
-        }
-        let tokenizer = TextTokenizer::from_file(&tokenizer_path, &prefix, opts.max_tokens)?;
-
-        let (encoder, weights_path) = if e5s1_path.exists() {
-            let src = E5s1Source::open(&e5s1_path, opts.precision, &device)?;
-            (Encoder::load(&src, &src.header.config, &device)?, e5s1_path)
+        let found = Resolved::find(opts)?;
+        let (encoder, weights_path) = if let Some(e5s1_path) = &found.e5s1 {
+            let src = E5s1Source::open(e5s1_path, opts.precision, &device)?;
+            (Encoder::load(&src, &src.header.config, &device)?, e5s1_path.clone())
         } else {
-            let config_path = dir.join("config.json");
+            let config_path = found.dir.join("config.json");
             let text = std::fs::read_to_string(&config_path)
                 .map_err(|_| missing_in_dir(&config_path, false))?;
             let config =
@@ -136,31 +105,14 @@ impl EmbeddingModel {
                     reason,
                     hint: "use a BERT-family encoder directory".into(),
                 })?;
-            let weights = find_safetensors(&dir)?;
+            let weights = find_safetensors(&found.dir)?;
             let src = SafetensorsSource::open(&weights, &device)?;
             (Encoder::load(&src, &config, &device)?, weights)
         };
-        let weights_sha256 = if is_default {
-            source::E5_WEIGHTS.sha256.to_string()
-        } else {
-            source::sha256_file(&weights_path)?
-        };
-        let identity = EncoderIdentity {
-            source: opts.source.describe(),
-            weights_file: weights_path
-                .file_name()
-                .map(|n| n.to_string_lossy().to_string())
-                .unwrap_or_default(),
-            weights_sha256,
-            precision: opts.precision,
-            prefix,
-            max_tokens: opts.max_tokens,
-            layers: encoder.config().layers,
-            hidden: encoder.config().hidden,
-        };
+        let identity = found.identity(opts, &weights_path, encoder.config())?;
         Ok(EmbeddingModel {
             encoder,
-            tokenizer,
+            tokenizer: found.tokenizer,
             identity,
         })
     }
@@ -207,6 +159,91 @@ impl EmbeddingModel {
             .run_layers(&x, &mask_bias(&batch.mask)?, 0, layers)?;
         Ok((h, batch))
     }
+}
+
+/// An encoder's files located and its tokenizer loaded, before any weights.
+pub(crate) struct Resolved {
+    pub dir: PathBuf,
+    pub is_default: bool,
+    pub tokenizer: TextTokenizer,
+    /// The E5S1 weights file, when the encoder is stored in that format.
+    pub e5s1: Option<PathBuf>,
+}
+
+impl Resolved {
+    /// Finds the files `opts` describes (checking the default encoder's
+    /// checksums) and loads the tokenizer.
+    pub fn find(opts: &EncoderOptions) -> Result<Self> {
+        let (dir, is_default) = match &opts.source {
+            EncoderSource::Default => {
+                let (weights, tokenizer) = source::default_encoder_files(&opts.cache_dir);
+                for (path, member) in [
+                    (&weights, source::E5_WEIGHTS),
+                    (&tokenizer, source::E5_TOKENIZER),
+                ] {
+                    source::verify_member(path, &member)?;
+                }
+                (
+                    weights.parent().map(Path::to_path_buf).unwrap_or_default(),
+                    true,
+                )
+            }
+            EncoderSource::Hub(repo) => (source::fetch_from_hub(repo)?, false),
+            EncoderSource::Dir(dir) => (dir.clone(), false),
+        };
+        let e5s1_path = dir.join(source::E5_WEIGHTS.file_name);
+        let prefix = prefix_for(opts, is_default || e5s1_path.exists());
+        let tokenizer_path = dir.join("tokenizer.json");
+        if !tokenizer_path.exists() {
+            return Err(missing_in_dir(&tokenizer_path, is_default));
+        }
+        let tokenizer = TextTokenizer::from_file(&tokenizer_path, &prefix, opts.max_tokens)?;
+        Ok(Resolved {
+            e5s1: e5s1_path.exists().then_some(e5s1_path),
+            dir,
+            is_default,
+            tokenizer,
+        })
+    }
+
+    /// What a classifier records about this encoder.
+    pub fn identity(
+        &self,
+        opts: &EncoderOptions,
+        weights_path: &Path,
+        config: &EncoderConfig,
+    ) -> Result<EncoderIdentity> {
+        let weights_sha256 = if self.is_default {
+            source::E5_WEIGHTS.sha256.to_string()
+        } else {
+            source::sha256_file(weights_path)?
+        };
+        Ok(EncoderIdentity {
+            source: opts.source.describe(),
+            weights_file: weights_path
+                .file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+            weights_sha256,
+            precision: opts.precision,
+            prefix: self.tokenizer.prefix().to_string(),
+            max_tokens: opts.max_tokens,
+            layers: config.layers,
+            hidden: config.hidden,
+        })
+    }
+}
+
+/// The text put before every input: the configured one, else `"query: "` for E5 models.
+fn prefix_for(opts: &EncoderOptions, is_e5_file: bool) -> String {
+    let is_e5 = is_e5_file || opts.source.describe().contains("e5");
+    opts.prefix.clone().unwrap_or_else(|| {
+        if is_e5 {
+            "query: ".into()
+        } else {
+            String::new()
+        }
+    })
 }
 
 fn missing_in_dir(path: &Path, is_default: bool) -> Error {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::calibration::{ThresholdGoal, choose_thresholds, ece, fit_temperature};
 use super::classifier::{Scores, Thresholds, softmax_rows};
 use super::intent_model::Member;
-use super::train::{LabelledTexts, held_out_classes, top1_accuracy};
+use super::labels::{LabelledTexts, held_out_classes, top1_accuracy};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 use super::classifier::{Classifier, Prediction, Scores, Thresholds, decide};
 use super::embed::{EmbeddingModel, EncoderOptions};
+use super::fast::{FastMember, Forward};
+use super::tokenize::TextTokenizer;
 use super::ensemble::{self, ENSEMBLE_FILE, EnsembleMeta};
 use super::source::EncoderSource;
 use crate::error::{Error, Result};
@@ -41,28 +43,18 @@ impl Member {
 
     /// Scores of many texts in length-sorted batches, in input order.
     pub fn score_all(&self, texts: &[&str], progress: &Progress) -> Result<Vec<Scores>> {
-        let mut out: Vec<Option<Scores>> = vec![None; texts.len()];
-        for chunk in self
-            .encoder
-            .length_order(texts)?
-            .chunks(super::embed::BULK_BATCH)
-        {
-            let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
-            for (&i, scores) in chunk
-                .iter()
-                .zip(self.classifier.score(&self.encoder, &batch)?)
-            {
-                out[i] = Some(scores);
-            }
-            progress.inc(chunk.len() as u64);
-        }
-        Ok(out.into_iter().flatten().collect())
+        score_sorted(texts, &self.encoder.tokenizer, progress, |batch| {
+            self.classifier.score(&self.encoder, batch)
+        })
     }
 }
 
 /// A loaded model directory.
 pub struct IntentModel {
+    /// The candle members (empty when `fast` serves).
     members: Vec<Member>,
+    /// One classifier on the fast forward (see [`super::fast`]).
+    fast: Option<FastMember>,
     /// `Some` for an ensemble directory.
     ensemble: Option<EnsembleMeta>,
     dir: PathBuf,
@@ -77,16 +69,35 @@ impl IntentModel {
                 encoder,
                 classifier,
             }],
+            fast: None,
+            ensemble: None,
+            dir,
+        }
+    }
+
+    /// One classifier on the fast forward.
+    pub fn fast(member: FastMember) -> Self {
+        let dir = member.classifier.dir().to_path_buf();
+        IntentModel {
+            members: Vec::new(),
+            fast: Some(member),
             ensemble: None,
             dir,
         }
     }
 
     /// Loads `dir`. A classifier directory runs on the encoder `encoder`
-    /// describes; an ensemble loads each member's own encoder (the one its
-    /// metadata names, with `encoder`'s cache directory for the default one).
+    /// describes, on the fast forward when that encoder is an E5S1 file and
+    /// `INTENTDESK_FORWARD` asks for it (`int8` or `f32`); an ensemble loads each
+    /// member's own encoder (the one its metadata names, with `encoder`'s
+    /// cache directory for the default one) on candle.
     pub fn load(dir: &Path, encoder: &EncoderOptions) -> Result<Self> {
         if !dir.join(ENSEMBLE_FILE).exists() {
+            if let Some(format) = FastMember::format_for(Forward::from_env()?)
+                && let Some(member) = FastMember::load(dir, encoder, format)?
+            {
+                return Ok(Self::fast(member));
+            }
             let model = EmbeddingModel::load(encoder)?;
             let classifier = Classifier::load(dir, &model)?;
             return Ok(Self::single(model, classifier));
@@ -106,13 +117,28 @@ impl IntentModel {
         }
         Ok(IntentModel {
             members,
+            fast: None,
             ensemble: Some(meta),
             dir: dir.to_path_buf(),
         })
     }
 
+    /// The candle members (none when the fast forward serves).
     pub fn members(&self) -> &[Member] {
         &self.members
+    }
+
+    /// The fast forward's member, when it serves.
+    pub fn fast_member(&self) -> Option<&FastMember> {
+        self.fast.as_ref()
+    }
+
+    /// The single classifier (not an ensemble's members).
+    fn head(&self) -> &Classifier {
+        match &self.fast {
+            Some(f) => &f.classifier,
+            None => &self.members[0].classifier,
+        }
     }
 
     pub fn is_ensemble(&self) -> bool {
@@ -127,14 +153,14 @@ impl IntentModel {
     pub fn labels(&self) -> &[String] {
         match &self.ensemble {
             Some(meta) => &meta.labels,
-            None => self.members[0].classifier.labels(),
+            None => self.head().labels(),
         }
     }
 
     pub fn oos_label(&self) -> Option<&str> {
         match &self.ensemble {
             Some(meta) => meta.oos_label.as_deref(),
-            None => self.members[0].classifier.meta.oos_label.as_deref(),
+            None => self.head().meta.oos_label.as_deref(),
         }
     }
 
@@ -142,19 +168,22 @@ impl IntentModel {
     pub fn catalog_sha256(&self) -> Option<&str> {
         match &self.ensemble {
             Some(meta) => meta.catalog_sha256.as_deref(),
-            None => self.members[0].classifier.meta.catalog_sha256.as_deref(),
+            None => self.head().meta.catalog_sha256.as_deref(),
         }
     }
 
     pub fn thresholds(&self) -> Thresholds {
         match &self.ensemble {
             Some(meta) => meta.thresholds,
-            None => self.members[0].classifier.meta.thresholds,
+            None => self.head().meta.thresholds,
         }
     }
 
     /// The encoders in use, for logs and reports.
     pub fn encoder_names(&self) -> Vec<String> {
+        if let Some(f) = &self.fast {
+            return vec![f.identity.source.clone()];
+        }
         self.members
             .iter()
             .map(|m| m.encoder.identity.source.clone())
@@ -163,6 +192,9 @@ impl IntentModel {
 
     /// Calibrated scores of a batch of texts.
     pub fn score(&self, texts: &[&str]) -> Result<Vec<Scores>> {
+        if let Some(f) = &self.fast {
+            return f.score(texts);
+        }
         let per_member = self
             .members
             .iter()
@@ -174,6 +206,12 @@ impl IntentModel {
     /// Scores of many texts in length-sorted batches, in input order;
     /// `progress` counts texts once per member.
     pub fn score_all(&self, texts: &[&str], progress: &Progress) -> Result<Vec<Scores>> {
+        if let Some(f) = &self.fast {
+            progress.set_length(texts.len() as u64);
+            let scores = score_sorted(texts, &f.tokenizer, progress, |batch| f.score(batch))?;
+            progress.finish();
+            return Ok(scores);
+        }
         progress.set_length((texts.len() * self.members.len()) as u64);
         let per_member = self
             .members
@@ -219,7 +257,10 @@ impl IntentModel {
     ) -> Result<()> {
         match &mut self.ensemble {
             None => {
-                let classifier = &mut self.members[0].classifier;
+                let classifier = match &mut self.fast {
+                    Some(f) => &mut f.classifier,
+                    None => &mut self.members[0].classifier,
+                };
                 classifier.meta.thresholds = thresholds;
                 classifier.meta.training["recalibrated"] = note;
                 classifier.save_meta(out, &self.dir)
@@ -238,6 +279,29 @@ impl IntentModel {
             }
         }
     }
+}
+
+/// Scores of many texts in batches of [`super::embed::BULK_BATCH`] sorted by
+/// token count (less padding for candle, even work for the fast forward), in
+/// input order.
+fn score_sorted(
+    texts: &[&str],
+    tokenizer: &TextTokenizer,
+    progress: &Progress,
+    score: impl Fn(&[&str]) -> Result<Vec<Scores>>,
+) -> Result<Vec<Scores>> {
+    let lengths: Vec<usize> = tokenizer.encode(texts)?.iter().map(Vec::len).collect();
+    let mut order: Vec<usize> = (0..texts.len()).collect();
+    order.sort_by_key(|&i| lengths[i]);
+    let mut out: Vec<Option<Scores>> = vec![None; texts.len()];
+    for chunk in order.chunks(super::embed::BULK_BATCH) {
+        let batch: Vec<&str> = chunk.iter().map(|&i| texts[i]).collect();
+        for (&i, scores) in chunk.iter().zip(score(&batch)?) {
+            out[i] = Some(scores);
+        }
+        progress.inc(chunk.len() as u64);
+    }
+    Ok(out.into_iter().flatten().collect())
 }
 
 /// Copies the files (not subdirectories) of `from` into `to`.

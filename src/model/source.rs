@@ -156,11 +156,15 @@ impl EncoderSource {
     }
 }
 
-/// The cache directory: the flag or `INTENTDESK_MODEL_CACHE`, else `models/cache`.
+/// Where fetched encoders are cached unless `--model-cache` says otherwise.
+pub const DEFAULT_MODEL_CACHE: &str = "models/cache";
+
+/// The cache directory: `INTENTDESK_MODEL_CACHE` (the variable the flags read too),
+/// else [`DEFAULT_MODEL_CACHE`].
 pub fn default_cache_dir() -> PathBuf {
     std::env::var_os("INTENTDESK_MODEL_CACHE")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from("models/cache"))
+        .unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL_CACHE))
 }
 
 /// Paths of the default encoder's two files in `cache`.

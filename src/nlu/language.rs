@@ -99,14 +99,14 @@ pub struct Detection {
 
 /// Detects the language of one message.
 pub fn detect(text: &str) -> Detection {
-    analyse(text).detection
+    read_scripts(text).detection
 }
 
 /// Detection with the conversation's previous language as the prior: an unconfident detection
 /// keeps `previous`, and so does a close call between Chinese and Japanese on kanji-only text
 /// when the conversation was already in one of them. Otherwise the customer may switch.
 pub fn detect_in_conversation(text: &str, previous: Option<Lang>) -> Lang {
-    let analysis = analyse(text);
+    let analysis = read_scripts(text);
     let Some(previous) = previous else {
         return analysis.detection.lang;
     };
@@ -121,7 +121,7 @@ pub fn detect_in_conversation(text: &str, previous: Option<Lang>) -> Lang {
 }
 
 /// A detection plus what the conversation prior needs to know.
-struct Analysis {
+struct ScriptReading {
     detection: Detection,
     /// For kanji/hanzi-only text: Chinese score minus Japanese score.
     han_margin: Option<i32>,
@@ -374,7 +374,7 @@ fn is_vietnamese_letter(c: char) -> bool {
     )
 }
 
-fn analyse(text: &str) -> Analysis {
+fn read_scripts(text: &str) -> ScriptReading {
     let cleaned = NOISE.replace_all(text, " ");
     let mut counts = Counts::default();
     let mut words: Vec<String> = Vec::new();
@@ -411,7 +411,7 @@ fn analyse(text: &str) -> Analysis {
         .filter(|w| !NEUTRAL_SET.contains(w.as_str()))
         .collect();
 
-    let plain = |lang, confident| Analysis {
+    let plain = |lang, confident| ScriptReading {
         detection: Detection { lang, confident },
         han_margin: None,
     };
@@ -426,7 +426,7 @@ fn analyse(text: &str) -> Analysis {
         let (zh, ja) = han_scores(&cleaned);
         let lang = if ja > zh { Lang::Ja } else { Lang::Zh };
         let confident = zh.max(ja) >= 2 || counts.han >= 4;
-        return Analysis {
+        return ScriptReading {
             detection: Detection { lang, confident },
             han_margin: Some(zh - ja),
         };

@@ -5,14 +5,6 @@ use std::collections::BTreeMap;
 
 use crate::nlu::{Details, Lang};
 
-/// Every detail key the catalog may ask for (see `intents/README.md`).
-#[rustfmt::skip]
-pub const DETAIL_KEYS: [&str; 15] = [
-    "account", "error_shown", "since_when", "what_changed", "contact_channel", "scam_contact",
-    "coin", "network", "txid", "amount", "time_sent", "time_requested", "withdrawal_ref",
-    "destination_address", "balances_withdrawn",
-];
-
 /// The structured facts of one message, by nlu field name (`coin`, `email`, `time`...).
 pub fn facts(details: &Details) -> BTreeMap<String, String> {
     let fields: [(&str, &Option<String>); 12] = [
@@ -72,15 +64,18 @@ pub fn is_free_text(key: &str) -> bool {
     )
 }
 
-/// Details for a hand-over: those collected so far, plus every known fact under its nlu name
-/// when no collected detail has that name.
+/// Details for a ticket or a hand-over: those collected so far, plus every other fact the
+/// conversation gave under its nlu name (unless a collected detail has that name or already
+/// holds that value, as `time_sent` holds the `time`), so nothing the customer said is lost.
 pub fn handover_details(
     collected: &BTreeMap<String, String>,
     facts: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {
     let mut details = collected.clone();
     for (name, value) in facts {
-        details.entry(name.clone()).or_insert_with(|| value.clone());
+        if !collected.values().any(|v| same_value(v, value)) {
+            details.entry(name.clone()).or_insert_with(|| value.clone());
+        }
     }
     details
 }
@@ -182,6 +177,7 @@ pub fn label(key: &str, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::catalog::load::DETAIL_KEYS;
 
     fn facts_of(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs

@@ -10,14 +10,22 @@
 //! 4. an answer given just before → "did it help?": a no hands over, a yes is acknowledged;
 //!    at peak load a self-help answer was offered → a no starts the ticket path;
 //! 5. otherwise a new message: clarify on a miss (hand over at the second miss in a row),
-//!    refuse out-of-scope politely, and follow the intent's route.
+//!    refuse out-of-scope politely, and follow the intent's route;
+//! 6. incident notices ([`notice`]): a new message whose intent (and coin, network, keywords
+//!    where the notice narrows them) matches an active notice not yet shown in the conversation
+//!    gets the notice first, with "did this solve your problem?": a yes ends it, a no (or the
+//!    same intent again) continues the intent's usual route. Security intents are never held
+//!    back: they get the notice as information and their route at once.
 //!
 //! Whatever the decision, masked secrets add the secret warning to the replies.
 
 pub mod details;
 pub mod feedback;
+pub mod notice;
 pub mod state;
 
+#[cfg(test)]
+mod notice_tests;
 #[cfg(test)]
 mod tests;
 
@@ -30,6 +38,7 @@ use crate::model::prediction::{Prediction, Rejection, is_oos_label};
 use crate::nlu::{Analysis, Lang, detect_in_conversation};
 
 pub use feedback::{YesNo, wants_no_more_questions, yes_no};
+pub use notice::{ActiveNotice, NoticeEffect, NoticeOffer};
 pub use state::{Collecting, ConversationState, PeakOffer};
 
 /// Intents that are never delayed by the peak-load self-help offer.
@@ -196,6 +205,9 @@ pub struct Outcome {
     pub lang: Lang,
     /// The conversation state to store for the next message.
     pub state: ConversationState,
+    /// What this turn did with an incident notice, for the notice's counters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notice: Option<NoticeEffect>,
 }
 
 /// The sentence told when a ticket opens (the service knows the ticket number only after
@@ -230,6 +242,19 @@ pub fn decide(
     prediction: &Prediction,
     queue: &QueueState,
 ) -> Outcome {
+    decide_with_notices(catalog, config, state, analysis, prediction, queue, &[])
+}
+
+/// [`decide`] with the active incident notices (oldest first; see rule 6).
+pub fn decide_with_notices(
+    catalog: &Catalog,
+    config: &PolicyConfig,
+    state: &ConversationState,
+    analysis: &Analysis,
+    prediction: &Prediction,
+    queue: &QueueState,
+    notices: &[ActiveNotice],
+) -> Outcome {
     let text = analysis.masked.text.trim();
     let clicked = clicked_intent(catalog, text);
     // A choice id sent by the widget says nothing about the customer's language.
@@ -245,6 +270,8 @@ pub fn decide(
         lang,
         state: state.clone(),
         replies: Vec::new(),
+        notices,
+        notice_effect: None,
     };
     turn.state.lang = Some(lang);
     let previous_misses = std::mem::take(&mut turn.state.misses_in_a_row);
@@ -324,6 +351,10 @@ struct Turn<'a> {
     lang: Lang,
     state: ConversationState,
     replies: Vec<Reply>,
+    /// The active incident notices.
+    notices: &'a [ActiveNotice],
+    /// What this turn did with a notice.
+    notice_effect: Option<NoticeEffect>,
 }
 
 /// How a message seen during a collection ends.
@@ -340,6 +371,7 @@ impl<'a> Turn<'a> {
             replies: self.replies,
             lang: self.lang,
             state: self.state,
+            notice: self.notice_effect,
         }
     }
 
@@ -382,7 +414,14 @@ impl<'a> Turn<'a> {
         if let Some(collecting) = self.state.collecting.take() {
             match self.collect_answer(collecting, understood, message_facts) {
                 CollectStep::Done(decision) => return decision,
-                CollectStep::Switch(details) => carried = details,
+                CollectStep::Switch(details) => {
+                    // Answers given to the abandoned collection stay known (never dropped).
+                    for (key, value) in &details {
+                        let fact = self.state.facts.entry(key.clone());
+                        fact.or_insert_with(|| value.clone());
+                    }
+                    carried = details;
+                }
             }
         }
         if let Some(answered) = self.state.awaiting_feedback.take()
@@ -392,6 +431,11 @@ impl<'a> Turn<'a> {
         }
         if let Some(offer) = self.state.peak_offer.take()
             && let Some(decision) = self.peak_feedback(offer, understood)
+        {
+            return decision;
+        }
+        if let Some(offer) = self.state.notice_offer.take()
+            && let Some(decision) = self.notice_feedback(offer, understood)
         {
             return decision;
         }
@@ -410,7 +454,11 @@ impl<'a> Turn<'a> {
     fn human_requested(&mut self) -> Decision {
         let in_context = self.state.collecting.is_some()
             || self.state.awaiting_feedback.is_some()
-            || self.state.peak_offer.is_some();
+            || self.state.peak_offer.is_some()
+            || self.state.notice_offer.is_some();
+        if let Some(offer) = self.state.notice_offer.take() {
+            self.notice_effect = Some(NoticeEffect::AskedForPerson(offer.notice_id));
+        }
         let human = self.catalog.intent(HUMAN_AGENT);
         let mut priority = human.and_then(|i| i.priority).unwrap_or(Priority::Normal);
         let (intent, collected) = match self.state.collecting.take() {
@@ -443,6 +491,7 @@ impl<'a> Turn<'a> {
         self.state.collecting = None;
         self.state.awaiting_feedback = None;
         self.state.peak_offer = None;
+        self.state.notice_offer = None;
         Decision::EscalateNow {
             intent,
             priority,
@@ -543,7 +592,10 @@ impl<'a> Turn<'a> {
         }
     }
 
+    /// The ticket carries every detail the customer gave in the conversation: the
+    /// collection's (latest values) and every other fact found on the way.
     fn open_ticket(&mut self, intent: &Intent, details: BTreeMap<String, String>) -> Decision {
+        let details = details::handover_details(&details, &self.state.facts);
         self.state.collecting = None;
         self.state.facts.clear();
         Decision::OpenTicket {
@@ -688,11 +740,74 @@ impl<'a> Turn<'a> {
         }
     }
 
-    /// A new message with a confident intent: follow its route.
+    /// A new message with a confident intent: an incident notice first (rule 6), else its
+    /// route.
     fn route(&mut self, intent: &Intent, carried: &BTreeMap<String, String>) -> Decision {
         if intent.id == TICKET_STATUS {
             return self.ticket_status();
         }
+        if let Some(decision) = self.offer_notice(intent, carried) {
+            return decision;
+        }
+        self.follow_route(intent, carried)
+    }
+
+    /// Rule 6: the first matching notice not yet shown. A security intent gets it as
+    /// information before its route; any other intent gets it with "did this solve your
+    /// problem?" and waits for the answer.
+    fn offer_notice(
+        &mut self,
+        intent: &Intent,
+        carried: &BTreeMap<String, String>,
+    ) -> Option<Decision> {
+        let notice = notice::find(
+            self.notices,
+            &self.state.notices_seen,
+            &intent.id,
+            &self.state.facts,
+            self.text,
+        )?;
+        self.state.notices_seen.insert(notice.id.clone());
+        self.notice_effect = Some(NoticeEffect::Shown(notice.id.clone()));
+        let text = notice.text(self.lang).to_string();
+        if SECURITY_INTENTS.contains(&intent.id.as_str()) {
+            self.push(text);
+            return None;
+        }
+        self.push(text);
+        let question = self.say("did_it_help", &[]);
+        let choices = self.yes_no_choices();
+        self.replies.push(Reply {
+            text: question,
+            choices,
+        });
+        self.state.notice_offer = Some(NoticeOffer {
+            notice_id: notice.id.clone(),
+            intent: intent.id.clone(),
+            details: self.prefill(intent, carried),
+        });
+        Some(Decision::Answer {
+            intent: intent.id.clone(),
+        })
+    }
+
+    /// Rule 6: the reply to a notice: a yes ends it, a no continues the intent's route.
+    fn notice_feedback(&mut self, offer: NoticeOffer, understood: &Understood) -> Option<Decision> {
+        let catalog = self.catalog;
+        let intent = catalog.intent(&offer.intent)?;
+        if self.is_negative(&offer.intent, understood) {
+            self.notice_effect = Some(NoticeEffect::AskedForPerson(offer.notice_id));
+            return Some(self.follow_route(intent, &offer.details));
+        }
+        if self.is_positive(understood) {
+            self.notice_effect = Some(NoticeEffect::Answered(offer.notice_id));
+            return Some(self.glad_it_helped());
+        }
+        None
+    }
+
+    /// The intent's route from the catalog.
+    fn follow_route(&mut self, intent: &Intent, carried: &BTreeMap<String, String>) -> Decision {
         match intent.route {
             Route::Answer => {
                 if let Some(answer) = self.answer_text(intent) {

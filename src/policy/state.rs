@@ -1,7 +1,8 @@
 //! The conversation state the policy reads and returns: language, misses in a row, pending
-//! feedback, the detail collection in progress, the peak-load self-help offer, known facts.
+//! feedback, the detail collection in progress, the peak-load self-help offer, the incident
+//! notice offered and those already shown, known facts.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
@@ -24,6 +25,10 @@ pub struct ConversationState {
     pub collecting: Option<Collecting>,
     /// At peak load: the collect intent whose self-help answer was offered before a ticket.
     pub peak_offer: Option<PeakOffer>,
+    /// An incident notice shown and waiting for the customer's yes or no.
+    pub notice_offer: Option<super::NoticeOffer>,
+    /// Incident notices already shown in this conversation (never shown twice).
+    pub notices_seen: BTreeSet<String>,
     /// A human agent owns the conversation: the bot stays silent. Set and cleared by the service.
     pub agent_assigned: bool,
     /// Structured facts found in the customer's messages so far (nlu field name to value:

@@ -45,7 +45,7 @@ fn intent(
     }
 }
 
-fn catalog() -> Catalog {
+pub(super) fn catalog() -> Catalog {
     use Priority::*;
     use Route::*;
     let intents = [
@@ -113,7 +113,7 @@ fn catalog() -> Catalog {
 }
 
 /// A confident prediction.
-fn hit(intent: &str, confidence: f32) -> Prediction {
+pub(super) fn hit(intent: &str, confidence: f32) -> Prediction {
     Prediction {
         intent: intent.to_string(),
         confidence,
@@ -174,7 +174,7 @@ fn oos() -> Prediction {
 }
 
 /// The analysis of `text` with exactly the given details and no secret.
-fn analysis(text: &str, details: Details) -> Analysis {
+pub(super) fn analysis(text: &str, details: Details) -> Analysis {
     let mut a = crate::nlu::analyse(text);
     a.masked.text = text.to_string();
     a.masked.secrets.clear();
@@ -1414,7 +1414,7 @@ fn the_real_catalog_fits_the_policy() {
     for intent in catalog.intents.values() {
         for spec in &intent.details {
             assert!(
-                details::DETAIL_KEYS.contains(&spec.key.as_str()),
+                crate::catalog::load::DETAIL_KEYS.contains(&spec.key.as_str()),
                 "{}: {}",
                 intent.id,
                 spec.key

@@ -77,6 +77,21 @@ pub struct Setup<'a> {
     /// Handling time the wait estimate assumes before enough tickets were resolved.
     pub default_handling_minutes: f64,
     pub seed: u64,
+    /// An incident's notice, shown before routing (None: no notice).
+    pub notice: Option<Notice<'a>>,
+}
+
+/// A posted notice: which conversations it matches, from when, and how they take it.
+#[derive(Debug, Clone, Copy)]
+pub struct Notice<'a> {
+    /// Per arrival (index into `Setup::arrivals`): whether the notice matches its message.
+    pub matches: &'a [bool],
+    /// When it is posted, seconds; conversations arriving earlier never see it.
+    pub from_s: f64,
+    /// Probability that it answers the question (stream `notice`).
+    pub accept: f64,
+    /// Time a customer spends on it before saying no, seconds.
+    pub read_s: f64,
 }
 
 /// How a ticket left the queue.
@@ -126,6 +141,9 @@ pub struct Run {
     pub recontacts: usize,
     /// Peak self-help or FAQ answers given (right or wrong).
     pub answers: usize,
+    /// Conversations shown the notice, and those it resolved (counted in `bot_resolved` too).
+    pub notice_shown: usize,
+    pub notice_resolved: usize,
     pub tickets: Vec<TicketRecord>,
     pub series: Series,
 }
@@ -197,6 +215,7 @@ struct Sim<'a> {
     accept: Stream,
     handling: Stream,
     patience: Stream,
+    notice: Stream,
     run: Run,
     /// Where the series have been accumulated up to.
     traced_to: f64,
@@ -218,6 +237,7 @@ pub fn simulate(setup: &Setup<'_>, router: &mut dyn Router) -> Run {
         accept: Stream::new(setup.seed, "acceptance"),
         handling: Stream::new(setup.seed, "handling"),
         patience: Stream::new(setup.seed, "patience"),
+        notice: Stream::new(setup.seed, "notice"),
         run: Run {
             series: Series {
                 queue_mean: vec![0.0; n_intervals],
@@ -314,6 +334,9 @@ impl Sim<'_> {
         } else {
             0
         };
+        let Some(delay) = self.read_notice(conversation) else {
+            return;
+        };
         match router.route(item, wait) {
             Path::BotCloses => self.run.bot_resolved += 1,
             Path::Answer {
@@ -329,13 +352,32 @@ impl Sim<'_> {
                     self.run.bot_resolved += 1;
                     return;
                 }
-                self.schedule(self.now + then_s, Ev::Request(conversation, ticket));
+                self.schedule(self.now + delay + then_s, Ev::Request(conversation, ticket));
             }
-            Path::Ticket { after_s, ticket } if after_s > 0.0 => {
-                self.schedule(self.now + after_s, Ev::Request(conversation, ticket));
+            Path::Ticket { after_s, ticket } if after_s + delay > 0.0 => {
+                self.schedule(self.now + delay + after_s, Ev::Request(conversation, ticket));
             }
             Path::Ticket { ticket, .. } => self.open(conversation, ticket),
         }
+    }
+
+    /// The notice step before routing: None when the notice resolved the
+    /// conversation, else the delay it added (0 when it was not shown).
+    fn read_notice(&mut self, conversation: u32) -> Option<f64> {
+        let Some(notice) = self.setup.notice else {
+            return Some(0.0);
+        };
+        let shown = self.now >= notice.from_s && notice.matches.get(conversation as usize).copied().unwrap_or(false);
+        if !shown {
+            return Some(0.0);
+        }
+        self.run.notice_shown += 1;
+        if self.notice.uniform(u64::from(conversation)) < notice.accept {
+            self.run.notice_resolved += 1;
+            self.run.bot_resolved += 1;
+            return None;
+        }
+        Some(notice.read_s)
     }
 
     fn handle(&mut self, ev: Ev) {

@@ -9,13 +9,15 @@
 //! [`routing`] (the real `policy::decide` on the classified pool),
 //! [`random`] (named seeded streams), [`erlang`] (the closed forms it is
 //! checked against), [`stats`] (figures), [`report`] (the JSON report and
-//! the HTML page) and [`history`] (parameters measured from a desk's store).
+//! the HTML page), [`history`] (parameters measured from a desk's store)
+//! and [`incident`] (a peak with a known cause and the notice posted about it).
 //! Model loading, file and database access stay in `commands`.
 
 pub mod arrivals;
 pub mod core;
 pub mod erlang;
 pub mod history;
+pub mod incident;
 pub mod params;
 pub mod random;
 pub mod report;

@@ -24,6 +24,7 @@ pub struct Params {
     pub acceptance: Acceptance,
     pub handling: Handling,
     pub sensitivity: Sensitivity,
+    pub incident: Incident,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -92,6 +93,36 @@ pub struct Handling {
 #[serde(deny_unknown_fields)]
 pub struct Sensitivity {
     pub acceptance: Vec<f64>,
+    /// Notice acceptance rates the incident's notice scenario is rerun with.
+    #[serde(default)]
+    pub notice_acceptance: Vec<f64>,
+}
+
+/// An incident at the peak (off while `share` is 0): a share of the peak's
+/// arrivals about one intent and coin, and a notice posted after a delay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Incident {
+    /// Share of the arrivals from the incident's start to the peak's end that are about it.
+    pub share: f64,
+    pub intent: String,
+    /// The coin the notice names (the report's wording; messages are not read for it).
+    pub coin: String,
+    /// Minutes into the peak window at which the incident starts.
+    pub starts_after_minutes: f64,
+    /// Minutes after the incident starts at which the notice is posted.
+    pub notice_delay_minutes: f64,
+    /// Probability that the notice answers a matching customer's question.
+    pub notice_acceptance: f64,
+    /// Minutes a customer spends on the notice before saying it did not help.
+    pub notice_read_minutes: f64,
+}
+
+impl Incident {
+    /// Whether the run has an incident.
+    pub fn on(&self) -> bool {
+        self.share > 0.0
+    }
 }
 
 /// Where a parameter's value came from.
@@ -250,6 +281,51 @@ impl Params {
         for v in &self.sensitivity.acceptance {
             share("sensitivity.acceptance", *v)?;
         }
+        for v in &self.sensitivity.notice_acceptance {
+            share("sensitivity.notice_acceptance", *v)?;
+        }
+        self.check_incident()
+    }
+
+    /// The incident's keys (only checked against the peak when it is on).
+    fn check_incident(&self) -> Result<(), SimError> {
+        let i = &self.incident;
+        for (key, v) in [("incident.share", i.share), ("incident.notice_acceptance", i.notice_acceptance)] {
+            if !(0.0..=1.0).contains(&v) {
+                return Err(config_error(key, format!("must be between 0 and 1, got {v}")));
+            }
+        }
+        for (key, v) in [
+            ("incident.starts_after_minutes", i.starts_after_minutes),
+            ("incident.notice_delay_minutes", i.notice_delay_minutes),
+            ("incident.notice_read_minutes", i.notice_read_minutes),
+        ] {
+            if !(v.is_finite() && v >= 0.0) {
+                return Err(config_error(key, format!("must be 0 or more, got {v}")));
+            }
+        }
+        if !i.on() {
+            return Ok(());
+        }
+        if i.intent.trim().is_empty() {
+            return Err(config_error("incident.intent", "is empty: name the intent the incident is about"));
+        }
+        if crate::policy::SECURITY_INTENTS.contains(&i.intent.as_str()) {
+            return Err(config_error(
+                "incident.intent",
+                format!("{:?} is a security intent: a notice never holds it back, so there is nothing to simulate", i.intent),
+            ));
+        }
+        let peak_minutes = self.arrivals.peak_hours * 60.0;
+        if i.starts_after_minutes >= peak_minutes {
+            return Err(config_error(
+                "incident.starts_after_minutes",
+                format!(
+                    "{} is not inside the peak window ({} from {}, {peak_minutes} minutes): the incident is a share of the peak's arrivals",
+                    i.starts_after_minutes, self.arrivals.peak_hours, self.arrivals.peak_start
+                ),
+            ));
+        }
         Ok(())
     }
 
@@ -261,6 +337,15 @@ impl Params {
             24 => Some(self.desk.staffing.iter().flat_map(|&a| [a; 4]).collect()),
             _ => None,
         }
+    }
+
+    /// The incident's window (its start to the peak's end) and when the
+    /// notice is posted, seconds from midnight; None while it is off.
+    pub fn incident_window_s(&self) -> Option<(f64, f64, f64)> {
+        let i = &self.incident;
+        let (peak_start, peak_end) = self.peak_window_s();
+        let start = peak_start + i.starts_after_minutes * 60.0;
+        (i.on() && start < peak_end).then_some((start, peak_end, start + i.notice_delay_minutes * 60.0))
     }
 
     /// The peak window in seconds from midnight.

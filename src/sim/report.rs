@@ -11,6 +11,7 @@ use super::core::Run;
 use super::params::{Params, Sources};
 use super::run::{Schedule, Summary};
 use super::stats::wait_by_interval;
+use super::incident::clock;
 
 /// What the simulation assumes rather than measures; printed in every report.
 pub const ASSUMPTIONS: [&str; 8] = [
@@ -47,7 +48,7 @@ impl Series {
     }
 }
 
-/// The three scenarios (the bot ones absent with `--no-bot`).
+/// The scenarios (the bot ones absent with `--no-bot`; `bot_notice` only with an incident).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Scenarios {
     pub no_bot: ScenarioFigures,
@@ -55,6 +56,9 @@ pub struct Scenarios {
     pub bot: Option<ScenarioFigures>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot_load_aware: Option<ScenarioFigures>,
+    /// The shipped bot (load-aware) with the incident's notice.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot_notice: Option<ScenarioFigures>,
 }
 
 /// Per-interval data for the plots.
@@ -68,6 +72,8 @@ pub struct Timeline {
     pub bot: Option<Series>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bot_load_aware: Option<Series>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bot_notice: Option<Series>,
 }
 
 /// The shipped product rerun with every FAQ answer accepted at one rate.
@@ -95,6 +101,115 @@ impl SensitivityRow {
             within_sla: f.within_sla,
             agents_needed: f.agents_needed,
         }
+    }
+}
+
+/// The notice scenario rerun with the notice accepted at one rate.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct NoticeRow {
+    pub notice_acceptance: f64,
+    pub notice_resolved: usize,
+    pub tickets: usize,
+    pub agent_minutes_asked: f64,
+    /// 1 − agent-minutes asked / the same without the bot.
+    pub asked_workload_reduction: f64,
+    pub wait_p90_s: f64,
+    pub peak_within_sla: Option<f64>,
+    pub agents_needed: Option<u32>,
+}
+
+impl NoticeRow {
+    pub fn new(level: f64, f: &ScenarioFigures, no_bot: &ScenarioFigures) -> NoticeRow {
+        NoticeRow {
+            notice_acceptance: level,
+            notice_resolved: f.incident.as_ref().map_or(0, |i| i.notice_resolved),
+            tickets: f.tickets,
+            agent_minutes_asked: asked(f),
+            asked_workload_reduction: reduction(asked(f), asked(no_bot)),
+            wait_p90_s: f.wait_p90_s,
+            peak_within_sla: f.peak_within_sla,
+            agents_needed: f.agents_needed,
+        }
+    }
+}
+
+fn asked(f: &ScenarioFigures) -> f64 {
+    f.incident.as_ref().map_or(f.agent_minutes, |i| i.agent_minutes_asked)
+}
+
+/// A figure for the shipped bot without and with the incident's notice.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct WithoutWith<T> {
+    pub without_notice: T,
+    pub with_notice: T,
+}
+
+/// The incident and what its notice changed (bot_load_aware vs bot_notice).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentReport {
+    pub intent: String,
+    pub coin: String,
+    /// Share of the arrivals from `starts` to `ends` about the incident.
+    pub share: f64,
+    /// Times of day, HH:MM.
+    pub starts: String,
+    pub ends: String,
+    pub notice_posted: String,
+    pub notice_acceptance: f64,
+    pub notice_read_minutes: f64,
+    /// Conversations about the incident, and of those the ones the model
+    /// reads as its intent (only they can match the notice).
+    pub conversations: usize,
+    pub read_as_intent: usize,
+    pub notice_shown: usize,
+    pub notice_resolved: usize,
+    /// tickets(bot_load_aware) − tickets(bot_notice).
+    pub tickets_avoided: i64,
+    pub agents_needed_at_peak: WithoutWith<Option<u32>>,
+    /// 1 − agent-minutes asked for / the same without the bot.
+    pub asked_workload_reduction: WithoutWith<f64>,
+    /// 1 − served agent-minutes / the same without the bot (the day's headline measure).
+    pub agent_workload_reduction: WithoutWith<f64>,
+    pub wait_p90_s: WithoutWith<f64>,
+    pub peak_within_sla: WithoutWith<Option<f64>>,
+    pub abandoned: WithoutWith<usize>,
+    pub sensitivity: Vec<NoticeRow>,
+}
+
+impl IncidentReport {
+    fn new(s: &Summary<'_>, no_bot: &ScenarioFigures, without: &ScenarioFigures, with: &ScenarioFigures, sensitivity: Vec<NoticeRow>) -> Option<IncidentReport> {
+        let p = &s.config.params;
+        let (from, to, notice) = p.incident_window_s()?;
+        let counts = s.incident?;
+        let both = |f: fn(&ScenarioFigures) -> f64| WithoutWith { without_notice: f(without), with_notice: f(with) };
+        Some(IncidentReport {
+            intent: p.incident.intent.clone(),
+            coin: p.incident.coin.clone(),
+            share: p.incident.share,
+            starts: clock(from),
+            ends: clock(to),
+            notice_posted: clock(notice),
+            notice_acceptance: p.incident.notice_acceptance,
+            notice_read_minutes: p.incident.notice_read_minutes,
+            conversations: counts.conversations,
+            read_as_intent: counts.read_as_intent,
+            notice_shown: with.incident.as_ref().map_or(0, |i| i.notice_shown),
+            notice_resolved: with.incident.as_ref().map_or(0, |i| i.notice_resolved),
+            tickets_avoided: without.tickets as i64 - with.tickets as i64,
+            agents_needed_at_peak: WithoutWith { without_notice: without.agents_needed, with_notice: with.agents_needed },
+            asked_workload_reduction: WithoutWith {
+                without_notice: reduction(asked(without), asked(no_bot)),
+                with_notice: reduction(asked(with), asked(no_bot)),
+            },
+            agent_workload_reduction: WithoutWith {
+                without_notice: reduction(without.agent_minutes, no_bot.agent_minutes),
+                with_notice: reduction(with.agent_minutes, no_bot.agent_minutes),
+            },
+            wait_p90_s: both(|f| f.wait_p90_s),
+            peak_within_sla: WithoutWith { without_notice: without.peak_within_sla, with_notice: with.peak_within_sla },
+            abandoned: WithoutWith { without_notice: without.abandoned, with_notice: with.abandoned },
+            sensitivity,
+        })
     }
 }
 
@@ -142,6 +257,9 @@ pub struct Report {
     pub agent_workload_reduction: Option<f64>,
     pub agents_needed_at_peak: Option<AgentsNeeded>,
     pub sensitivity: Vec<SensitivityRow>,
+    /// With an incident configured and the bot run: what the notice changed.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentReport>,
     pub pool: PoolSummary,
     /// Absent for runs longer than two days.
     pub timeline: Option<Timeline>,
@@ -151,13 +269,30 @@ pub struct Report {
     pub assumptions: Vec<&'static str>,
 }
 
-/// Assembles the report; `results` are no_bot, then bot and bot_load_aware if run.
-pub fn build(s: &Summary<'_>, results: Vec<(ScenarioFigures, Option<Series>)>, sensitivity: Vec<SensitivityRow>) -> Report {
+/// What the incident scenario assumes besides [`ASSUMPTIONS`]; printed with it.
+pub const INCIDENT_ASSUMPTIONS: [&str; 4] = [
+    "Incident: from its start to the end of the peak, each arrival is about the incident with probability incident.share (its first message redrawn from the pool's messages of incident.intent); the peak's volume is unchanged.",
+    "The notice matches an incident conversation when the model reads its first message as incident.intent; the intent's usual arrivals are about other coins and never see it (the notice is narrowed to incident.coin). Conversations arriving before the notice is posted route as without it.",
+    "A matched customer accepts the notice (\"did this answer your question?\" yes) with probability incident.notice_acceptance, an assumption the sensitivity rows vary; otherwise the conversation continues as the policy routes it without a notice (details, self-help at peak, ticket), notice_read_minutes later.",
+    "Workload \"asked for\" counts the handling time of every ticket opened, served or abandoned: it does not fall when customers give up, so it compares with and without the notice fairly at any staffing.",
+];
+
+/// Assembles the report; `results` are no_bot, then bot, bot_load_aware and bot_notice if run.
+pub fn build(s: &Summary<'_>, results: Vec<(ScenarioFigures, Option<Series>)>, sensitivity: Vec<SensitivityRow>, notice_rows: Vec<NoticeRow>) -> Report {
     let p = &s.config.params;
     let mut it = results.into_iter();
     let (no_bot, no_bot_series) = it.next().unwrap_or_else(|| unreachable!("no_bot always runs"));
     let (bot, bot_series) = it.next().map_or((None, None), |(f, s)| (Some(f), s));
     let (aware, aware_series) = it.next().map_or((None, None), |(f, s)| (Some(f), s));
+    let (notice, notice_series) = it.next().map_or((None, None), |(f, s)| (Some(f), s));
+    let incident = match (&aware, &notice) {
+        (Some(without), Some(with)) => IncidentReport::new(s, &no_bot, without, with, notice_rows),
+        _ => None,
+    };
+    let mut assumptions = ASSUMPTIONS.to_vec();
+    if incident.is_some() {
+        assumptions.extend(INCIDENT_ASSUMPTIONS);
+    }
     let agent_workload_reduction = aware.as_ref().map(|a| reduction(a.agent_minutes, no_bot.agent_minutes));
     let agents_needed_at_peak = s.window.map(|_| AgentsNeeded {
         no_bot: no_bot.agents_needed,
@@ -171,6 +306,7 @@ pub fn build(s: &Summary<'_>, results: Vec<(ScenarioFigures, Option<Series>)>, s
         no_bot: no_bot_series.unwrap_or_else(|| unreachable!("series are always built")),
         bot: bot_series,
         bot_load_aware: aware_series,
+        bot_notice: notice_series,
     });
     Report {
         mode: match s.config.schedule {
@@ -187,10 +323,11 @@ pub fn build(s: &Summary<'_>, results: Vec<(ScenarioFigures, Option<Series>)>, s
             start: p.arrivals.peak_start.clone(),
             hours: p.arrivals.peak_hours,
         }),
-        scenarios: Scenarios { no_bot, bot, bot_load_aware: aware },
+        scenarios: Scenarios { no_bot, bot, bot_load_aware: aware, bot_notice: notice },
         agent_workload_reduction,
         agents_needed_at_peak,
         sensitivity,
+        incident,
         pool: PoolSummary {
             source: s.pool_source.to_string(),
             messages: s.pool_messages,
@@ -199,6 +336,6 @@ pub fn build(s: &Summary<'_>, results: Vec<(ScenarioFigures, Option<Series>)>, s
         timeline,
         parameters: p.clone(),
         parameter_sources: s.config.sources.clone(),
-        assumptions: ASSUMPTIONS.to_vec(),
+        assumptions,
     }
 }

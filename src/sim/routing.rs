@@ -28,12 +28,7 @@ pub struct Classes {
 
 /// The store's priority number (0 low .. 3 urgent).
 pub fn priority_number(p: Option<Priority>) -> u8 {
-    match p.unwrap_or(Priority::Normal) {
-        Priority::Low => 0,
-        Priority::Normal => 1,
-        Priority::High => 2,
-        Priority::Urgent => 3,
-    }
+    p.unwrap_or(Priority::Normal).number() as u8
 }
 
 impl Classes {

@@ -1,7 +1,8 @@
 //! One `simulate` run put together: classes and mix from the parameters,
-//! the arrival schedule, the staffing, the three scenarios (in parallel
-//! threads, on the same arrivals and random streams), the staffing search
-//! and the acceptance sensitivity.
+//! the arrival schedule (with an incident's arrivals, if configured), the
+//! staffing, the scenarios (in parallel threads, on the same arrivals and
+//! random streams; a fourth, `bot_notice`, with an incident), the staffing
+//! search and the acceptance sensitivity.
 
 use std::collections::HashMap;
 
@@ -11,13 +12,14 @@ use crate::progress::Progress;
 
 use super::SimError;
 use super::arrivals::{Mix, day_rates, poisson};
-use super::core::{Arrival, INTERVAL_S, Router, Setup, simulate};
+use super::core::{Arrival, INTERVAL_S, Notice, Router, Setup, simulate};
 use super::erlang::servers_for_service_level;
+use super::incident;
 use super::params::{Params, Sources};
 use super::random::Spread;
-use super::report::{self, Report, SensitivityRow};
+use super::report::{self, NoticeRow, Report, SensitivityRow};
 use super::routing::{Classes, Classified, Delays, NoBot, PolicyRouter};
-use super::stats::{ScenarioFigures, figures, within_sla};
+use super::stats::{IncidentFigures, ScenarioFigures, figures, within_sla};
 
 /// The labelled first messages conversations are drawn from.
 #[derive(Debug, Clone)]
@@ -60,12 +62,30 @@ pub struct Inputs<'a> {
     pub pool: &'a Pool,
 }
 
-/// The three scenarios.
+/// The scenarios: `BotNotice` is the shipped bot with the incident's notice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Scenario {
     NoBot,
     Bot,
     BotLoadAware,
+    BotNotice,
+}
+
+/// The incident as the scenarios see it.
+struct IncidentWorld {
+    /// Per arrival: whether the notice matches it (empty without the model).
+    matches: Vec<bool>,
+    /// When the notice is posted, seconds from midnight.
+    notice_s: f64,
+    counts: IncidentCounts,
+}
+
+/// How many of the day's conversations were about the incident.
+#[derive(Debug, Clone, Copy)]
+pub struct IncidentCounts {
+    pub conversations: usize,
+    /// Of those, the ones the model reads as the incident's intent.
+    pub read_as_intent: usize,
 }
 
 /// What every scenario shares.
@@ -81,6 +101,7 @@ struct World<'a> {
     horizon_s: f64,
     staffing: Vec<u32>,
     window: Option<(f64, f64)>,
+    incident: Option<IncidentWorld>,
 }
 
 /// Runs every scenario and the sensitivity, and builds the report.
@@ -95,35 +116,57 @@ pub fn run(config: &SimConfig, inputs: &Inputs<'_>) -> Result<Report, SimError> 
             });
         }
         scenarios.extend([Scenario::Bot, Scenario::BotLoadAware]);
+        if world.incident.is_some() {
+            scenarios.push(Scenario::BotNotice);
+        }
     }
     let levels: Vec<f64> = if config.no_bot_only { Vec::new() } else { config.params.sensitivity.acceptance.clone() };
+    let notice_levels: Vec<f64> = if scenarios.contains(&Scenario::BotNotice) { config.params.sensitivity.notice_acceptance.clone() } else { Vec::new() };
     // One unit per scenario run (its staffing search included): the search's length is not
     // known in advance, and a bar must not overshoot its total.
-    let progress = Progress::new((scenarios.len() + levels.len()) as u64, "simulating scenarios", config.progress, false);
-    let (results, sensitivity) = std::thread::scope(|s| {
+    let units = scenarios.len() + levels.len() + notice_levels.len();
+    let progress = Progress::new(units as u64, "simulating scenarios", config.progress, false);
+    let (results, sensitivity, notice_sensitivity) = std::thread::scope(|s| {
         let world = &world;
         let progress = &progress;
         let jobs: Vec<_> = scenarios
             .iter()
-            .map(|&sc| s.spawn(move || world.scenario(sc, None, progress)))
+            .map(|&sc| s.spawn(move || world.scenario(sc, Variant::default(), progress)))
             .collect();
         let sens: Vec<_> = levels
             .iter()
-            .map(|&level| s.spawn(move || world.scenario(Scenario::BotLoadAware, Some(level), progress)))
+            .map(|&level| s.spawn(move || world.scenario(Scenario::BotLoadAware, Variant { faq: Some(level), notice: None }, progress)))
+            .collect();
+        let notice_sens: Vec<_> = notice_levels
+            .iter()
+            .map(|&level| s.spawn(move || world.scenario(Scenario::BotNotice, Variant { faq: None, notice: Some(level) }, progress)))
             .collect();
         let join = |h: std::thread::ScopedJoinHandle<'_, _>| h.join().expect("a simulation thread panicked");
         let results: Vec<_> = jobs.into_iter().map(join).collect();
         let sensitivity: Vec<_> = sens.into_iter().map(join).collect();
-        (results, sensitivity)
+        let notice_sensitivity: Vec<_> = notice_sens.into_iter().map(join).collect();
+        (results, sensitivity, notice_sensitivity)
     });
     progress.finish();
-    let no_bot_minutes = results[0].0.agent_minutes;
+    let no_bot = &results[0].0;
     let rows = levels
         .iter()
         .zip(sensitivity)
-        .map(|(&level, (f, _))| SensitivityRow::new(level, &f, no_bot_minutes))
+        .map(|(&level, (f, _))| SensitivityRow::new(level, &f, no_bot.agent_minutes))
         .collect();
-    Ok(report::build(&world.summary(), results, rows))
+    let notice_rows = notice_levels
+        .iter()
+        .zip(notice_sensitivity)
+        .map(|(&level, (f, _))| NoticeRow::new(level, &f, no_bot))
+        .collect();
+    Ok(report::build(&world.summary(), results, rows, notice_rows))
+}
+
+/// What a sensitivity run replaces: every FAQ answer's acceptance, or the notice's.
+#[derive(Debug, Clone, Copy, Default)]
+struct Variant {
+    faq: Option<f64>,
+    notice: Option<f64>,
 }
 
 /// What the report needs to know about the world.
@@ -138,6 +181,7 @@ pub struct Summary<'a> {
     pub staffing: &'a [u32],
     pub horizon_s: f64,
     pub window: Option<(f64, f64)>,
+    pub incident: Option<IncidentCounts>,
 }
 
 impl<'a> World<'a> {
@@ -152,7 +196,7 @@ impl<'a> World<'a> {
         }
         let labels = label_indices(&classes, inputs.pool, inputs.catalog.is_none())?;
         let mix = mix_for(&classes, &labels, params)?;
-        let (arrivals, rates, horizon_s) = match &config.schedule {
+        let (mut arrivals, rates, horizon_s) = match &config.schedule {
             Schedule::Day => {
                 let rates = day_rates(params, true);
                 (poisson(&rates, &mix, params.seed), rates, 86_400.0)
@@ -176,6 +220,7 @@ impl<'a> World<'a> {
             Schedule::Constant { .. } => None,
             _ => Some(params.peak_window_s()).filter(|(a, b)| b > a),
         };
+        let incident = incident_world(config, &classes, &labels, inputs.pool.classified.as_deref(), &mut arrivals)?;
         Ok(World {
             config,
             catalog: inputs.catalog,
@@ -188,11 +233,15 @@ impl<'a> World<'a> {
             horizon_s,
             staffing,
             window,
+            incident,
         })
     }
 
-    fn setup(&self) -> Setup<'_> {
+    /// The run's setup; with `notice`, the incident's notice at that acceptance.
+    fn setup(&self, notice: Option<f64>) -> Setup<'_> {
         let desk = &self.config.params.desk;
+        let read_s = self.config.params.incident.notice_read_minutes * 60.0;
+        let notice = notice.zip(self.incident.as_ref()).map(|(accept, i)| Notice { matches: &i.matches, from_s: i.notice_s, accept, read_s });
         Setup {
             arrivals: &self.arrivals,
             horizon_s: self.horizon_s,
@@ -202,6 +251,7 @@ impl<'a> World<'a> {
             patience_s: (desk.patience_minutes > 0.0).then_some(desk.patience_minutes * 60.0),
             default_handling_minutes: 10.0,
             seed: self.config.params.seed,
+            notice,
         }
     }
 
@@ -221,7 +271,7 @@ impl<'a> World<'a> {
                         question_s: p.customer.question_minutes * 60.0,
                         clarify_s: p.customer.clarify_minutes * 60.0,
                     },
-                    load_aware: scenario == Scenario::BotLoadAware,
+                    load_aware: matches!(scenario, Scenario::BotLoadAware | Scenario::BotNotice),
                     faq_acceptance: faq,
                     cache: HashMap::new(),
                 })
@@ -230,15 +280,24 @@ impl<'a> World<'a> {
     }
 
     /// One scenario at the schedule's staffing, then the staffing search.
-    fn scenario(&self, scenario: Scenario, faq: Option<f64>, progress: &Progress) -> (ScenarioFigures, Option<report::Series>) {
-        let mut router = self.router(scenario, faq);
-        let setup = self.setup();
-        let desk = &self.config.params.desk;
+    fn scenario(&self, scenario: Scenario, variant: Variant, progress: &Progress) -> (ScenarioFigures, Option<report::Series>) {
+        let mut router = self.router(scenario, variant.faq);
+        let params = &self.config.params;
+        let notice = (scenario == Scenario::BotNotice).then(|| variant.notice.unwrap_or(params.incident.notice_acceptance));
+        let setup = self.setup(notice);
+        let desk = &params.desk;
         let sla_s = desk.sla_minutes * 60.0;
         let run = simulate(&setup, router.as_mut());
         let mut f = figures(&run, desk.agent_capacity, sla_s, self.window);
+        if self.incident.is_some() {
+            f.incident = Some(IncidentFigures {
+                agent_minutes_asked: incident::asked_minutes(&run, &self.classes.handling, params.seed, desk.agent_capacity),
+                notice_shown: run.notice_shown,
+                notice_resolved: run.notice_resolved,
+            });
+        }
         if let Some(window) = self.window {
-            f.agents_needed = self.agents_needed(window, router.as_mut());
+            f.agents_needed = self.agents_needed(window, notice, router.as_mut());
         }
         progress.inc(1);
         let series = report::Series::of(&run, self.rates.len());
@@ -246,7 +305,7 @@ impl<'a> World<'a> {
     }
 
     /// Bisection over flat staffing in the window, on the same arrivals.
-    fn agents_needed(&self, window: (f64, f64), router: &mut dyn Router) -> Option<u32> {
+    fn agents_needed(&self, window: (f64, f64), notice: Option<f64>, router: &mut dyn Router) -> Option<u32> {
         let desk = &self.config.params.desk;
         let k0 = (window.0 / INTERVAL_S) as usize;
         let k1 = ((window.1 / INTERVAL_S).ceil() as usize).min(self.staffing.len());
@@ -256,7 +315,7 @@ impl<'a> World<'a> {
         let mut pass = |n: u32| {
             let mut staffing = self.staffing.clone();
             staffing[k0..k1].fill(n);
-            let setup = Setup { staffing: &staffing, ..self.setup() };
+            let setup = Setup { staffing: &staffing, ..self.setup(notice) };
             let run = simulate(&setup, router);
             within_sla(&run, desk.sla_minutes * 60.0, window.0, window.1).is_none_or(|s| s >= desk.sla_target)
         };
@@ -297,8 +356,38 @@ impl<'a> World<'a> {
             staffing: &self.staffing,
             horizon_s: self.horizon_s,
             window: self.window,
+            incident: self.incident.as_ref().map(|i| i.counts),
         }
     }
+}
+
+/// The incident, if configured: its arrivals redrawn in place, and which of
+/// them the notice matches. Errors name the key when it does not fit the
+/// catalog, the pool or the schedule.
+fn incident_world(config: &SimConfig, classes: &Classes, labels: &[u16], classified: Option<&[Classified]>, arrivals: &mut [Arrival]) -> Result<Option<IncidentWorld>, SimError> {
+    let params = &config.params;
+    let i = &params.incident;
+    let Some((from_s, to_s, notice_s)) = params.incident_window_s() else {
+        return Ok(None);
+    };
+    let error = |key: &str, reason: String| SimError::Config { key: key.into(), reason };
+    if matches!(config.schedule, Schedule::Constant { .. }) {
+        return Err(error("incident.share", "an incident is a share of a peak: it needs a day or a trace, not --arrivals-per-hour".into()));
+    }
+    let Some(class) = classes.index(&i.intent) else {
+        return Err(error("incident.intent", format!("{:?} is not an intent of the catalog", i.intent)));
+    };
+    let items: Vec<u32> = (0..labels.len() as u32).filter(|&k| labels[k as usize] == class).collect();
+    if items.is_empty() {
+        return Err(error("incident.intent", format!("the pool has no message of {:?} to draw the incident's arrivals from", i.intent)));
+    }
+    let about = incident::redraw(arrivals, &items, (from_s, to_s), i.share, params.seed);
+    let matches = classified.map_or_else(Vec::new, |c| incident::matches(&about, arrivals, c, &i.intent));
+    let counts = IncidentCounts {
+        conversations: about.iter().filter(|&&a| a).count(),
+        read_as_intent: matches.iter().filter(|&&m| m).count(),
+    };
+    Ok(Some(IncidentWorld { matches, notice_s, counts }))
 }
 
 /// Class index of every pool message (an unknown intent is an error naming it).

@@ -35,6 +35,20 @@ pub struct ScenarioFigures {
     pub peak_queue_length: u32,
     /// Fewest agents, flat over the peak window, that hold the target there.
     pub agents_needed: Option<u32>,
+    /// With an incident configured: the work asked for and the notice's counts.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub incident: Option<IncidentFigures>,
+}
+
+/// A scenario's figures that only an incident run reports.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IncidentFigures {
+    /// Handling minutes of every ticket opened, served or abandoned, per
+    /// agent ([`super::incident::asked_minutes`]): what staffing must cover.
+    pub agent_minutes_asked: f64,
+    /// Conversations shown the notice, and those it answered.
+    pub notice_shown: usize,
+    pub notice_resolved: usize,
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -92,6 +106,7 @@ pub fn figures(run: &Run, capacity: u32, sla_s: f64, window: Option<(f64, f64)>)
         bot_answers: run.answers,
         peak_queue_length: run.series.queue_max.iter().copied().max().unwrap_or(0),
         agents_needed: None,
+        incident: None,
     }
 }
 

@@ -1,20 +1,20 @@
 //! Conversations, their messages and their client-facing events: creation, bot state, append-only message log (ordered per conversation) and the store-wide event sequence behind "events after N".
 
 use sqlx::any::AnyRow;
-use sqlx::{Any, Transaction};
+use sqlx::{Any, Executor, Transaction};
 
 use super::notify::{EventNotice, encode_payload};
 use super::{
-    Backend, Conversation, Event, Message, Result, Sender, Store, StoreError, check_json, get,
+    Announcement, Backend, Conversation, Event, Message, Result, Sender, Store, StoreError, check_json, get,
     is_fk_violation, notify::EVENT_CHANNEL,
 };
 
-const CONVERSATION_COLS: &str =
+pub(super) const CONVERSATION_COLS: &str =
     "id, customer_ref, state_json, lang, message_count, created_at_ms, updated_at_ms";
 const MESSAGE_COLS: &str = "id, conversation_id, seq, sender, text, meta_json, created_at_ms";
 const EVENT_COLS: &str = "seq, conversation_id, ticket_id, kind, payload_json, created_at_ms";
 
-fn conversation_from_row(row: &AnyRow) -> Result<Conversation> {
+pub(super) fn conversation_from_row(row: &AnyRow) -> Result<Conversation> {
     Ok(Conversation {
         id: get(row, "id")?,
         customer_ref: get(row, "customer_ref")?,
@@ -111,6 +111,47 @@ pub(super) async fn insert_message(
     Ok(m)
 }
 
+/// Replaces the dialogue state and language (JSON checked by the caller).
+pub(super) async fn update_state<'c, E>(
+    exec: E,
+    id: &str,
+    state_json: &str,
+    lang: &str,
+    now_ms: i64,
+) -> Result<()>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let done = sqlx::query(
+        "UPDATE conversations SET state_json = $2, lang = $3, updated_at_ms = $4 WHERE id = $1",
+    )
+    .bind(id)
+    .bind(state_json)
+    .bind(lang)
+    .bind(now_ms)
+    .execute(exec)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StoreError::not_found("conversation", id));
+    }
+    Ok(())
+}
+
+/// The conversation's messages in order (through a pool or a transaction).
+pub(super) async fn select_messages<'c, E>(exec: E, conversation_id: &str) -> Result<Vec<Message>>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 ORDER BY seq");
+    sqlx::query(&sql)
+        .bind(conversation_id)
+        .fetch_all(exec)
+        .await?
+        .iter()
+        .map(message_from_row)
+        .collect()
+}
+
 impl Store {
     /// A new conversation: UUID v4 id, state `{}`, language not yet known (empty).
     pub async fn create_conversation(
@@ -164,19 +205,7 @@ impl Store {
         now_ms: i64,
     ) -> Result<()> {
         check_json("state_json", state_json)?;
-        let done = sqlx::query(
-            "UPDATE conversations SET state_json = $2, lang = $3, updated_at_ms = $4 WHERE id = $1",
-        )
-        .bind(id)
-        .bind(state_json)
-        .bind(lang)
-        .bind(now_ms)
-        .execute(self.pool())
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::not_found("conversation", id));
-        }
-        Ok(())
+        update_state(self.pool(), id, state_json, lang, now_ms).await
     }
 
     /// Appends a message (text already masked by the caller). Its `seq` is the
@@ -200,15 +229,7 @@ impl Store {
 
     /// The conversation's messages in order (empty for an unknown conversation).
     pub async fn messages(&self, conversation_id: &str) -> Result<Vec<Message>> {
-        let sql =
-            format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 ORDER BY seq");
-        sqlx::query(&sql)
-            .bind(conversation_id)
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(message_from_row)
-            .collect()
+        select_messages(self.pool(), conversation_id).await
     }
 
     /// Records an event for clients and notifies subscribers (of every replica on
@@ -337,6 +358,53 @@ impl Store {
             .iter()
             .map(event_from_row)
             .collect()
+    }
+
+    /// A bot line and its event, in one transaction (see [`Announcement`]).
+    pub async fn announce(
+        &self,
+        conversation_id: &str,
+        ticket_id: Option<&str>,
+        announce: &Announcement,
+        now_ms: i64,
+    ) -> Result<Event> {
+        check_json("payload_json", &announce.payload_json)?;
+        let mut tx = self.begin_write().await?;
+        let event = self
+            .insert_announcement(&mut tx, conversation_id, ticket_id, announce, now_ms)
+            .await?;
+        tx.commit().await?;
+        self.published(&event);
+        Ok(event)
+    }
+
+    /// Inserts an announcement's bot message and event in `tx` (the caller commits, then
+    /// calls [`Store::published`]).
+    pub(super) async fn insert_announcement(
+        &self,
+        tx: &mut Transaction<'static, Any>,
+        conversation_id: &str,
+        ticket_id: Option<&str>,
+        announce: &Announcement,
+        now_ms: i64,
+    ) -> Result<Event> {
+        let meta = serde_json::json!({ "event": announce.kind }).to_string();
+        insert_message(tx, conversation_id, Sender::Bot, &announce.text, &meta, now_ms).await?;
+        self.insert_event(
+            tx,
+            conversation_id,
+            ticket_id,
+            &announce.kind,
+            &announce.payload_json,
+            now_ms,
+        )
+        .await
+        .map_err(|e| match e {
+            InsertEventError::ForeignKey => {
+                StoreError::not_found("ticket", ticket_id.unwrap_or("-"))
+            }
+            InsertEventError::Store(e) => e,
+        })
     }
 
     /// After a foreign-key failure: which of the referenced rows is missing.

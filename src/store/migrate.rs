@@ -33,6 +33,16 @@ pub const MIGRATIONS: &[Migration] = &[
         name: "assigned_by",
         sql: include_str!("migrations/0002_assigned_by.sql"),
     },
+    Migration {
+        version: 3,
+        name: "notices",
+        sql: include_str!("migrations/0003_notices.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "turns",
+        sql: include_str!("migrations/0004_turns.sql"),
+    },
 ];
 
 /// Arbitrary constant naming the migration advisory lock on PostgreSQL.

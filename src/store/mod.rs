@@ -1,4 +1,4 @@
-//! Persistence: owns the database schema and migrations and every read and write of conversations, messages, events, tickets, notes, agents and ratings, for SQLite (embedded default) and PostgreSQL through one `sqlx::AnyPool` code path.
+//! Persistence: owns the database schema and migrations and every read and write of conversations, messages, events, tickets, notes, agents, ratings and incident notices, for SQLite (embedded default) and PostgreSQL through one `sqlx::AnyPool` code path.
 //!
 //! SQL is written once with `$1, $2` placeholders (SQLite accepts them) and portable
 //! types only: TEXT ids and JSON, BIGINT unix milliseconds, BIGINT numbers, DOUBLE
@@ -14,9 +14,13 @@
 
 mod conversations;
 mod migrate;
+mod notices;
 mod notify;
 mod tickets;
+mod turns;
 
+#[cfg(test)]
+mod notice_tests;
 #[cfg(test)]
 mod tests;
 
@@ -31,7 +35,9 @@ use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
 pub use migrate::MIGRATIONS;
+pub use notices::{Notice, NoticeCounter, NoticeScope, Severity};
 pub use notify::{EVENT_CHANNEL, EventNotice};
+pub use turns::{MAX_CLIENT_MESSAGE_ID_CHARS, Turn, check_client_message_id};
 
 /// Result of every store operation.
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
@@ -350,7 +356,7 @@ impl Store {
     /// other replicas (see [`Store::subscribe`]).
     pub async fn connect(url: &str) -> Result<Store> {
         sqlx::any::install_default_drivers();
-        let backend = backend_of(url)?;
+        let backend = Backend::of_url(url)?;
         let (pool_url, memory) = match backend {
             Backend::Sqlite => prepare_sqlite_url(url)?,
             Backend::Postgres => (url.to_string(), false),
@@ -461,15 +467,18 @@ impl Store {
     }
 }
 
-fn backend_of(url: &str) -> Result<Backend> {
-    if url.starts_with("sqlite:") {
-        Ok(Backend::Sqlite)
-    } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Ok(Backend::Postgres)
-    } else {
-        Err(StoreError::Invalid(
-            "database URL must start with sqlite: or postgres://".into(),
-        ))
+impl Backend {
+    /// The backend a database URL names: `sqlite:` or `postgres://` (`postgresql://`).
+    pub fn of_url(url: &str) -> Result<Backend> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StoreError::Invalid(
+                "database URL must start with sqlite: or postgres://".into(),
+            ))
+        }
     }
 }
 
@@ -595,15 +604,15 @@ mod unit_tests {
 
     #[test]
     fn backend_from_url() {
-        assert_eq!(backend_of("sqlite:///tmp/x.db").unwrap(), Backend::Sqlite);
-        assert_eq!(backend_of("sqlite::memory:").unwrap(), Backend::Sqlite);
-        assert_eq!(backend_of("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(Backend::of_url("sqlite:///tmp/x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of_url("sqlite::memory:").unwrap(), Backend::Sqlite);
+        assert_eq!(Backend::of_url("postgres://u@h/db").unwrap(), Backend::Postgres);
         assert_eq!(
-            backend_of("postgresql://u@h/db").unwrap(),
+            Backend::of_url("postgresql://u@h/db").unwrap(),
             Backend::Postgres
         );
         assert!(matches!(
-            backend_of("mysql://h/db"),
+            Backend::of_url("mysql://h/db"),
             Err(StoreError::Invalid(_))
         ));
     }

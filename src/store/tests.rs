@@ -12,8 +12,8 @@ use super::*;
 const PG_ENV: &str = "INTENTDESK_TEST_POSTGRES_URL";
 
 /// One database for one test.
-struct TestDb {
-    backend: Backend,
+pub(super) struct TestDb {
+    pub(super) backend: Backend,
     url: String,
     /// Keeps the SQLite directory alive.
     dir: Option<tempfile::TempDir>,
@@ -49,7 +49,7 @@ impl Drop for PgDrop {
 }
 
 impl TestDb {
-    async fn open(&self) -> Store {
+    pub(super) async fn open(&self) -> Store {
         Store::connect(&self.url)
             .await
             .unwrap_or_else(|e| panic!("connect {:?}: {e}", self.backend))
@@ -57,7 +57,7 @@ impl TestDb {
 }
 
 /// SQLite and PostgreSQL; panics when PostgreSQL is not configured.
-async fn test_dbs() -> Vec<TestDb> {
+pub(super) async fn test_dbs() -> Vec<TestDb> {
     let dir = tempfile::tempdir().unwrap();
     let url = format!(
         "sqlite://{}",
@@ -1214,5 +1214,120 @@ async fn counts_since_and_unanswered_messages() {
             }
         );
         assert_eq!(s.counts_since(0).await.unwrap().conversations, 2);
+    }
+}
+
+#[tokio::test]
+async fn a_turn_commits_everything_or_nothing_and_replays_by_client_message_id() {
+    for db in test_dbs().await {
+        let s = db.open().await;
+        let c = s.create_conversation(None, 1).await.unwrap();
+        // Dropped before commit: nothing of it is visible.
+        {
+            let mut turn = s.begin_turn(&c.id).await.unwrap();
+            turn.append_message(Sender::Customer, "hi", "{}", 2)
+                .await
+                .unwrap();
+            turn.append_event(None, "customer_message", "{}", 2)
+                .await
+                .unwrap();
+            turn.open_ticket(new_ticket(&c.id, 1), 2).await.unwrap();
+            turn.save_state("{\"x\":1}", "en", 2).await.unwrap();
+        }
+        assert!(s.messages(&c.id).await.unwrap().is_empty(), "{:?}", db.backend);
+        assert!(s.events_after(&c.id, 0).await.unwrap().is_empty());
+        assert!(s.open_ticket_for_conversation(&c.id).await.unwrap().is_none());
+        assert_eq!(s.conversation(&c.id).await.unwrap().unwrap().state_json, "{}");
+
+        let mut turn = s.begin_turn(&c.id).await.unwrap();
+        assert!(turn.recorded("m-1").await.unwrap().is_none());
+        turn.append_message(Sender::Customer, "hi", "{}", 3)
+            .await
+            .unwrap();
+        turn.append_event(None, "customer_message", "{}", 3)
+            .await
+            .unwrap();
+        let ticket = turn.open_ticket(new_ticket(&c.id, 1), 3).await.unwrap();
+        let announce = Announcement {
+            kind: "ticket_opened".into(),
+            payload_json: "{}".into(),
+            text: "opened".into(),
+        };
+        turn.announce(Some(&ticket.id), &announce, 3).await.unwrap();
+        let events = turn.commit(Some("m-1"), 3).await.unwrap();
+        assert_eq!(events.len(), 2);
+        assert_eq!(s.messages(&c.id).await.unwrap().len(), 2);
+        assert_eq!(
+            s.recorded_turn(&c.id, "m-1").await.unwrap(),
+            Some(events.clone())
+        );
+        // Another conversation's id space is its own.
+        let other = s.create_conversation(None, 4).await.unwrap();
+        assert!(s.recorded_turn(&other.id, "m-1").await.unwrap().is_none());
+        // Under the lock the retry sees the first outcome.
+        let mut retry = s.begin_turn(&c.id).await.unwrap();
+        assert_eq!(retry.recorded("m-1").await.unwrap(), Some(events));
+        assert_eq!(retry.conversation().message_count, 2);
+        drop(retry);
+        assert!(matches!(
+            s.begin_turn("no-such-conversation").await,
+            Err(StoreError::NotFound { .. })
+        ));
+        for bad in ["", "has space", &"x".repeat(65), "tab\there"] {
+            assert!(check_client_message_id(bad).is_err(), "{bad:?}");
+        }
+        check_client_message_id(&"x".repeat(64)).unwrap();
+    }
+}
+
+/// Two stores on one database are two replicas: a turn that read the conversation must keep
+/// it until it commits, so the other replica's turn starts from its result.
+#[tokio::test]
+async fn turns_of_one_conversation_serialize_across_replicas() {
+    for db in test_dbs().await {
+        let (a, b) = (db.open().await, db.open().await);
+        let c = a.create_conversation(None, 1).await.unwrap();
+        let run = |s: Store, name: &'static str| {
+            let id = c.id.clone();
+            tokio::spawn(async move {
+                let mut seen = Vec::new();
+                for i in 0..5 {
+                    let mut turn = s.begin_turn(&id).await.unwrap();
+                    let before = turn.conversation().message_count;
+                    seen.push(before);
+                    // Hold the lock a while: the other replica must wait, not interleave.
+                    tokio::time::sleep(Duration::from_millis(15)).await;
+                    for part in ["ask", "answer"] {
+                        let text = format!("{name}{i}-{part}");
+                        turn.append_message(Sender::Customer, &text, "{}", 2)
+                            .await
+                            .unwrap();
+                        turn.append_event(None, "customer_message", "{}", 2)
+                            .await
+                            .unwrap();
+                    }
+                    let state = format!("{{\"count\":{}}}", before + 2);
+                    turn.save_state(&state, "en", 2).await.unwrap();
+                    turn.commit(None, 2).await.unwrap();
+                }
+                seen
+            })
+        };
+        let (sa, sb) = tokio::join!(run(a.clone(), "a"), run(b.clone(), "b"));
+        let mut seen: Vec<i64> = sa.unwrap().into_iter().chain(sb.unwrap()).collect();
+        seen.sort();
+        // Every turn read the state the previous turn left: 0, 2, 4, ... 18.
+        assert_eq!(seen, (0..10).map(|i| i * 2).collect::<Vec<_>>(), "{:?}", db.backend);
+        let messages = a.messages(&c.id).await.unwrap();
+        let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
+        assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
+        for pair in messages.chunks(2) {
+            let ask = pair[0].text.strip_suffix("-ask").expect("a turn starts with its ask");
+            assert_eq!(pair[1].text, format!("{ask}-answer"), "turns interleaved");
+        }
+        let events = a.events_after(&c.id, 0).await.unwrap();
+        assert_eq!(events.len(), 20);
+        let state = a.conversation(&c.id).await.unwrap().unwrap().state_json;
+        assert_eq!(state, "{\"count\":20}");
     }
 }

@@ -8,15 +8,15 @@
 //! PostgreSQL free of deadlocks; SQLite serializes writers with `BEGIN IMMEDIATE`.
 
 use sqlx::any::AnyRow;
+use sqlx::{Any, Executor, Transaction};
 
-use super::conversations::{InsertEventError, insert_message};
 use super::{
     Agent, Announcement, DayCounts, Event, NewTicket, Note, PRIORITY_LOW, PRIORITY_URGENT, Rating,
-    Result, Sender, Store, StoreError, Ticket, TicketState, check_json, get, is_fk_violation,
+    Result, Store, StoreError, Ticket, TicketState, check_json, get, is_fk_violation,
     is_unique_violation,
 };
 
-const TICKET_COLS: &str = "id, number, conversation_id, intent, confidence, language, priority, \
+pub(super) const TICKET_COLS: &str = "id, number, conversation_id, intent, confidence, language, priority, \
      state, agent_id, details_json, transcript_json, note_count, created_at_ms, assigned_at_ms, \
      assigned_by, closed_at_ms, updated_at_ms";
 const AGENT_COLS: &str = "id, name, capacity, online, active_tickets, presence_changed_at_ms";
@@ -34,7 +34,7 @@ pub fn ticket_id_for(number: i64) -> String {
     format!("T-{number:06}")
 }
 
-fn ticket_from_row(row: &AnyRow) -> Result<Ticket> {
+pub(super) fn ticket_from_row(row: &AnyRow) -> Result<Ticket> {
     let state: String = get(row, "state")?;
     let priority: i64 = get(row, "priority")?;
     Ok(Ticket {
@@ -97,88 +97,171 @@ enum Assign {
     TicketUnavailable,
 }
 
+/// Refuses a priority, confidence or JSON field out of range.
+pub(super) fn check_new_ticket(t: &NewTicket) -> Result<()> {
+    if !(PRIORITY_LOW..=PRIORITY_URGENT).contains(&t.priority) {
+        return Err(StoreError::Invalid(format!(
+            "priority {} outside {PRIORITY_LOW}..={PRIORITY_URGENT}",
+            t.priority
+        )));
+    }
+    if !(0.0..=1.0).contains(&t.confidence) {
+        return Err(StoreError::Invalid(format!(
+            "confidence {} outside 0..=1",
+            t.confidence
+        )));
+    }
+    check_json("details_json", &t.details_json)?;
+    check_json("transcript_json", &t.transcript_json)
+}
+
+/// Inserts a waiting ticket in `tx` (fields already validated by the caller): the number
+/// from the `ticket` counter, `Conflict` if the conversation already has an open ticket.
+pub(super) async fn insert_ticket(
+    tx: &mut Transaction<'static, Any>,
+    t: NewTicket,
+    now_ms: i64,
+) -> Result<Ticket> {
+    let number: i64 = get(
+        &sqlx::query("UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value")
+            .fetch_one(&mut **tx)
+            .await?,
+        "value",
+    )?;
+    let ticket = Ticket {
+        id: ticket_id_for(number),
+        number,
+        conversation_id: t.conversation_id,
+        intent: t.intent,
+        confidence: t.confidence,
+        language: t.language,
+        priority: t.priority,
+        state: TicketState::Waiting,
+        agent_id: None,
+        details_json: t.details_json,
+        transcript_json: t.transcript_json,
+        note_count: 0,
+        created_at_ms: now_ms,
+        assigned_at_ms: None,
+        assigned_by: None,
+        closed_at_ms: None,
+        updated_at_ms: now_ms,
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO tickets (id, number, conversation_id, intent, confidence, language,
+             priority, state, agent_id, details_json, transcript_json, note_count,
+             created_at_ms, assigned_at_ms, closed_at_ms, updated_at_ms)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, 0, $11, NULL, NULL, $11)",
+    )
+    .bind(&ticket.id)
+    .bind(ticket.number)
+    .bind(&ticket.conversation_id)
+    .bind(&ticket.intent)
+    .bind(ticket.confidence)
+    .bind(&ticket.language)
+    .bind(i64::from(ticket.priority))
+    .bind(ticket.state.as_str())
+    .bind(&ticket.details_json)
+    .bind(&ticket.transcript_json)
+    .bind(now_ms)
+    .execute(&mut **tx)
+    .await;
+    match inserted {
+        Ok(_) => Ok(ticket),
+        Err(e) if is_fk_violation(&e) => Err(StoreError::not_found(
+            "conversation",
+            &ticket.conversation_id,
+        )),
+        Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
+            "conversation {} already has an open ticket",
+            ticket.conversation_id
+        ))),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The conversation's waiting or assigned ticket, if any (through a pool or a transaction).
+pub(super) async fn select_open_ticket<'c, E>(exec: E, conversation_id: &str) -> Result<Option<Ticket>>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let sql = format!(
+        "SELECT {TICKET_COLS} FROM tickets
+         WHERE conversation_id = $1 AND state IN ('waiting', 'assigned')
+         ORDER BY number DESC LIMIT 1"
+    );
+    sqlx::query(&sql)
+        .bind(conversation_id)
+        .fetch_optional(exec)
+        .await?
+        .as_ref()
+        .map(ticket_from_row)
+        .transpose()
+}
+
+/// Waiting tickets in queue order, at most `limit`.
+pub(super) async fn select_waiting<'c, E>(exec: E, limit: Option<i64>) -> Result<Vec<Ticket>>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let sql = format!(
+        "SELECT {TICKET_COLS} FROM tickets WHERE state = 'waiting' ORDER BY {QUEUE_ORDER}{}",
+        if limit.is_some() { " LIMIT $1" } else { "" }
+    );
+    let mut q = sqlx::query(&sql);
+    if let Some(n) = limit {
+        q = q.bind(n);
+    }
+    q.fetch_all(exec).await?.iter().map(ticket_from_row).collect()
+}
+
+/// Every agent, by id.
+pub(super) async fn select_agents<'c, E>(exec: E) -> Result<Vec<Agent>>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let sql = format!("SELECT {AGENT_COLS} FROM agents ORDER BY id");
+    sqlx::query(&sql)
+        .fetch_all(exec)
+        .await?
+        .iter()
+        .map(agent_from_row)
+        .collect()
+}
+
+/// Handling times (ms) of the `limit` most recently resolved tickets, most recent first.
+pub(super) async fn select_handling_times<'c, E>(exec: E, limit: u32) -> Result<Vec<i64>>
+where
+    E: Executor<'c, Database = Any>,
+{
+    let rows = sqlx::query(
+        "SELECT assigned_at_ms, closed_at_ms FROM tickets
+         WHERE state = 'resolved' AND assigned_at_ms IS NOT NULL AND closed_at_ms IS NOT NULL
+         ORDER BY closed_at_ms DESC, number DESC LIMIT $1",
+    )
+    .bind(i64::from(limit))
+    .fetch_all(exec)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let assigned: i64 = get(row, "assigned_at_ms")?;
+            let closed: i64 = get(row, "closed_at_ms")?;
+            Ok((closed - assigned).max(0))
+        })
+        .collect()
+}
+
 impl Store {
     /// Puts a conversation in the human queue (state `waiting`). Its id `T-000123`
     /// comes from the database-wide `ticket` counter, so replicas never collide.
     /// A conversation has at most one open (waiting or assigned) ticket: a second one
     /// is refused with `Conflict` (enforced by a unique index, so also across replicas).
     pub async fn open_ticket(&self, t: NewTicket, now_ms: i64) -> Result<Ticket> {
-        if !(PRIORITY_LOW..=PRIORITY_URGENT).contains(&t.priority) {
-            return Err(StoreError::Invalid(format!(
-                "priority {} outside {PRIORITY_LOW}..={PRIORITY_URGENT}",
-                t.priority
-            )));
-        }
-        if !(0.0..=1.0).contains(&t.confidence) {
-            return Err(StoreError::Invalid(format!(
-                "confidence {} outside 0..=1",
-                t.confidence
-            )));
-        }
-        check_json("details_json", &t.details_json)?;
-        check_json("transcript_json", &t.transcript_json)?;
+        check_new_ticket(&t)?;
         let mut tx = self.begin_write().await?;
-        let number: i64 = get(
-            &sqlx::query(
-                "UPDATE counters SET value = value + 1 WHERE name = 'ticket' RETURNING value",
-            )
-            .fetch_one(&mut *tx)
-            .await?,
-            "value",
-        )?;
-        let ticket = Ticket {
-            id: ticket_id_for(number),
-            number,
-            conversation_id: t.conversation_id,
-            intent: t.intent,
-            confidence: t.confidence,
-            language: t.language,
-            priority: t.priority,
-            state: TicketState::Waiting,
-            agent_id: None,
-            details_json: t.details_json,
-            transcript_json: t.transcript_json,
-            note_count: 0,
-            created_at_ms: now_ms,
-            assigned_at_ms: None,
-            assigned_by: None,
-            closed_at_ms: None,
-            updated_at_ms: now_ms,
-        };
-        let inserted = sqlx::query(
-            "INSERT INTO tickets (id, number, conversation_id, intent, confidence, language,
-                 priority, state, agent_id, details_json, transcript_json, note_count,
-                 created_at_ms, assigned_at_ms, closed_at_ms, updated_at_ms)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, NULL, $9, $10, 0, $11, NULL, NULL, $11)",
-        )
-        .bind(&ticket.id)
-        .bind(ticket.number)
-        .bind(&ticket.conversation_id)
-        .bind(&ticket.intent)
-        .bind(ticket.confidence)
-        .bind(&ticket.language)
-        .bind(i64::from(ticket.priority))
-        .bind(ticket.state.as_str())
-        .bind(&ticket.details_json)
-        .bind(&ticket.transcript_json)
-        .bind(now_ms)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {
-                tx.commit().await?;
-                Ok(ticket)
-            }
-            Err(e) if is_fk_violation(&e) => Err(StoreError::not_found(
-                "conversation",
-                &ticket.conversation_id,
-            )),
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict(format!(
-                "conversation {} already has an open ticket",
-                ticket.conversation_id
-            ))),
-            Err(e) => Err(e.into()),
-        }
+        let ticket = insert_ticket(&mut tx, t, now_ms).await?;
+        tx.commit().await?;
+        Ok(ticket)
     }
 
     pub async fn ticket(&self, id: &str) -> Result<Option<Ticket>> {
@@ -197,18 +280,7 @@ impl Store {
         &self,
         conversation_id: &str,
     ) -> Result<Option<Ticket>> {
-        let sql = format!(
-            "SELECT {TICKET_COLS} FROM tickets
-             WHERE conversation_id = $1 AND state IN ('waiting', 'assigned')
-             ORDER BY number DESC LIMIT 1"
-        );
-        sqlx::query(&sql)
-            .bind(conversation_id)
-            .fetch_optional(self.pool())
-            .await?
-            .as_ref()
-            .map(ticket_from_row)
-            .transpose()
+        select_open_ticket(self.pool(), conversation_id).await
     }
 
     /// Waiting tickets ordered by priority (highest first) then waiting time (oldest
@@ -218,19 +290,7 @@ impl Store {
     }
 
     async fn waiting(&self, limit: Option<i64>) -> Result<Vec<Ticket>> {
-        let sql = format!(
-            "SELECT {TICKET_COLS} FROM tickets WHERE state = 'waiting' ORDER BY {QUEUE_ORDER}{}",
-            if limit.is_some() { " LIMIT $1" } else { "" }
-        );
-        let mut q = sqlx::query(&sql);
-        if let Some(n) = limit {
-            q = q.bind(n);
-        }
-        q.fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(ticket_from_row)
-            .collect()
+        select_waiting(self.pool(), limit).await
     }
 
     /// Every open ticket: the waiting ones in queue order, then the assigned ones by
@@ -353,32 +413,15 @@ impl Store {
             return Err(self.transfer_refusal(ticket_id, from, to).await);
         };
         let ticket = ticket_from_row(&row)?;
-        let meta = serde_json::json!({ "event": announce.kind }).to_string();
-        insert_message(
-            &mut tx,
-            &ticket.conversation_id,
-            Sender::Bot,
-            &announce.text,
-            &meta,
-            now_ms,
-        )
-        .await?;
         let event = self
-            .insert_event(
+            .insert_announcement(
                 &mut tx,
                 &ticket.conversation_id,
                 Some(ticket_id),
-                &announce.kind,
-                &announce.payload_json,
+                announce,
                 now_ms,
             )
-            .await
-            .map_err(|e| match e {
-                InsertEventError::ForeignKey => {
-                    StoreError::Database("event refers to a missing row".into())
-                }
-                InsertEventError::Store(e) => e,
-            })?;
+            .await?;
         tx.commit().await?;
         self.published(&event);
         Ok((ticket, event))
@@ -657,13 +700,7 @@ impl Store {
 
     /// Every agent with its `active_tickets` (assigned count), by id.
     pub async fn agents(&self) -> Result<Vec<Agent>> {
-        let sql = format!("SELECT {AGENT_COLS} FROM agents ORDER BY id");
-        sqlx::query(&sql)
-            .fetch_all(self.pool())
-            .await?
-            .iter()
-            .map(agent_from_row)
-            .collect()
+        select_agents(self.pool()).await
     }
 
     /// Gives the oldest highest-priority waiting ticket to an online agent with free
@@ -768,20 +805,6 @@ impl Store {
     /// Handling times (assigned -> resolved, ms) of the `limit` most recently resolved
     /// tickets, most recent first.
     pub async fn recent_handling_times(&self, limit: u32) -> Result<Vec<i64>> {
-        let rows = sqlx::query(
-            "SELECT assigned_at_ms, closed_at_ms FROM tickets
-             WHERE state = 'resolved' AND assigned_at_ms IS NOT NULL AND closed_at_ms IS NOT NULL
-             ORDER BY closed_at_ms DESC, number DESC LIMIT $1",
-        )
-        .bind(i64::from(limit))
-        .fetch_all(self.pool())
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let assigned: i64 = get(row, "assigned_at_ms")?;
-                let closed: i64 = get(row, "closed_at_ms")?;
-                Ok((closed - assigned).max(0))
-            })
-            .collect()
+        select_handling_times(self.pool(), limit).await
     }
 }

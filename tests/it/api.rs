@@ -530,12 +530,13 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
     assert_eq!(r.json()["error"]["code"], "rate_limited");
     let secs: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
     assert!((1..=30).contains(&secs), "{secs}");
-    // Another client (API key) has its own allowance; operations are never limited.
+    // An API key that is not configured buys no fresh allowance (tests/it/abuse.rs covers
+    // configured keys); operations are never limited.
     let mut keyed = post_raw("/v1/conversations", Body::empty());
     keyed
         .headers_mut()
         .insert("x-api-key", "widget-a".parse().unwrap());
-    assert_eq!(call(&state, keyed).await.status, StatusCode::CREATED);
+    assert_eq!(call(&state, keyed).await.status, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(call(&state, get("/health")).await.status, StatusCode::OK);
 }
 

@@ -10,7 +10,8 @@ use intentdesk::eval::{EvalOptions, evaluate};
 use intentdesk::model::EmbeddingModel;
 use intentdesk::model::calibration::{ThresholdGoal, choose_thresholds};
 use intentdesk::model::classifier::{Scores, Thresholds, decide};
-use intentdesk::model::train::{TrainOptions, Trained, held_out_classes};
+use intentdesk::model::labels::held_out_classes;
+use intentdesk::model::train::{TrainOptions, Trained};
 
 use super::common::{self, encoder};
 

@@ -2,7 +2,8 @@
 //! fantoccini): a customer in the widget on the demo page, agents in the workspace, each in
 //! their own browser profile. Stories: Korean deposit case → ticket card; an agent finds,
 //! reads and answers it; transfer to a second agent who resolves; rating counted on the
-//! supervisor strip; reload without duplicates; server restart mid-conversation; axe-core
+//! supervisor strip; reload without duplicates; server restart mid-conversation; a lead
+//! posts an incident notice from the workspace form and the widget shows its banner; axe-core
 //! finds no serious or critical violation; screenshots at 1280 px and 360 px.
 //!
 //! Needs `/usr/bin/chromium` and `/usr/bin/chromedriver` (or `INTENTDESK_TEST_CHROMIUM` /
@@ -586,6 +587,56 @@ async fn widget_reload_and_server_restart_resume_the_conversation() {
             .count(),
         1
     );
+    customer.close().await;
+    server.stop().await;
+}
+
+/// A supervisor posts an incident notice from the workspace form (missing languages named,
+/// the list with its counters), and a customer sees it as the widget's banner in Korean;
+/// axe-core on both, screenshots of both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_supervisor_posts_a_notice_and_the_widget_shows_the_banner() {
+    let driver = DriverLease::acquire().await;
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start(state(dir.path()).await).await;
+    let base = format!("http://{}", server.addr);
+
+    let lead = Browser::open(&driver).await;
+    agent_sign_in(&lead, &base, MINA.1).await;
+    lead.click("#notices-toggle").await;
+    lead.until("the intents", "document.querySelectorAll('#n-intents option').length > 10")
+        .await;
+    lead.click("#n-intents option[value='withdrawal_delayed']").await;
+    lead.type_into("#n-coins", "ETH").await;
+    lead.type_into("#n-networks", "ERC-20").await;
+    lead.js("document.querySelector('#n-severity').value = 'high'; return true").await;
+    let ko = "ETH(ERC-20) 출금이 네트워크 혼잡으로 지연되고 있습니다. 15시까지 순차 처리됩니다.";
+    lead.type_into("#n-text-ko", ko).await;
+    let missing = lead.until("the missing languages", "document.querySelector('#n-missing').innerText").await;
+    assert!(missing.as_str().unwrap().contains("English"), "{missing}");
+    lead.type_into("#n-text-en", "ETH (ERC-20) withdrawals are delayed by network congestion. They will be processed by 15:00.").await;
+    let missing = lead.until("Chinese and Japanese missing", "document.querySelector('#n-missing').innerText.includes('read the English') && document.querySelector('#n-missing').innerText").await;
+    assert!(missing.as_str().unwrap().contains("Chinese, Japanese"), "{missing}");
+    lead.click("#n-submit").await;
+    lead.until("the posted notice in the list", "document.querySelector('#n-list [data-notice=\"N-000001\"]')").await;
+    let item = lead.until("its counters", "document.querySelector('#n-list [data-notice=\"N-000001\"]').innerText").await;
+    assert!(item.as_str().unwrap().contains("answered 0"), "{item}");
+    assert!(item.as_str().unwrap().contains("missing: zh, ja"), "{item}");
+    axe(&lead, "the agent workspace with the notices form").await;
+    screenshot(&lead, "notices-form", 1280).await;
+
+    let customer = Browser::open(&driver).await;
+    open_widget(&customer, &base).await;
+    let banner = customer
+        .until("the banner", "document.querySelector('.idw-banner:not([hidden])')?.innerText")
+        .await;
+    assert!(banner.as_str().unwrap().contains(ko), "{banner}");
+    let live = customer.js("return document.querySelector('.idw-banner').getAttribute('aria-live')").await;
+    assert_eq!(live, "polite");
+    axe(&customer, "the widget with the incident banner").await;
+    screenshot(&customer, "widget-banner", 1280).await;
+
+    lead.close().await;
     customer.close().await;
     server.stop().await;
 }

@@ -147,6 +147,7 @@ pub fn held_engine(queue_capacity: usize) -> HeldEngine {
         max_batch: 1,
         queue_capacity,
         health_timeout: Duration::from_millis(300),
+        max_queue_wait: None,
     };
     let engine = Engine::spawn(backend, catalog(), PolicyConfig::default(), config).unwrap();
     HeldEngine {

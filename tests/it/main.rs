@@ -2,6 +2,9 @@
 //!
 //! - [`encoder`]: the real multilingual-e5-small: paraphrases in different
 //!   languages land closer than unrelated sentences; Q4 and f32 agree.
+//! - [`fast_forward`]: the inference forward on own kernels held to candle's
+//!   f32 encoder (embeddings in ko/en/zh/ja, dev-set predictions), the int8
+//!   forward's dev-set accuracy, the portable kernel against the best one.
 //! - [`benchmark_slice`]: a classifier trained on a BANKING77 slice from
 //!   `../shared/data` reaches a stated accuracy on a slice of its test split.
 //! - [`ensemble`]: classifiers on multilingual-e5-small and all-MiniLM-L6-v2
@@ -12,6 +15,10 @@
 //! - [`api`]: the router without a socket (`app(state).oneshot`): every
 //!   endpoint and every row of the error table (400, 401, 404, 409, 413, 422,
 //!   429 overloaded and rate-limited, 503), CORS, metrics, the OpenAPI paths.
+//! - [`abuse`]: limits keyed on the real client (trusted proxies, configured
+//!   API keys), agent-token guessing locked out, the open-ticket cap, WebSocket
+//!   caps, the metrics token and address, one shared `/ready` probe, logs
+//!   without conversation ids.
 //! - [`live`]: a server on port 0 with real WebSocket clients: chat, resume
 //!   after reconnect, the agent feed, graceful shutdown, overload → 429, and
 //!   two replicas on one PostgreSQL database (`INTENTDESK_TEST_POSTGRES_URL`,
@@ -28,7 +35,12 @@
 //! - [`browser`]: Debian's Chromium over WebDriver: the widget on the demo page
 //!   (Korean deposit case → ticket card, reload without duplicates, server
 //!   restart), agents in the workspace (find, reply, transfer, resolve), the
-//!   rating on the supervisor strip, axe-core scans and screenshots.
+//!   rating on the supervisor strip, a notice posted from the Notices form and
+//!   shown as the widget's banner, axe-core scans and screenshots.
+//! - [`notices`]: incident notices with the real model: the agent endpoints and their
+//!   422s, the public banner, classify's `notice`, ko / en / zh / ja customers getting the
+//!   notice first (yes ends it, no goes on to a ticket), security messages never held back,
+//!   other coins not matched, open tickets told on post and resolve.
 //! - [`simulate`]: `intentdesk simulate --no-bot` against Erlang C and
 //!   Erlang A over 2000-hour runs; the same seed, the same report byte for
 //!   byte; parameters read from a small desk's store.
@@ -41,6 +53,7 @@
 //! fetch-model` puts them there. `tests/run.sh` (the README's test command)
 //! fetches them, starts PostgreSQL and installs Chromium before `cargo test`.
 
+mod abuse;
 mod api;
 mod benchmark_slice;
 mod browser;
@@ -51,7 +64,9 @@ mod durability;
 mod encoder;
 mod end_to_end;
 mod ensemble;
+mod fast_forward;
 mod harness;
 mod live;
 mod masking;
+mod notices;
 mod simulate;

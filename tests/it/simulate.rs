@@ -1,12 +1,21 @@
 //! `intentdesk simulate`: the binary in its constant-rate, no-bot mode agrees
 //! with Erlang C and Erlang A over long runs; the same seed gives the same
-//! report byte for byte; parameters are read from a desk's store.
+//! report byte for byte; parameters are read from a desk's store; an
+//! incident's notice (issue #13), on a pool the real model classified, only
+//! ever takes work off and changes nothing when it comes too late or is
+//! never taken.
 
 use std::path::Path;
 use std::process::Command;
+use std::sync::OnceLock;
 
+use intentdesk::catalog::Catalog;
+use intentdesk::data::Dataset;
+use intentdesk::inference::load_catalog;
+use intentdesk::model::{EncoderOptions, IntentModel};
 use intentdesk::sim::erlang::{erlang_a, erlang_c, erlang_c_mean_wait};
-use intentdesk::sim::history;
+use intentdesk::sim::routing::Classified;
+use intentdesk::sim::{Inputs, Params, Pool, Report, Schedule, SimConfig, history};
 use intentdesk::store::{Sender, Store};
 use serde_json::Value;
 
@@ -125,4 +134,135 @@ async fn parameters_are_read_from_a_desks_store() {
     }
     assert_eq!(sources["desk.sla_minutes"], "default");
     assert!(sources["desk.patience_minutes"].starts_with("default"));
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn catalog() -> &'static Catalog {
+    static CATALOG: OnceLock<Catalog> = OnceLock::new();
+    CATALOG.get_or_init(|| load_catalog(&root().join("intents")).expect("intents/"))
+}
+
+/// Every fifth message of the default pool (about 280, every intent, four
+/// languages), classified once by the shipped model as `simulate` does.
+fn classified_pool() -> &'static Pool {
+    static POOL: OnceLock<Pool> = OnceLock::new();
+    POOL.get_or_init(|| {
+        let data = Dataset::load(&root().join("tests/data/catalog-dev"), None).expect("the dev pool");
+        let rows: Vec<_> = data.examples.iter().step_by(5).collect();
+        let model = IntentModel::load(&root().join("models/default"), &EncoderOptions::default())
+            .unwrap_or_else(|e| panic!("{e}\n(the README's test command runs `intentdesk fetch-model` first)"));
+        let analyses: Vec<_> = rows.iter().map(|r| intentdesk::nlu::analyse(&r.text)).collect();
+        let masked: Vec<&str> = analyses.iter().map(|a| a.masked.text.as_str()).collect();
+        let predictions = model.predict(&masked).expect("the model classifies the pool");
+        let classified = analyses.into_iter().zip(predictions).map(|(analysis, prediction)| Classified { analysis, prediction }).collect();
+        Pool { source: "every fifth of tests/data/catalog-dev".into(), labels: rows.iter().map(|r| r.label.clone()).collect(), classified: Some(classified) }
+    })
+}
+
+/// A 5x peak from 09:00 for 2 hours on a 3,000-conversation day, with
+/// `incident` (TOML lines of the `[incident]` table) merged over the defaults.
+fn incident_params(incident: &str) -> Params {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("incident.toml");
+    let text = format!(
+        "[arrivals]\nconversations_per_day = 3000\npeak_multiplier = 5.0\n[sensitivity]\nacceptance = []\nnotice_acceptance = [0.3, 0.9]\n[incident]\n{incident}\n"
+    );
+    std::fs::write(&path, text).unwrap();
+    Params::load(Some(&path)).unwrap().0
+}
+
+fn simulate_with(params: Params) -> Report {
+    let config = SimConfig { params, sources: Default::default(), schedule: Schedule::Day, no_bot_only: false, handling_override: None, progress: false };
+    intentdesk::sim::run(&config, &Inputs { catalog: Some(catalog()), pool: classified_pool() }).expect("the simulation runs")
+}
+
+/// The notice scenario's figures without its notice counts.
+fn without_counts(f: &intentdesk::sim::report::ScenarioFigures) -> intentdesk::sim::report::ScenarioFigures {
+    intentdesk::sim::report::ScenarioFigures { incident: None, ..f.clone() }
+}
+
+#[test]
+fn an_incident_notice_takes_work_off_and_the_report_is_byte_identical() {
+    let params = incident_params("share = 0.4");
+    let report = simulate_with(params.clone());
+    let again = simulate_with(params);
+    let json = serde_json::to_string_pretty(&report).unwrap();
+    assert_eq!(json, serde_json::to_string_pretty(&again).unwrap());
+    let html = intentdesk::sim::report::html::page(&report);
+    assert_eq!(html, intentdesk::sim::report::html::page(&again));
+
+    let i = report.incident.as_ref().expect("the incident section");
+    let s = &report.scenarios;
+    let (without, with) = (s.bot_load_aware.as_ref().unwrap(), s.bot_notice.as_ref().unwrap());
+    assert!(i.conversations > 200, "about 40 % of the peak's ~1,000 arrivals: {}", i.conversations);
+    assert!(i.read_as_intent <= i.conversations && i.read_as_intent > i.conversations / 2, "{} of {}", i.read_as_intent, i.conversations);
+    assert!(i.notice_shown <= i.read_as_intent && i.notice_shown > 0);
+    assert!(i.notice_resolved > 0 && i.notice_resolved < i.notice_shown);
+    assert_eq!(i.tickets_avoided, without.tickets as i64 - with.tickets as i64);
+    assert!(i.tickets_avoided > 0, "{}", i.tickets_avoided);
+    // The notice never adds work, and never needs more agents.
+    assert!(i.asked_workload_reduction.with_notice > i.asked_workload_reduction.without_notice, "{:?}", i.asked_workload_reduction);
+    let (a, b) = (i.agents_needed_at_peak.without_notice.unwrap(), i.agents_needed_at_peak.with_notice.unwrap());
+    assert!(b <= a, "{b} agents with the notice, {a} without");
+    // Sensitivity: a likelier "yes" answers a superset of the customers.
+    let rows = &i.sensitivity;
+    assert_eq!(rows.len(), 2);
+    assert!(rows[0].notice_resolved < rows[1].notice_resolved && rows[1].tickets < rows[0].tickets, "{rows:?}");
+    assert!(html.contains("Incident: the notice") && html.contains("bot + notice"));
+    assert!(report.assumptions.iter().any(|a| a.contains("notice_acceptance")));
+}
+
+#[test]
+fn a_late_or_unread_notice_changes_nothing_and_no_incident_adds_nothing() {
+    // Posted 10 hours after the incident starts: the peak is long over.
+    let late = simulate_with(incident_params("share = 0.4\nnotice_delay_minutes = 600.0"));
+    let (without, with) = (late.scenarios.bot_load_aware.as_ref().unwrap(), late.scenarios.bot_notice.as_ref().unwrap());
+    assert_eq!(with.incident.as_ref().unwrap().notice_shown, 0);
+    assert_eq!(without_counts(with), without_counts(without));
+    assert_eq!(late.incident.as_ref().unwrap().tickets_avoided, 0);
+
+    // Shown, read in no time, never taken: the same day.
+    let unread = simulate_with(incident_params("share = 0.4\nnotice_acceptance = 0.0\nnotice_read_minutes = 0.0"));
+    let (without, with) = (unread.scenarios.bot_load_aware.as_ref().unwrap(), unread.scenarios.bot_notice.as_ref().unwrap());
+    assert!(with.incident.as_ref().unwrap().notice_shown > 0);
+    assert_eq!(with.incident.as_ref().unwrap().notice_resolved, 0);
+    assert_eq!(without_counts(with), without_counts(without));
+
+    // No incident: no fourth scenario and no new keys in the report.
+    let none = simulate_with(incident_params("share = 0.0"));
+    assert!(none.incident.is_none() && none.scenarios.bot_notice.is_none());
+    let json = serde_json::to_string(&none).unwrap();
+    assert!(!json.contains("bot_notice") && !json.contains("agent_minutes_asked"), "the report without an incident keeps its shape");
+}
+
+#[test]
+fn incident_parameters_that_do_not_fit_are_refused_by_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("bad.toml");
+    for (text, want) in [
+        ("[incident]\nshare = 1.5\n", "incident.share"),
+        ("[incident]\nshare = 0.4\nnotice_acceptance = -0.1\n", "incident.notice_acceptance"),
+        ("[incident]\nshare = 0.4\nstarts_after_minutes = 120.0\n", "incident.starts_after_minutes"),
+        ("[incident]\nshare = 0.4\nintent = \"account_compromised\"\n", "security intent"),
+        ("[incident]\nshare = 0.4\nnotice_delay_minutes = -5.0\n", "incident.notice_delay_minutes"),
+    ] {
+        std::fs::write(&path, text).unwrap();
+        let err = Params::load(Some(&path)).unwrap_err().to_string();
+        assert!(err.contains(want), "{text}: {err}");
+    }
+    // An intent the catalog does not have, on the no-bot path (no model needed).
+    std::fs::write(&path, "[incident]\nshare = 0.4\nintent = \"wallet_on_fire\"\n").unwrap();
+    let (params, sources) = Params::load(Some(&path)).unwrap();
+    let pool = Pool { source: "labels".into(), labels: vec!["withdrawal_delayed".into(), "trading_fees".into()], classified: None };
+    let config = SimConfig { params, sources, schedule: Schedule::Day, no_bot_only: true, handling_override: None, progress: false };
+    let err = intentdesk::sim::run(&config, &Inputs { catalog: Some(catalog()), pool: &pool }).unwrap_err().to_string();
+    assert!(err.contains("incident.intent") && err.contains("wallet_on_fire"), "{err}");
+    // The flag is validated before any model is loaded.
+    let out = Command::new(env!("CARGO_BIN_EXE_intentdesk")).args(["simulate", "--incident-share", "2"]).output().unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("incident.share") && stderr.contains("between 0 and 1"), "{stderr}");
 }

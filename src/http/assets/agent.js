@@ -1,6 +1,7 @@
 // intentdesk agent workspace: the one store object and the wiring of sign-in, presence, the
 // three lists (Waiting, Mine, All open), the ticket pane and the supervisor strip.
 import { api, token, Feed } from "./agent-api.js";
+import { initNotices } from "./agent-notices.js";
 import { $, h, renderList, renderDetails, renderStats, transcriptLine, priorityName, ticketId, langName } from "./agent-view.js";
 
 const store = {
@@ -36,6 +37,7 @@ async function signIn(t) {
   refreshTickets();
   refreshStats();
   setInterval(refreshStats, 15000);
+  initNotices();
 }
 
 function renderMe() {

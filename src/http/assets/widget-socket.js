@@ -18,6 +18,14 @@
     return Math.round(base * (0.5 + Math.random()));
   }
 
+  /** A fresh client_message_id: the server stores a message once per id, however often it is sent. */
+  function messageId() {
+    if (window.crypto && typeof window.crypto.randomUUID === "function") return window.crypto.randomUUID();
+    var rnd = "";
+    for (var i = 0; i < 4; i++) rnd += Math.floor(Math.random() * 0x100000000).toString(36);
+    return "m-" + Date.now().toString(36) + "-" + rnd;
+  }
+
   /**
    * One chat connection. `handlers`: onEvent(event) for every stored event (each seq once),
    * onStatus("connecting"|"online"|"reconnecting"), onError(frame), onReset().
@@ -32,6 +40,7 @@
     this.attempt = 0;
     this.ws = null;
     this.outbox = [];
+    this.pending = [];              // message frames sent but not yet answered, oldest first
     this.timer = null;
     this.pinger = null;
     this.stopped = false;
@@ -104,13 +113,17 @@
       self.h.onStatus("online");
       clearInterval(self.pinger);
       self.pinger = setInterval(function () { self.send({ type: "ping" }); }, 25000);
+      // Messages whose answer was lost with the old socket go again with the same id:
+      // the server answers a repeated id with the first outcome, never a second message.
+      self.pending.forEach(function (f) { self.ws.send(JSON.stringify(f)); });
       var queued = self.outbox;
       self.outbox = [];
       queued.forEach(function (f) { self.send(f); });
       return;
     }
     if (frame.type === "pong") return;
-    if (frame.type === "error") { self.h.onError(frame); return; }
+    if (frame.type === "error") { self.pending.shift(); self.h.onError(frame); return; }
+    if (frame.type === "customer_message" && !self.seen[frame.seq]) self.pending.shift();
     if (typeof frame.seq !== "number" || self.seen[frame.seq]) return;
     self.seen[frame.seq] = true;
     if (frame.seq > self.maxSeq) self.maxSeq = frame.seq;
@@ -119,6 +132,13 @@
       save(self.state);
     }
     self.h.onEvent(frame);
+  };
+
+  /** Sends a customer message with a new client_message_id, again after a reconnect until answered. */
+  ChatSocket.prototype.sendMessage = function (text) {
+    var frame = { type: "message", text: text, client_message_id: messageId() };
+    this.pending.push(frame);
+    if (this.ws && this.ws.readyState === 1) this.ws.send(JSON.stringify(frame));
   };
 
   /** Sends a frame now, or as soon as the socket is back. */

@@ -8,7 +8,9 @@
  * data-title: the panel's title; data-color: the accent colour.
  * It renders into the element with id "intentdesk-widget" (created if absent), loads its
  * parts (strings, socket, view) and its stylesheet from the same server as classic scripts
- * (no CORS needed for them) and exposes window.IntentDesk = {open, close, toggle, reset}.
+ * (no CORS needed for them), shows active high-severity incident notices as a banner
+ * (GET /v1/notices/active: list the host page's origin in --cors-origin), and exposes
+ * window.IntentDesk = {open, close, toggle, reset}.
  */
 (function () {
   "use strict";
@@ -26,7 +28,7 @@
     color: me.getAttribute("data-color") || ""
   };
   var assets = origin + "/assets/";
-  var parts = ["widget-i18n.js", "widget-socket.js", "widget-view.js"];
+  var parts = ["widget-i18n.js", "widget-socket.js", "widget-view.js", "widget-banner.js"];
 
   var css = document.createElement("link");
   css.rel = "stylesheet";
@@ -53,7 +55,7 @@
     }
     var socket, view, unread = 0;
     view = new ns.View(root, settings, {
-      send: function (text) { socket.send({ type: "message", text: text }); },
+      send: function (text) { socket.sendMessage(text); },
       rate: function (key, score, comment) {
         var frame = { type: "rating", score: score };
         if (comment) frame.comment = comment;
@@ -76,6 +78,7 @@
         if (socket.maxSeq) socket.markRead(socket.maxSeq);
       }
     });
+    new ns.Banner(view.panel, view.log, settings);
     socket = new ns.ChatSocket(settings.server, {
       onEvent: function (ev) {
         var counts = view.render(ev, socket.state);

@@ -81,13 +81,37 @@ struct Span {
 /// How far after a label its value may start, in characters.
 const LABEL_REACH: usize = 40;
 
-/// Masks every secret in `text`.
+/// Most passes [`mask`] makes before it stops (each pass after the first only adds masks,
+/// and in practice the second finds nothing).
+const MAX_PASSES: usize = 4;
+
+/// Masks every secret in `text`, to a fixed point: a pass that still finds something (a
+/// code that reads as one only once the key typed right after it is masked) is followed by
+/// another, so masking the output again changes nothing.
+pub fn mask(text: &str) -> Masked {
+    let mut masked = mask_once(text);
+    for _ in 1..MAX_PASSES {
+        let again = mask_once(&masked.text);
+        if again.text == masked.text {
+            break;
+        }
+        for kind in again.secrets {
+            if !masked.secrets.contains(&kind) {
+                masked.secrets.push(kind);
+            }
+        }
+        masked.text = again.text;
+    }
+    masked
+}
+
+/// One masking pass.
 ///
 /// Finders read a folded copy of the text ([`Scan`]): full-width digits and letters
 /// (`０４８２６１`, common in Japanese and Chinese input) are matched as ASCII, and the
-/// placeholders of an earlier masking are blank, so masking twice changes nothing. The output is
-/// the original text with each secret span replaced.
-pub fn mask(text: &str) -> Masked {
+/// placeholders of an earlier masking are blank. The output is the original text with each
+/// secret span replaced.
+fn mask_once(text: &str) -> Masked {
     let scan = Scan::new(text);
     // Finders run in priority order: a later span keeps only its parts outside earlier ones.
     // Accepted spans never overlap, so ordered by start they are ordered by end too.

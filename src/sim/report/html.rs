@@ -1,12 +1,13 @@
 //! The report as one self-contained HTML page: the headline, a summary
-//! table, the sensitivity table and inline SVG plots (arrivals, queue length,
-//! wait and busy agents over the day per scenario). No scripts, no CDN.
+//! table, the incident's notice (when configured), the sensitivity table and
+//! inline SVG plots (arrivals, queue length, wait and busy agents over the
+//! day per scenario). No scripts, no CDN.
 
 use std::fmt::Write;
 
-use super::{Report, Series};
+use super::{IncidentReport, Report, Series};
 
-const COLORS: [(&str, &str); 3] = [("no_bot", "#c0392b"), ("bot", "#2980b9"), ("bot_load_aware", "#27ae60")];
+const COLORS: [(&str, &str); 4] = [("no_bot", "#c0392b"), ("bot", "#2980b9"), ("bot_load_aware", "#27ae60"), ("bot_notice", "#8e44ad")];
 
 fn escape(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
@@ -30,6 +31,8 @@ fn chart(title: &str, unit: &str, lines: &[(&str, &str, Vec<f64>)], bars: bool, 
     for hour in (0..=n / 4).step_by(if n > 200 { 24 } else { 2 }) {
         let _ = write!(svg, r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{:02}:00</text>"#, x(hour as f64 * 4.0), h - 10.0, hour % 24);
     }
+    // Legend entries 140 px apart, right-aligned once there are more than three.
+    let legend = (w - 10.0 - 140.0 * lines.len() as f64).min(w - 420.0);
     for (li, (name, color, values)) in lines.iter().enumerate() {
         if bars {
             for (i, v) in values.iter().enumerate() {
@@ -39,7 +42,7 @@ fn chart(title: &str, unit: &str, lines: &[(&str, &str, Vec<f64>)], bars: bool, 
             let points: Vec<String> = values.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x(i as f64 + 0.5), y(*v))).collect();
             let _ = write!(svg, r#"<polyline fill="none" stroke="{color}" stroke-width="2" points="{}"/>"#, points.join(" "));
         }
-        let _ = write!(svg, r#"<rect x="{:.1}" y="6" width="12" height="12" fill="{color}"/><text x="{:.1}" y="16">{}</text>"#, w - 420.0 + li as f64 * 140.0, w - 404.0 + li as f64 * 140.0, escape(name));
+        let _ = write!(svg, r#"<rect x="{:.1}" y="6" width="12" height="12" fill="{color}"/><text x="{:.1}" y="16">{}</text>"#, legend + li as f64 * 140.0, legend + 16.0 + li as f64 * 140.0, escape(name));
     }
     if let Some(t) = target {
         let _ = write!(svg, r##"<line x1="{left}" x2="{:.1}" y1="{yy:.1}" y2="{yy:.1}" stroke="#555" stroke-dasharray="6 4"/><text x="{:.1}" y="{:.1}" text-anchor="end" fill="#555">target {} {unit}</text>"##, w - 10.0, w - 12.0, y(t) - 4.0, fmt_num(t), yy = y(t));
@@ -65,13 +68,13 @@ fn scenario_series(r: &Report) -> Vec<(&'static str, &'static str, &Series)> {
         Some(t) => t,
         None => return Vec::new(),
     };
-    let all = [Some(&t.no_bot), t.bot.as_ref(), t.bot_load_aware.as_ref()];
+    let all = [Some(&t.no_bot), t.bot.as_ref(), t.bot_load_aware.as_ref(), t.bot_notice.as_ref()];
     COLORS.iter().zip(all).filter_map(|((n, c), s)| s.map(|s| (*n, *c, s))).collect()
 }
 
 fn summary_table(r: &Report) -> String {
     let s = &r.scenarios;
-    let cols: Vec<(&str, &super::ScenarioFigures)> = [("no_bot", Some(&s.no_bot)), ("bot", s.bot.as_ref()), ("bot_load_aware", s.bot_load_aware.as_ref())]
+    let cols: Vec<(&str, &super::ScenarioFigures)> = [("no_bot", Some(&s.no_bot)), ("bot", s.bot.as_ref()), ("bot_load_aware", s.bot_load_aware.as_ref()), ("bot_notice", s.bot_notice.as_ref())]
         .into_iter()
         .filter_map(|(n, f)| f.map(|f| (n, f)))
         .collect();
@@ -120,7 +123,54 @@ fn headline(r: &Report) -> String {
             pct(r.sla_target), r.sla_minutes, n(need.no_bot), n(need.bot_load_aware), pct(red)
         );
     }
+    if let Some(i) = &r.incident {
+        let n = |v: Option<u32>| v.map_or("-".into(), |v| v.to_string());
+        let _ = write!(
+            h,
+            "<p class=head>With {} of the peak about {} ({}) and a notice posted at {}: <b>{} agents</b> instead of <b>{}</b>; the notice avoids <b>{} tickets</b>.</p>",
+            pct(i.share), escape(&i.intent), escape(&i.coin), i.notice_posted,
+            n(i.agents_needed_at_peak.with_notice), n(i.agents_needed_at_peak.without_notice), i.tickets_avoided
+        );
+    }
     h
+}
+
+/// The incident section: what was assumed, then the shipped bot without and with the notice.
+fn incident_section(i: &IncidentReport) -> String {
+    let mut html = String::from("<h2>Incident: the notice</h2>");
+    let _ = write!(
+        html,
+        "<p>From {} to {}, {} of arrivals are about <b>{}</b> ({}): {} conversations, {} of them read by the model as {} (only those can get the notice). The notice is posted at <b>{}</b>; it is assumed to answer <b>{}</b> of the customers it is shown to (an assumption: see the rows below), the others read it for {} min and continue as today.</p>",
+        i.starts, i.ends, pct(i.share), escape(&i.intent), escape(&i.coin), i.conversations, i.read_as_intent, escape(&i.intent),
+        i.notice_posted, pct(i.notice_acceptance), i.notice_read_minutes
+    );
+    let n = |v: Option<u32>| v.map_or("-".into(), |v| v.to_string());
+    let p = |v: Option<f64>| v.map_or("-".into(), pct);
+    let rows = [
+        ("agents needed at peak", n(i.agents_needed_at_peak.without_notice), n(i.agents_needed_at_peak.with_notice)),
+        ("work taken off vs no bot (asked for)", pct(i.asked_workload_reduction.without_notice), pct(i.asked_workload_reduction.with_notice)),
+        ("work taken off vs no bot (served)", pct(i.agent_workload_reduction.without_notice), pct(i.agent_workload_reduction.with_notice)),
+        ("wait p90 (default staffing)", mins(i.wait_p90_s.without_notice), mins(i.wait_p90_s.with_notice)),
+        ("answered within target (peak)", p(i.peak_within_sla.without_notice), p(i.peak_within_sla.with_notice)),
+        ("abandoned", i.abandoned.without_notice.to_string(), i.abandoned.with_notice.to_string()),
+    ];
+    html.push_str("<table><tr><th></th><th>bot, no notice</th><th>bot + notice</th></tr>");
+    for (label, without, with) in rows {
+        let _ = write!(html, "<tr><th>{label}</th><td>{without}</td><td>{with}</td></tr>");
+    }
+    let _ = write!(
+        html,
+        "</table><p>Shown to {} customers, the notice answered {}: <b>{} tickets avoided</b>.</p>",
+        i.notice_shown, i.notice_resolved, i.tickets_avoided
+    );
+    if !i.sensitivity.is_empty() {
+        html.push_str("<table><tr><th>notice accepted</th><th>answered by the notice</th><th>tickets</th><th>work taken off (asked for)</th><th>wait p90</th><th>within target (peak)</th><th>agents needed at peak</th></tr>");
+        for s in &i.sensitivity {
+            let _ = write!(html, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", pct(s.notice_acceptance), s.notice_resolved, s.tickets, pct(s.asked_workload_reduction), mins(s.wait_p90_s), p(s.peak_within_sla), n(s.agents_needed));
+        }
+        html.push_str("</table>");
+    }
+    html
 }
 
 /// The whole page.
@@ -131,6 +181,9 @@ pub fn page(r: &Report) -> String {
         r.pool.model_top1.map_or(String::new(), |a| format!(", model right on {}", pct(a))));
     html.push_str("<h2>Scenarios</h2>");
     html.push_str(&summary_table(r));
+    if let Some(i) = &r.incident {
+        html.push_str(&incident_section(i));
+    }
     if let Some(t) = &r.timeline {
         let window = r.peak.as_ref().map(|_| {
             let (a, b) = r.parameters.peak_window_s();
