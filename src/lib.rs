@@ -40,8 +40,10 @@
 //!   latency, reports and plots.
 //! - [`store`]: persistence on SQLite (embedded default) or PostgreSQL, one
 //!   code path: conversations, masked messages, events, tickets, agents,
-//!   ratings, incident notices (`store::notices`); cross-replica event notices; a
-//!   customer turn's transaction.
+//!   ratings, incident notices (`store::notices`); cross-replica event notices; one
+//!   write transaction with its events (`store::unit`) under a customer turn
+//!   (`store::turns`) and an agent action (`store::actions`: claim, resolve, hand
+//!   back, transfer, auto-assign, each with what the customer is told).
 //! - [`queue`]: queue positions and the documented wait estimate.
 //! - [`sim`]: `intentdesk simulate`: a seeded discrete-event day through the
 //!   real model and policy; Erlang C/A checks; JSON and HTML reports.

@@ -9,7 +9,7 @@ use serde::Serialize;
 use super::{ChatService, EventBody, OutgoingEvent, texts};
 use crate::error::{Error, Result};
 use crate::nlu::Lang;
-use crate::store::{Agent, Sender, Ticket, TicketState};
+use crate::store::{Agent, Announcement, Sender, StoreError, Ticket, TicketState};
 
 /// A waiting ticket as the agent queue shows it.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -74,16 +74,20 @@ impl ChatService {
             })
     }
 
-    /// The agent takes a waiting ticket (`Conflict` if someone was first). The customer is
-    /// told the agent joined; from then on the bot is silent in that conversation.
+    /// The agent takes a waiting ticket (`Conflict` if someone was first). The claim and
+    /// the customer's "agent joined" commit together; from then on the bot is silent in
+    /// that conversation.
     pub async fn claim(&self, agent_id: &str, ticket_id: &str) -> Result<Ticket> {
-        let ticket = self
-            .store
-            .claim_ticket(ticket_id, agent_id, self.now())
+        let now = self.now();
+        let mut action = self.store.begin_action().await?;
+        let (ticket, agent) = action.claim(ticket_id, agent_id, now).await?;
+        let joined = self.joined_announcement(&ticket, &agent)?;
+        action
+            .announce(&ticket.conversation_id, Some(&ticket.id), &joined, now)
             .await?;
-        let agent = self.agent(agent_id).await?;
-        self.on_assigned(&ticket, &agent).await?;
-        self.after_queue_change().await?;
+        action.commit().await?;
+        self.assigned(&ticket, &agent);
+        self.after_action().await;
         Ok(ticket)
     }
 
@@ -125,52 +129,48 @@ impl ChatService {
     }
 
     /// The owner resolves the ticket: the bot takes the conversation back and asks the
-    /// customer to rate the help (1-5 and a comment).
+    /// customer to rate the help (1-5 and a comment), in the resolution's transaction.
     pub async fn resolve(&self, agent_id: &str, ticket_id: &str) -> Result<Ticket> {
-        let ticket = self
-            .store
-            .resolve_ticket(ticket_id, agent_id, self.now())
-            .await?;
+        let now = self.now();
+        let mut action = self.store.begin_action().await?;
+        let ticket = action.resolve(ticket_id, agent_id, now).await?;
+        let lang = ticket_lang(&ticket);
+        let resolved = self.catalog.messages.render("ticket_resolved", lang, &[]);
+        let rate = self.catalog.messages.render("rate_request", lang, &[]);
+        for body in [
+            EventBody::Resolved { text: resolved },
+            EventBody::RatingRequest { text: rate },
+        ] {
+            action
+                .announce(&ticket.conversation_id, Some(&ticket.id), &body.announcement()?, now)
+                .await?;
+        }
+        action.commit().await?;
         if let Some(assigned) = ticket.assigned_at_ms {
             let handling = (ticket.closed_at_ms.unwrap_or(assigned) - assigned).max(0);
             metrics::histogram!("intentdesk_ticket_handling_seconds")
                 .record(handling as f64 / 1000.0);
         }
-        let lang = ticket_lang(&ticket);
-        let resolved = self.catalog.messages.render("ticket_resolved", lang, &[]);
-        self.bot_says(
-            &ticket.conversation_id,
-            Some(&ticket.id),
-            EventBody::Resolved { text: resolved },
-        )
-        .await?;
-        let rate = self.catalog.messages.render("rate_request", lang, &[]);
-        self.bot_says(
-            &ticket.conversation_id,
-            Some(&ticket.id),
-            EventBody::RatingRequest { text: rate },
-        )
-        .await?;
         tracing::info!(ticket = %ticket.id, agent = agent_id, "ticket resolved");
-        self.after_queue_change().await?;
+        self.after_action().await;
         Ok(ticket)
     }
 
-    /// The owner gives the conversation back to the bot without resolving.
+    /// The owner gives the conversation back to the bot without resolving; the customer
+    /// is told in the same transaction.
     pub async fn hand_back(&self, agent_id: &str, ticket_id: &str) -> Result<Ticket> {
-        let ticket = self
-            .store
-            .hand_back_to_bot(ticket_id, agent_id, self.now())
+        let now = self.now();
+        let mut action = self.store.begin_action().await?;
+        let ticket = action.hand_back(ticket_id, agent_id, now).await?;
+        let body = EventBody::HandedBack {
+            text: texts::handed_back(ticket_lang(&ticket)).to_string(),
+        };
+        action
+            .announce(&ticket.conversation_id, Some(&ticket.id), &body.announcement()?, now)
             .await?;
-        let text = texts::handed_back(ticket_lang(&ticket)).to_string();
-        self.bot_says(
-            &ticket.conversation_id,
-            Some(&ticket.id),
-            EventBody::HandedBack { text },
-        )
-        .await?;
+        action.commit().await?;
         tracing::info!(ticket = %ticket.id, agent = agent_id, "ticket handed back to the bot");
-        self.after_queue_change().await?;
+        self.after_action().await;
         Ok(ticket)
     }
 
@@ -226,27 +226,35 @@ impl ChatService {
         Ok(ticket)
     }
 
-    /// Tells the customer an agent joined.
-    async fn on_assigned(&self, ticket: &Ticket, agent: &Agent) -> Result<OutgoingEvent> {
-        if let Some(assigned) = ticket.assigned_at_ms {
-            let waited = (assigned - ticket.created_at_ms).max(0);
-            metrics::histogram!("intentdesk_ticket_wait_seconds").record(waited as f64 / 1000.0);
-        }
-        tracing::info!(ticket = %ticket.id, agent = %agent.id, "ticket assigned");
+    /// What the customer is told when `agent` takes `ticket`.
+    fn joined_announcement(&self, ticket: &Ticket, agent: &Agent) -> Result<Announcement> {
         let text = self.catalog.messages.render(
             "agent_joined",
             ticket_lang(ticket),
             &[("agent", agent.name.clone())],
         );
-        self.bot_says(
-            &ticket.conversation_id,
-            Some(&ticket.id),
-            EventBody::AgentJoined {
-                agent: agent.name.clone(),
-                text,
-            },
-        )
-        .await
+        EventBody::AgentJoined {
+            agent: agent.name.clone(),
+            text,
+        }
+        .announcement()
+    }
+
+    /// Counts and logs a committed assignment.
+    fn assigned(&self, ticket: &Ticket, agent: &Agent) {
+        if let Some(assigned) = ticket.assigned_at_ms {
+            let waited = (assigned - ticket.created_at_ms).max(0);
+            metrics::histogram!("intentdesk_ticket_wait_seconds").record(waited as f64 / 1000.0);
+        }
+        tracing::info!(ticket = %ticket.id, agent = %agent.id, "ticket assigned");
+    }
+
+    /// After a committed action: the queue changed. The action is stored whatever happens
+    /// here, so a failure is logged, not returned (a retry would only conflict).
+    pub(super) async fn after_action(&self) {
+        if let Err(e) = self.after_queue_change().await {
+            tracing::warn!(error = %e, "queue update after an agent action failed");
+        }
     }
 
     /// After any change to the queue or to agents: assigns waiting tickets to free agents,
@@ -256,18 +264,25 @@ impl ChatService {
         let mut pushed = self.pushed.lock().await;
         let mut out = Vec::new();
         loop {
-            let assigned = match self.store.auto_assign(self.now()).await {
+            let announce = |t: &Ticket, a: &Agent| {
+                self.joined_announcement(t, a)
+                    .map(Some)
+                    .map_err(|e| StoreError::Invalid(e.to_string()))
+            };
+            let assigned = match self.store.auto_assign_announced(self.now(), announce).await {
                 Ok(a) => a,
                 // Lost many races to other replicas: they are assigning; stop for now.
-                Err(crate::store::StoreError::Conflict(_)) => None,
+                Err(StoreError::Conflict(_)) => None,
                 Err(e) => return Err(e.into()),
             };
-            let Some((ticket, agent)) = assigned else {
+            let Some((ticket, agent, event)) = assigned else {
                 break;
             };
             pushed.remove(&ticket.id);
-            let event = self.on_assigned(&ticket, &agent).await?;
-            out.push((ticket.conversation_id.clone(), event));
+            self.assigned(&ticket, &agent);
+            if let Some(event) = event {
+                out.push((ticket.conversation_id.clone(), OutgoingEvent::from_stored(&event)?));
+            }
         }
         let snapshot = self.snapshot().await?;
         pushed.retain(|id, _| snapshot.position_of(id).is_some());

@@ -304,7 +304,7 @@ impl ChatService {
             "to" => if to.is_some() { "agent" } else { "queue" })
         .increment(1);
         tracing::info!(ticket = %moved.id, from = agent_id, to = ?to, "ticket transferred");
-        self.after_queue_change().await?;
+        self.after_action().await;
         // Re-read: automatic assignment may have given a returned ticket to someone.
         let now = self.ticket(ticket_id).await?;
         self.summarize(std::slice::from_ref(&now))

@@ -68,16 +68,28 @@ impl ChatService {
         text: &str,
         client_message_id: Option<&str>,
     ) -> Result<Vec<OutgoingEvent>> {
-        let service = Arc::clone(self);
         let (id, text) = (conversation_id.to_string(), text.to_string());
         let client_id = client_message_id.map(str::to_string);
-        tokio::spawn(async move {
+        self.detached(move |service| async move {
             service
                 .handle_message(&id, &text, client_id.as_deref())
                 .await
         })
         .await
-        .map_err(|e| Error::Internal(format!("the turn's task failed: {e}")))?
+    }
+
+    /// Runs `work` on a task of its own and waits for it: dropping the returned future
+    /// (the client went away, the request timed out) does not stop the work, so a turn
+    /// or an agent action commits or rolls back as a whole, never half-way.
+    pub async fn detached<T, F, Fut>(self: &Arc<Self>, work: F) -> Result<T>
+    where
+        F: FnOnce(Arc<Self>) -> Fut,
+        Fut: std::future::Future<Output = Result<T>> + Send + 'static,
+        T: Send + 'static,
+    {
+        tokio::spawn(work(Arc::clone(self)))
+            .await
+            .map_err(|e| Error::Internal(format!("a detached task failed: {e}")))?
     }
 
     /// One customer message, all or nothing. With a `client_message_id` (1 to 64

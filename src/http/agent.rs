@@ -172,7 +172,13 @@ pub async fn transfer(
             )));
         }
     };
-    let summary = state.chat().transfer(&agent.agent_id, &id, to).await?;
+    let to = to.map(str::to_string);
+    let summary = state
+        .chat()
+        .detached(move |chat| async move {
+            chat.transfer(&agent.agent_id, &id, to.as_deref()).await
+        })
+        .await?;
     Ok(Json(summary))
 }
 
@@ -198,7 +204,11 @@ pub async fn claim(
     agent: AgentAuth,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let ticket = state.chat().claim(&agent.agent_id, &id).await?;
+    // Detached: a client that goes away cannot cut the action half-way.
+    let ticket = state
+        .chat()
+        .detached(move |chat| async move { chat.claim(&agent.agent_id, &id).await })
+        .await?;
     Ok(Json(TicketJson::from(&ticket)))
 }
 
@@ -242,7 +252,11 @@ pub async fn resolve(
     agent: AgentAuth,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let ticket = state.chat().resolve(&agent.agent_id, &id).await?;
+    // Detached: a client that goes away cannot cut the action half-way.
+    let ticket = state
+        .chat()
+        .detached(move |chat| async move { chat.resolve(&agent.agent_id, &id).await })
+        .await?;
     Ok(Json(TicketJson::from(&ticket)))
 }
 
@@ -252,7 +266,11 @@ pub async fn hand_back(
     agent: AgentAuth,
     Path(id): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
-    let ticket = state.chat().hand_back(&agent.agent_id, &id).await?;
+    // Detached: a client that goes away cannot cut the action half-way.
+    let ticket = state
+        .chat()
+        .detached(move |chat| async move { chat.hand_back(&agent.agent_id, &id).await })
+        .await?;
     Ok(Json(TicketJson::from(&ticket)))
 }
 

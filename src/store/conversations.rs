@@ -4,6 +4,7 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Transaction};
 
 use super::notify::{EventNotice, encode_payload};
+use super::unit::Unit;
 use super::{
     Announcement, Backend, Conversation, Event, Message, Result, Sender, Store, StoreError, check_json, get,
     is_fk_violation, notify::EVENT_CHANNEL,
@@ -247,32 +248,21 @@ impl Store {
         payload_json: &str,
         now_ms: i64,
     ) -> Result<Event> {
-        check_json("payload_json", payload_json)?;
-        if kind.is_empty() {
-            return Err(StoreError::Invalid("event kind is empty".into()));
-        }
-        let mut tx = self.begin_write().await?;
-        let e = match self
-            .insert_event(
-                &mut tx,
-                conversation_id,
-                ticket_id,
-                kind,
-                payload_json,
-                now_ms,
-            )
+        let mut unit = Unit::begin(self).await?;
+        match unit
+            .append_event(conversation_id, ticket_id, kind, payload_json, now_ms)
             .await
         {
-            Ok(e) => e,
-            Err(InsertEventError::ForeignKey) => {
-                drop(tx);
-                return Err(self.missing_parent(conversation_id, ticket_id).await);
+            Ok(e) => {
+                unit.commit().await?;
+                Ok(e)
             }
-            Err(InsertEventError::Store(e)) => return Err(e),
-        };
-        tx.commit().await?;
-        self.published(&e);
-        Ok(e)
+            Err(StoreError::NotFound { .. }) => {
+                drop(unit);
+                Err(self.missing_parent(conversation_id, ticket_id).await)
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Inserts an event in `tx` (the caller commits, then calls [`Store::published`]).
@@ -368,13 +358,11 @@ impl Store {
         announce: &Announcement,
         now_ms: i64,
     ) -> Result<Event> {
-        check_json("payload_json", &announce.payload_json)?;
-        let mut tx = self.begin_write().await?;
-        let event = self
-            .insert_announcement(&mut tx, conversation_id, ticket_id, announce, now_ms)
+        let mut unit = Unit::begin(self).await?;
+        let event = unit
+            .announce(conversation_id, ticket_id, announce, now_ms)
             .await?;
-        tx.commit().await?;
-        self.published(&event);
+        unit.commit().await?;
         Ok(event)
     }
 

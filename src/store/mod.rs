@@ -12,13 +12,17 @@
 //! (agent, then ticket), so concurrent callers on one or several replicas neither
 //! deadlock nor double-assign.
 
+mod actions;
 mod conversations;
 mod migrate;
 mod notices;
 mod notify;
 mod tickets;
 mod turns;
+mod unit;
 
+#[cfg(test)]
+mod action_tests;
 #[cfg(test)]
 mod notice_tests;
 #[cfg(test)]
@@ -34,6 +38,7 @@ use serde::{Deserialize, Serialize};
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
+pub use actions::Action;
 pub use migrate::MIGRATIONS;
 pub use notices::{Notice, NoticeCounter, NoticeScope, Severity};
 pub use notify::{EVENT_CHANNEL, EventNotice};

@@ -1,17 +1,13 @@
-//! The human hand-over: tickets and their life cycle (open, claim, auto-assign, transfer, resolve, hand back), agents and their presence and load, internal notes, customer ratings and the handling-time statistics the wait estimate needs.
+//! The human hand-over: tickets (opening, reads, the queue), agents and their presence and load, internal notes, customer ratings and the handling-time statistics the wait estimate needs.
 //!
-//! Concurrency: every transition is one transaction that first updates the agent row
-//! (`active_tickets`) and then the ticket row with the expected state in the WHERE
-//! clause. The conditional UPDATE is the arbiter: of two agents claiming one ticket
-//! (on one replica or two) exactly one sees a row changed; the other's transaction is
-//! rolled back and reports `Conflict`. Locking agent before ticket everywhere keeps
-//! PostgreSQL free of deadlocks; SQLite serializes writers with `BEGIN IMMEDIATE`.
+//! The transitions themselves (claim, auto-assign, transfer, resolve, hand back) are
+//! agent actions, one transaction each with the customer's events: see `actions.rs`.
 
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Transaction};
 
 use super::{
-    Agent, Announcement, DayCounts, Event, NewTicket, Note, PRIORITY_LOW, PRIORITY_URGENT, Rating,
+    Agent, DayCounts, NewTicket, Note, PRIORITY_LOW, PRIORITY_URGENT, Rating,
     Result, Store, StoreError, Ticket, TicketState, check_json, get, is_fk_violation,
     is_unique_violation,
 };
@@ -19,15 +15,12 @@ use super::{
 pub(super) const TICKET_COLS: &str = "id, number, conversation_id, intent, confidence, language, priority, \
      state, agent_id, details_json, transcript_json, note_count, created_at_ms, assigned_at_ms, \
      assigned_by, closed_at_ms, updated_at_ms";
-const AGENT_COLS: &str = "id, name, capacity, online, active_tickets, presence_changed_at_ms";
+pub(super) const AGENT_COLS: &str = "id, name, capacity, online, active_tickets, presence_changed_at_ms";
 const NOTE_COLS: &str = "ticket_id, seq, agent_id, text, created_at_ms";
 
 /// Queue order: priority (highest first), then waiting time (oldest first), then
 /// ticket number.
 const QUEUE_ORDER: &str = "priority DESC, created_at_ms ASC, number ASC";
-
-/// How often `auto_assign` retries after losing a race before it reports `Conflict`.
-const AUTO_ASSIGN_ATTEMPTS: usize = 16;
 
 /// `T-000123`.
 pub fn ticket_id_for(number: i64) -> String {
@@ -61,7 +54,7 @@ pub(super) fn ticket_from_row(row: &AnyRow) -> Result<Ticket> {
     })
 }
 
-fn agent_from_row(row: &AnyRow) -> Result<Agent> {
+pub(super) fn agent_from_row(row: &AnyRow) -> Result<Agent> {
     let capacity: i64 = get(row, "capacity")?;
     let online: i64 = get(row, "online")?;
     let active: i64 = get(row, "active_tickets")?;
@@ -86,15 +79,6 @@ fn note_from_row(row: &AnyRow) -> Result<Note> {
         text: get(row, "text")?,
         created_at_ms: get(row, "created_at_ms")?,
     })
-}
-
-/// Outcome of one assignment attempt.
-enum Assign {
-    Done(Box<(Ticket, Agent)>),
-    /// The agent does not exist (or, with capacity enforced, is offline or full).
-    AgentUnavailable,
-    /// The ticket does not exist or is no longer waiting.
-    TicketUnavailable,
 }
 
 /// Refuses a priority, confidence or JSON field out of range.
@@ -348,265 +332,6 @@ impl Store {
         })
     }
 
-    /// Moves a ticket assigned to `from` to the online agent `to` (`assigned_by =
-    /// transfer`), or with `to = None` back to the queue (waiting, unassigned, placed by
-    /// priority and age as before). One transaction also stores what the customer is told
-    /// (`announce`: a bot line in the transcript and its event), so the agents' slots, the
-    /// ticket and the customer's event change together or not at all.
-    ///
-    /// `NotFound` for an unknown ticket or target agent; `Conflict` when the ticket is not
-    /// assigned to `from`, or `to` is offline or is `from` already.
-    pub async fn transfer_ticket(
-        &self,
-        ticket_id: &str,
-        from: &str,
-        to: Option<&str>,
-        announce: &Announcement,
-        now_ms: i64,
-    ) -> Result<(Ticket, Event)> {
-        if to == Some(from) {
-            return Err(StoreError::Conflict(format!(
-                "ticket {ticket_id} is already with {from}"
-            )));
-        }
-        check_json("payload_json", &announce.payload_json)?;
-        let mut tx = self.begin_write().await?;
-        // Agents first, in id order: every transaction locks agents before tickets.
-        let mut slots: Vec<(&str, bool)> = vec![(from, false)];
-        slots.extend(to.map(|t| (t, true)));
-        slots.sort();
-        for (agent, take) in slots {
-            let sql = if take {
-                "UPDATE agents SET active_tickets = active_tickets + 1 WHERE id = $1 AND online = 1"
-            } else {
-                "UPDATE agents SET active_tickets = active_tickets - 1
-                 WHERE id = $1 AND active_tickets > 0"
-            };
-            if sqlx::query(sql)
-                .bind(agent)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected()
-                == 0
-            {
-                drop(tx);
-                return Err(self.transfer_refusal(ticket_id, from, to).await);
-            }
-        }
-        let sql = format!(
-            "UPDATE tickets SET state = $2, agent_id = $3, assigned_at_ms = $4,
-                 assigned_by = $5, updated_at_ms = $6
-             WHERE id = $1 AND state = 'assigned' AND agent_id = $7 RETURNING {TICKET_COLS}"
-        );
-        let moved = sqlx::query(&sql)
-            .bind(ticket_id)
-            .bind(if to.is_some() { "assigned" } else { "waiting" })
-            .bind(to)
-            .bind(to.map(|_| now_ms))
-            .bind(to.map(|_| "transfer"))
-            .bind(now_ms)
-            .bind(from)
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(row) = moved else {
-            drop(tx);
-            return Err(self.transfer_refusal(ticket_id, from, to).await);
-        };
-        let ticket = ticket_from_row(&row)?;
-        let event = self
-            .insert_announcement(
-                &mut tx,
-                &ticket.conversation_id,
-                Some(ticket_id),
-                announce,
-                now_ms,
-            )
-            .await?;
-        tx.commit().await?;
-        self.published(&event);
-        Ok((ticket, event))
-    }
-
-    /// Why a transfer changed nothing, read after its transaction rolled back.
-    async fn transfer_refusal(&self, ticket_id: &str, from: &str, to: Option<&str>) -> StoreError {
-        let ticket = match self.ticket(ticket_id).await {
-            Ok(Some(t)) => t,
-            Ok(None) => return StoreError::not_found("ticket", ticket_id),
-            Err(e) => return e,
-        };
-        if ticket.state != TicketState::Assigned || ticket.agent_id.as_deref() != Some(from) {
-            return StoreError::Conflict(format!(
-                "ticket {ticket_id} is {} and not assigned to {from}",
-                ticket.state.as_str()
-            ));
-        }
-        let Some(to) = to else {
-            return StoreError::Conflict(format!(
-                "ticket {ticket_id} changed concurrently, try again"
-            ));
-        };
-        match self.agents().await {
-            Ok(agents) => match agents.iter().find(|a| a.id == to) {
-                None => StoreError::not_found("agent", to),
-                Some(a) if !a.online => StoreError::Conflict(format!("agent {to} is offline")),
-                Some(_) => StoreError::Conflict(format!(
-                    "ticket {ticket_id} changed concurrently, try again"
-                )),
-            },
-            Err(e) => e,
-        }
-    }
-
-    /// Atomically `waiting -> assigned` to `agent_id`. `Err(Conflict)` if the ticket is
-    /// not waiting (another agent claimed it first); safe under concurrency, across
-    /// replicas too: a ticket is never assigned twice. A manual claim does not check
-    /// the agent's capacity or presence (auto-assign does).
-    pub async fn claim_ticket(
-        &self,
-        ticket_id: &str,
-        agent_id: &str,
-        now_ms: i64,
-    ) -> Result<Ticket> {
-        match self.try_assign(ticket_id, agent_id, now_ms, false).await? {
-            Assign::Done(done) => Ok(done.0),
-            Assign::AgentUnavailable => Err(StoreError::not_found("agent", agent_id)),
-            Assign::TicketUnavailable => Err(match self.ticket(ticket_id).await? {
-                None => StoreError::not_found("ticket", ticket_id),
-                Some(t) => StoreError::Conflict(format!(
-                    "ticket {ticket_id} is {}, not waiting",
-                    t.state.as_str()
-                )),
-            }),
-        }
-    }
-
-    /// One transaction: take a slot on the agent (only if online with free capacity
-    /// when `enforce_capacity`), then move the ticket from waiting to assigned. If
-    /// either UPDATE matches no row the transaction rolls back, so the agent's count
-    /// and the ticket's state always change together.
-    async fn try_assign(
-        &self,
-        ticket_id: &str,
-        agent_id: &str,
-        now_ms: i64,
-        enforce_capacity: bool,
-    ) -> Result<Assign> {
-        let mut tx = self.begin_write().await?;
-        let agent_sql = format!(
-            "UPDATE agents SET active_tickets = active_tickets + 1 WHERE id = $1{} RETURNING {AGENT_COLS}",
-            if enforce_capacity {
-                " AND online = 1 AND active_tickets < capacity"
-            } else {
-                ""
-            }
-        );
-        let Some(agent_row) = sqlx::query(&agent_sql)
-            .bind(agent_id)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(Assign::AgentUnavailable);
-        };
-        let agent = agent_from_row(&agent_row)?;
-        let ticket_sql = format!(
-            "UPDATE tickets SET state = 'assigned', agent_id = $2, assigned_at_ms = $3,
-                 updated_at_ms = $3, assigned_by = $4
-             WHERE id = $1 AND state = 'waiting' RETURNING {TICKET_COLS}"
-        );
-        let Some(ticket_row) = sqlx::query(&ticket_sql)
-            .bind(ticket_id)
-            .bind(agent_id)
-            .bind(now_ms)
-            .bind(if enforce_capacity { "auto" } else { "claim" })
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(Assign::TicketUnavailable);
-        };
-        let ticket = ticket_from_row(&ticket_row)?;
-        tx.commit().await?;
-        Ok(Assign::Done(Box::new((ticket, agent))))
-    }
-
-    /// `assigned -> resolved`, only by the agent who owns the ticket (`Conflict`
-    /// otherwise, and for a ticket that is not assigned).
-    pub async fn resolve_ticket(
-        &self,
-        ticket_id: &str,
-        agent_id: &str,
-        now_ms: i64,
-    ) -> Result<Ticket> {
-        self.close_ticket(ticket_id, agent_id, TicketState::Resolved, now_ms)
-            .await
-    }
-
-    /// `assigned -> back_to_bot`, only by the owner: the bot takes the conversation
-    /// back.
-    pub async fn hand_back_to_bot(
-        &self,
-        ticket_id: &str,
-        agent_id: &str,
-        now_ms: i64,
-    ) -> Result<Ticket> {
-        self.close_ticket(ticket_id, agent_id, TicketState::BackToBot, now_ms)
-            .await
-    }
-
-    async fn close_ticket(
-        &self,
-        ticket_id: &str,
-        agent_id: &str,
-        to: TicketState,
-        now_ms: i64,
-    ) -> Result<Ticket> {
-        let mut tx = self.begin_write().await?;
-        let released = sqlx::query(
-            "UPDATE agents SET active_tickets = active_tickets - 1
-             WHERE id = $1 AND active_tickets > 0",
-        )
-        .bind(agent_id)
-        .execute(&mut *tx)
-        .await?;
-        let closed = if released.rows_affected() == 1 {
-            let sql = format!(
-                "UPDATE tickets SET state = $3, closed_at_ms = $4, updated_at_ms = $4
-                 WHERE id = $1 AND state = 'assigned' AND agent_id = $2 RETURNING {TICKET_COLS}"
-            );
-            sqlx::query(&sql)
-                .bind(ticket_id)
-                .bind(agent_id)
-                .bind(to.as_str())
-                .bind(now_ms)
-                .fetch_optional(&mut *tx)
-                .await?
-        } else {
-            None
-        };
-        match closed {
-            Some(row) => {
-                let t = ticket_from_row(&row)?;
-                tx.commit().await?;
-                Ok(t)
-            }
-            None => {
-                drop(tx);
-                Err(match self.ticket(ticket_id).await? {
-                    None => StoreError::not_found("ticket", ticket_id),
-                    Some(t) if t.state != TicketState::Assigned => StoreError::Conflict(format!(
-                        "ticket {ticket_id} is {}, not assigned",
-                        t.state.as_str()
-                    )),
-                    Some(t) if t.agent_id.as_deref() != Some(agent_id) => StoreError::Conflict(
-                        format!("ticket {ticket_id} is assigned to another agent"),
-                    ),
-                    Some(_) => StoreError::Conflict(format!(
-                        "ticket {ticket_id} changed concurrently, try again"
-                    )),
-                })
-            }
-        }
-    }
-
     /// An internal note by an agent (any known agent, not only the owner).
     pub async fn add_note(
         &self,
@@ -703,48 +428,9 @@ impl Store {
         select_agents(self.pool()).await
     }
 
-    /// Gives the oldest highest-priority waiting ticket to an online agent with free
-    /// capacity, least loaded first (lowest active/capacity, then fewest active, then
-    /// id). `None` if the queue is empty or no agent has a free slot.
-    ///
-    /// Concurrency-safe: the agent's slot is taken with `active_tickets < capacity` in
-    /// the UPDATE and the ticket with `state = 'waiting'`, in one transaction, so
-    /// concurrent callers (on any replica) never exceed a capacity nor assign a ticket
-    /// twice; a caller that loses a race moves on to the next agent or re-reads the
-    /// queue head. After too many lost races it returns `Conflict` (call again).
-    pub async fn auto_assign(&self, now_ms: i64) -> Result<Option<(Ticket, Agent)>> {
-        for _ in 0..AUTO_ASSIGN_ATTEMPTS {
-            let Some(head) = self.waiting(Some(1)).await?.into_iter().next() else {
-                return Ok(None);
-            };
-            let mut candidates: Vec<Agent> = self
-                .agents()
-                .await?
-                .into_iter()
-                .filter(|a| a.online && a.active_tickets < a.capacity)
-                .collect();
-            if candidates.is_empty() {
-                return Ok(None);
-            }
-            candidates.sort_by(|a, b| {
-                // a.active/a.capacity < b.active/b.capacity, without floats.
-                let la = u64::from(a.active_tickets) * u64::from(b.capacity);
-                let lb = u64::from(b.active_tickets) * u64::from(a.capacity);
-                la.cmp(&lb)
-                    .then(a.active_tickets.cmp(&b.active_tickets))
-                    .then(a.id.cmp(&b.id))
-            });
-            for agent in &candidates {
-                match self.try_assign(&head.id, &agent.id, now_ms, true).await? {
-                    Assign::Done(done) => return Ok(Some(*done)),
-                    Assign::AgentUnavailable => continue,
-                    Assign::TicketUnavailable => break,
-                }
-            }
-        }
-        Err(StoreError::Conflict(
-            "auto-assign lost too many races, try again".into(),
-        ))
+    /// The waiting ticket at the head of the queue.
+    pub(super) async fn queue_head(&self) -> Result<Option<Ticket>> {
+        Ok(self.waiting(Some(1)).await?.into_iter().next())
     }
 
     /// A customer rating, `score` 1..=5 (`Invalid` otherwise). A given ticket must

@@ -5,11 +5,10 @@
 //! under the client's message id, so a retry gets the first outcome instead of a second
 //! message. A turn dropped before [`Turn::commit`] leaves nothing behind.
 
-use sqlx::{Any, Executor, Transaction};
+use sqlx::{Any, Executor};
 
 use super::conversations::{
-    CONVERSATION_COLS, InsertEventError, conversation_from_row, insert_message, select_messages,
-    update_state,
+    CONVERSATION_COLS, conversation_from_row, insert_message, select_messages, update_state,
 };
 use super::tickets::{
     TICKET_COLS, check_new_ticket, insert_ticket, select_agents, select_handling_times,
@@ -19,6 +18,7 @@ use super::{
     Agent, Backend, Conversation, Event, Message, NewTicket, Result, Sender, Store, StoreError,
     Ticket, check_json, get, is_unique_violation,
 };
+use super::unit::Unit;
 
 /// Longest client message id, in characters.
 pub const MAX_CLIENT_MESSAGE_ID_CHARS: usize = 64;
@@ -43,19 +43,17 @@ pub fn check_client_message_id(id: &str) -> Result<()> {
 /// One customer turn in progress: an open write transaction holding the conversation's
 /// lock. Every write goes through it; nothing is visible to others before `commit`.
 pub struct Turn {
-    store: Store,
-    tx: Transaction<'static, Any>,
+    /// The transaction; its events are published after commit, and their range is
+    /// recorded under the client message id.
+    unit: Unit,
     conversation: Conversation,
-    /// Events appended so far, in order: published after commit, and the range recorded
-    /// under the client message id.
-    events: Vec<Event>,
 }
 
 impl std::fmt::Debug for Turn {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Turn")
             .field("conversation", &self.conversation.id)
-            .field("events", &self.events.len())
+            .field("events", &self.unit.events().len())
             .finish_non_exhaustive()
     }
 }
@@ -99,7 +97,7 @@ impl Store {
     /// turn of it, on any replica, commits or rolls back first) and reads the
     /// conversation as of then. `NotFound` for an unknown conversation.
     pub async fn begin_turn(&self, conversation_id: &str) -> Result<Turn> {
-        let mut tx = self.begin_write().await?;
+        let mut unit = Unit::begin(self).await?;
         let lock = match self.backend() {
             // BEGIN IMMEDIATE already holds the database's write lock.
             Backend::Sqlite => "",
@@ -108,14 +106,12 @@ impl Store {
         let sql = format!("SELECT {CONVERSATION_COLS} FROM conversations WHERE id = $1{lock}");
         let row = sqlx::query(&sql)
             .bind(conversation_id)
-            .fetch_optional(&mut *tx)
+            .fetch_optional(&mut *unit.tx)
             .await?
             .ok_or_else(|| StoreError::not_found("conversation", conversation_id))?;
         Ok(Turn {
-            store: self.clone(),
             conversation: conversation_from_row(&row)?,
-            tx,
-            events: Vec::new(),
+            unit,
         })
     }
 
@@ -140,45 +136,45 @@ impl Turn {
     /// (a retry that waited for the first attempt finds its outcome here).
     pub async fn recorded(&mut self, client_message_id: &str) -> Result<Option<Vec<Event>>> {
         let id = self.conversation.id.clone();
-        let events = recorded_events(&mut *self.tx, &id, client_message_id).await?;
+        let events = recorded_events(&mut *self.unit.tx, &id, client_message_id).await?;
         Ok((!events.is_empty()).then_some(events))
     }
 
     /// The conversation's waiting or assigned ticket.
     pub async fn open_ticket_now(&mut self) -> Result<Option<Ticket>> {
-        select_open_ticket(&mut *self.tx, &self.conversation.id).await
+        select_open_ticket(&mut *self.unit.tx, &self.conversation.id).await
     }
 
     /// The conversation's messages so far, this turn's included.
     pub async fn messages(&mut self) -> Result<Vec<Message>> {
-        select_messages(&mut *self.tx, &self.conversation.id).await
+        select_messages(&mut *self.unit.tx, &self.conversation.id).await
     }
 
     /// Waiting tickets in queue order, this turn's included.
     pub async fn queue(&mut self) -> Result<Vec<Ticket>> {
-        select_waiting(&mut *self.tx, None).await
+        select_waiting(&mut *self.unit.tx, None).await
     }
 
     /// Every open ticket: waiting in queue order, then assigned (what the per-client
     /// ticket cap counts).
     pub async fn open_tickets(&mut self) -> Result<Vec<Ticket>> {
-        let mut tickets = select_waiting(&mut *self.tx, None).await?;
+        let mut tickets = select_waiting(&mut *self.unit.tx, None).await?;
         let sql = format!(
             "SELECT {TICKET_COLS} FROM tickets WHERE state = 'assigned'
              ORDER BY assigned_at_ms ASC, number ASC"
         );
-        for row in sqlx::query(&sql).fetch_all(&mut *self.tx).await? {
+        for row in sqlx::query(&sql).fetch_all(&mut *self.unit.tx).await? {
             tickets.push(ticket_from_row(&row)?);
         }
         Ok(tickets)
     }
 
     pub async fn agents(&mut self) -> Result<Vec<Agent>> {
-        select_agents(&mut *self.tx).await
+        select_agents(&mut *self.unit.tx).await
     }
 
     pub async fn recent_handling_times(&mut self, limit: u32) -> Result<Vec<i64>> {
-        select_handling_times(&mut *self.tx, limit).await
+        select_handling_times(&mut *self.unit.tx, limit).await
     }
 
     /// Appends a message (text already masked) to the conversation.
@@ -190,15 +186,16 @@ impl Turn {
         now_ms: i64,
     ) -> Result<Message> {
         check_json("meta_json", meta_json)?;
-        insert_message(
-            &mut self.tx,
+        let inserted = insert_message(
+            &mut self.unit.tx,
             &self.conversation.id,
             sender,
             text,
             meta_json,
             now_ms,
         )
-        .await
+        .await;
+        self.unit.track(inserted)
     }
 
     /// Appends an event for clients (notified once the turn commits).
@@ -209,29 +206,10 @@ impl Turn {
         payload_json: &str,
         now_ms: i64,
     ) -> Result<Event> {
-        check_json("payload_json", payload_json)?;
-        if kind.is_empty() {
-            return Err(StoreError::Invalid("event kind is empty".into()));
-        }
-        let event = self
-            .store
-            .insert_event(
-                &mut self.tx,
-                &self.conversation.id,
-                ticket_id,
-                kind,
-                payload_json,
-                now_ms,
-            )
+        let id = self.conversation.id.clone();
+        self.unit
+            .append_event(&id, ticket_id, kind, payload_json, now_ms)
             .await
-            .map_err(|e| match e {
-                InsertEventError::ForeignKey => {
-                    StoreError::not_found("ticket", ticket_id.unwrap_or("-"))
-                }
-                InsertEventError::Store(e) => e,
-            })?;
-        self.events.push(event.clone());
-        Ok(event)
     }
 
     /// A bot line and its event (see [`super::Announcement`]).
@@ -241,19 +219,8 @@ impl Turn {
         announce: &super::Announcement,
         now_ms: i64,
     ) -> Result<Event> {
-        check_json("payload_json", &announce.payload_json)?;
-        let event = self
-            .store
-            .insert_announcement(
-                &mut self.tx,
-                &self.conversation.id,
-                ticket_id,
-                announce,
-                now_ms,
-            )
-            .await?;
-        self.events.push(event.clone());
-        Ok(event)
+        let id = self.conversation.id.clone();
+        self.unit.announce(&id, ticket_id, announce, now_ms).await
     }
 
     /// Opens a waiting ticket for the conversation (`Conflict` if one is open).
@@ -265,20 +232,22 @@ impl Turn {
                 self.conversation.id, t.conversation_id
             )));
         }
-        insert_ticket(&mut self.tx, t, now_ms).await
+        let inserted = insert_ticket(&mut self.unit.tx, t, now_ms).await;
+        self.unit.track(inserted)
     }
 
     /// Replaces the dialogue state (JSON) and the conversation language.
     pub async fn save_state(&mut self, state_json: &str, lang: &str, now_ms: i64) -> Result<()> {
         check_json("state_json", state_json)?;
-        update_state(
-            &mut *self.tx,
+        let updated = update_state(
+            &mut *self.unit.tx,
             &self.conversation.id,
             state_json,
             lang,
             now_ms,
         )
-        .await
+        .await;
+        self.unit.track(updated)
     }
 
     /// Commits everything the turn wrote, with its outcome recorded under
@@ -287,7 +256,11 @@ impl Turn {
     pub async fn commit(mut self, client_message_id: Option<&str>, now_ms: i64) -> Result<Vec<Event>> {
         if let Some(id) = client_message_id {
             check_client_message_id(id)?;
-            let (Some(first), Some(last)) = (self.events.first(), self.events.last()) else {
+            let events = self.unit.events();
+            let (Some(first), Some(last)) = (
+                events.first().map(|e| e.seq),
+                events.last().map(|e| e.seq),
+            ) else {
                 return Err(StoreError::Invalid(
                     "a turn with a client message id must append an event".into(),
                 ));
@@ -298,10 +271,10 @@ impl Turn {
             )
             .bind(&self.conversation.id)
             .bind(id)
-            .bind(first.seq)
-            .bind(last.seq)
+            .bind(first)
+            .bind(last)
             .bind(now_ms)
-            .execute(&mut *self.tx)
+            .execute(&mut *self.unit.tx)
             .await;
             match recorded {
                 Ok(_) => {}
@@ -314,10 +287,6 @@ impl Turn {
                 Err(e) => return Err(e.into()),
             }
         }
-        self.tx.commit().await?;
-        for event in &self.events {
-            self.store.published(event);
-        }
-        Ok(self.events)
+        self.unit.commit().await
     }
 }
