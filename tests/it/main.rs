@@ -26,7 +26,9 @@
 //! - [`end_to_end`]: a Korean deposit case with the real model from the first
 //!   message to the agent's reply on the socket and the rating.
 //! - [`durability`]: the real binary is SIGKILLed during traffic and restarted
-//!   on the same data dir; every acknowledged message is still there.
+//!   on the same data dir; every acknowledged message is still there; escalating
+//!   turns with client message ids and retries, on SQLite and PostgreSQL, leave
+//!   every conversation before or after each turn.
 //! - [`masking`]: the secret masker on the masking test set
 //!   (`tests/data/masking/`, written independently of it): share of secrets
 //!   masked and of look-alikes damaged, every failure printed.
