@@ -192,20 +192,14 @@ async fn start_server(dir: &std::path::Path) -> String {
         config.engine.max_batch, config.engine.queue_capacity, config.engine.max_queue_wait
     );
     let c = config.clone();
-    let engine = tokio::task::spawn_blocking(move || {
-        intentdesk::commands::start_engine(
-            &c.encoder,
-            &c.model_dir,
-            &c.catalog_dir,
-            c.service.policy,
-            c.engine,
-        )
+    let (engine, catalog) = tokio::task::spawn_blocking(move || {
+        intentdesk::commands::start_engine(&c.encoder, &c.model_dir, &c.catalog_dir, c.engine)
     })
     .await
     .expect("loader")
     .expect("run `intentdesk fetch-model` first");
     let store = Store::open_data_dir(dir).await.expect("store");
-    let chat = Arc::new(ChatService::new(engine, store, config.service));
+    let chat = Arc::new(ChatService::new(engine, catalog, store, config.service));
     let state = AppState::new(chat, config.http).await.expect("state");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));

@@ -7,6 +7,7 @@ use std::time::Instant;
 
 use anyhow::Context;
 
+use crate::catalog::Catalog;
 use crate::config::{
     CalibrateArgs, ClassifyArgs, CombineArgs, Database, EvalArgs, FetchArgs, HeldOut, ServeArgs,
     ServeConfig, SimulateArgs, TrainArgs, TrainData, TrainMember,
@@ -16,7 +17,7 @@ use crate::data::Dataset;
 use crate::engine::{Engine, EngineConfig};
 use crate::eval::{EvalOptions, evaluate, plot};
 use crate::http::{self, AppState};
-use crate::inference::{IntentEngine, load_catalog};
+use crate::inference::{check_model, load_catalog};
 use crate::model::IntentModel;
 use crate::model::calibration::ThresholdGoal;
 use crate::model::embed::EmbeddingModel;
@@ -285,9 +286,10 @@ pub fn eval_command(args: &EvalArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// What `classify` runs: the full engine for a catalog model, or a bare classifier.
+/// What `classify` runs: a catalog model with its catalog (and the policy's route), or a
+/// bare classifier.
 enum Mode {
-    Catalog(IntentEngine),
+    Catalog(IntentModel, Catalog),
     Bare(IntentModel),
 }
 
@@ -298,7 +300,8 @@ pub fn classify_command(args: &ClassifyArgs) -> anyhow::Result<()> {
     let model = load_model(&args.model, &args.encoder)?;
     let mode = if model.catalog_sha256().is_some() {
         let catalog = load_catalog(&args.catalog)?;
-        Mode::Catalog(IntentEngine::new(model, catalog, PolicyConfig::default())?)
+        check_model(&model, &catalog)?;
+        Mode::Catalog(model, catalog)
     } else {
         Mode::Bare(model)
     };
@@ -306,7 +309,11 @@ pub fn classify_command(args: &ClassifyArgs) -> anyhow::Result<()> {
     let mut out = stdout.lock();
     let mut emit = |text: &str| -> anyhow::Result<()> {
         let json = match &mode {
-            Mode::Catalog(engine) => serde_json::to_value(engine.classify(&[text])?.remove(0))?,
+            Mode::Catalog(model, catalog) => {
+                let policy = PolicyConfig::default();
+                let c = crate::inference::classify(model, catalog, &policy, &[text])?.remove(0);
+                serde_json::to_value(c)?
+            }
             Mode::Bare(model) => {
                 let analysis = crate::nlu::analyse(text);
                 let prediction = model.predict(&[analysis.masked.text.as_str()])?.remove(0);
@@ -338,25 +345,25 @@ pub fn classify_command(args: &ClassifyArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Loads the encoder, the classifier and its catalog, and starts the model thread.
+/// Loads the encoder, the classifier and its catalog, checks they fit, and starts the model
+/// thread. The catalog goes to the service (the engine only predicts).
 pub fn start_engine(
     encoder: &crate::model::EncoderOptions,
     model_dir: &std::path::Path,
     catalog_dir: &std::path::Path,
-    policy: PolicyConfig,
     config: EngineConfig,
-) -> anyhow::Result<Engine> {
+) -> anyhow::Result<(Engine, Arc<Catalog>)> {
     let t = Instant::now();
     let model = IntentModel::load(model_dir, encoder)?;
     let catalog = load_catalog(catalog_dir)?;
-    let engine = IntentEngine::new(model, catalog, policy)?;
+    check_model(&model, &catalog)?;
     tracing::info!(
         model = %model_dir.display(),
         catalog = %catalog_dir.display(),
         ms = t.elapsed().as_millis() as u64,
         "model loaded"
     );
-    Ok(Engine::start(engine, config)?)
+    Ok((Engine::start(model, config)?, Arc::new(catalog)))
 }
 
 /// `intentdesk serve`
@@ -376,16 +383,15 @@ pub async fn serve(
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
     tracing::info!(?config, "starting");
-    let (encoder, model_dir, catalog_dir, policy, engine_config) = (
+    let (encoder, model_dir, catalog_dir, engine_config) = (
         config.encoder.clone(),
         config.model_dir.clone(),
         config.catalog_dir.clone(),
-        config.service.policy,
         config.engine,
     );
     // Loading weights is slow, synchronous work: keep it off the runtime's workers.
-    let engine = tokio::task::spawn_blocking(move || {
-        start_engine(&encoder, &model_dir, &catalog_dir, policy, engine_config)
+    let (engine, catalog) = tokio::task::spawn_blocking(move || {
+        start_engine(&encoder, &model_dir, &catalog_dir, engine_config)
     })
     .await
     .context("the model loader panicked")??;
@@ -397,7 +403,7 @@ pub async fn serve(
             .await
             .with_context(|| format!("connecting to {}", crate::config::redact_url(url)))?,
     };
-    let chat = Arc::new(ChatService::new(engine, store.clone(), config.service));
+    let chat = Arc::new(ChatService::new(engine, catalog, store.clone(), config.service));
     let state = AppState::new(chat, config.http.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await

@@ -1,7 +1,10 @@
 //! One message in, one classification out: secrets masked, language
 //! detected, details extracted, the masked text classified by the model, and
 //! the route the policy would take for it in a fresh conversation. This is
-//! what `intentdesk classify` prints and `POST /v1/classify` answers.
+//! what `intentdesk classify` prints ([`classify`], synchronous) and
+//! `POST /v1/classify` answers (the async service asks the engine for the
+//! predictions, then [`Classification::compose`]). Also the check that a model
+//! fits the catalog it is served with.
 
 use std::path::Path;
 
@@ -9,17 +12,10 @@ use serde::Serialize;
 
 use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::model::prediction::Scored;
-use crate::model::{IntentModel, Prediction};
+use crate::model::IntentModel;
+use crate::model::prediction::{Prediction, Scored};
 use crate::nlu::{self, Analysis, Details, SecretKind};
 use crate::policy::{self, ConversationState, PolicyConfig, QueueState};
-
-/// The model (encoder and classifier, or an ensemble) and the catalog it was trained for.
-pub struct IntentEngine {
-    pub model: IntentModel,
-    pub catalog: Catalog,
-    pub policy: PolicyConfig,
-}
 
 /// Everything known about one message.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -78,49 +74,53 @@ pub fn load_catalog(dir: &Path) -> Result<Catalog> {
     })
 }
 
-impl IntentEngine {
-    /// Puts the parts together, refusing a classifier trained on another
-    /// catalog or with labels the catalog does not have.
-    pub fn new(model: IntentModel, catalog: Catalog, policy: PolicyConfig) -> Result<Self> {
-        check_catalog(&model, &catalog)?;
-        if let Some(unknown) = model.labels().iter().find(|l| catalog.intent(l).is_none()) {
-            return Err(Error::ClassifierMismatch {
-                path: model.dir().to_path_buf(),
-                reason: format!(
-                    "label {unknown:?} is not an intent of {}",
-                    catalog.dir.display()
-                ),
-            });
-        }
-        Ok(IntentEngine {
-            model,
+/// Checks a model fits the catalog it is served with: trained on this very catalog, and
+/// every label an intent of it.
+pub fn check_model(model: &IntentModel, catalog: &Catalog) -> Result<()> {
+    check_catalog(model, catalog)?;
+    match model.labels().iter().find(|l| catalog.intent(l).is_none()) {
+        Some(unknown) => Err(Error::ClassifierMismatch {
+            path: model.dir().to_path_buf(),
+            reason: format!(
+                "label {unknown:?} is not an intent of {}",
+                catalog.dir.display()
+            ),
+        }),
+        None => Ok(()),
+    }
+}
+
+/// Classifies a batch of raw messages in this thread: what `intentdesk classify` runs. The
+/// model must fit the catalog ([`check_model`]).
+pub fn classify(
+    model: &IntentModel,
+    catalog: &Catalog,
+    policy: &PolicyConfig,
+    texts: &[&str],
+) -> Result<Vec<Classification>> {
+    let analyses: Vec<Analysis> = texts.iter().map(|t| nlu::analyse(t)).collect();
+    let masked: Vec<&str> = analyses.iter().map(|a| a.masked.text.as_str()).collect();
+    let predictions = model.predict(&masked)?;
+    Ok(analyses
+        .into_iter()
+        .zip(predictions)
+        .map(|(analysis, prediction)| {
+            Classification::compose(catalog, policy, analysis, prediction)
+        })
+        .collect())
+}
+
+impl Classification {
+    /// Combines an analysis and its prediction with the policy's first-message decision.
+    pub fn compose(
+        catalog: &Catalog,
+        policy: &PolicyConfig,
+        analysis: Analysis,
+        prediction: Prediction,
+    ) -> Classification {
+        let outcome = policy::decide(
             catalog,
             policy,
-        })
-    }
-
-    /// Predictions for already-masked texts, in one batch.
-    pub fn predict_masked(&self, masked: &[&str]) -> Result<Vec<Prediction>> {
-        self.model.predict(masked)
-    }
-
-    /// Classifies a batch of raw messages.
-    pub fn classify(&self, texts: &[&str]) -> Result<Vec<Classification>> {
-        let analyses: Vec<Analysis> = texts.iter().map(|t| nlu::analyse(t)).collect();
-        let masked: Vec<&str> = analyses.iter().map(|a| a.masked.text.as_str()).collect();
-        let predictions = self.predict_masked(&masked)?;
-        Ok(analyses
-            .into_iter()
-            .zip(predictions)
-            .map(|(analysis, prediction)| self.describe(analysis, prediction))
-            .collect())
-    }
-
-    /// Combines an analysis and a prediction with the policy's first-message decision.
-    pub fn describe(&self, analysis: Analysis, prediction: Prediction) -> Classification {
-        let outcome = policy::decide(
-            &self.catalog,
-            &self.policy,
             &ConversationState::default(),
             &analysis,
             &prediction,
@@ -128,7 +128,7 @@ impl IntentEngine {
         );
         Classification {
             language: analysis.detection.lang.code().to_string(),
-            intent_route: self.catalog.intent(&prediction.intent).map(|i| i.route),
+            intent_route: catalog.intent(&prediction.intent).map(|i| i.route),
             intent: prediction.intent,
             confidence: prediction.confidence,
             top: prediction.top,

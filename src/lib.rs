@@ -13,11 +13,14 @@
 //!   queue, active incident notices) → answer / collect / open ticket /
 //!   escalate / clarify ...; `policy::notice` matches a message to a notice.
 //! - [`inference`]: one message → masked text, language, details, intent,
-//!   confidence and the route the policy would take.
-//! - [`engine`]: the async facade over the model: a dedicated thread behind a
+//!   confidence and the route the policy would take (`Classification::compose`);
+//!   `check_model`, whether a model fits the catalog it is served with.
+//! - [`engine`]: the async facade over the model, masked texts → predictions
+//!   and nothing else: a dedicated thread running a `Predictor` behind a
 //!   bounded queue that batches requests from every connection into one
 //!   forward pass; overload, health and model metrics.
-//! - [`conversation`]: the support service, knowing no transport: a customer
+//! - [`conversation`]: the support service, knowing no transport, holding the
+//!   catalog and the policy configuration: a customer
 //!   message → nlu → engine → policy → store / queue → events, one transaction
 //!   per turn, detached from the request, idempotent by client message id; agent actions,
 //!   automatic assignment, queue updates, ratings, transcripts; the agent

@@ -32,7 +32,8 @@ use serde::Serialize;
 use crate::catalog::{Catalog, Priority};
 use crate::engine::Engine;
 use crate::error::{Error, Result};
-use crate::model::Prediction;
+use crate::inference::Classification;
+use crate::model::prediction::Prediction;
 use crate::nlu::{self, Lang};
 use crate::policy::{self, PolicyConfig};
 use crate::queue::{self, AgentLoad};
@@ -208,18 +209,25 @@ impl QueueSnapshot {
 }
 
 impl ChatService {
-    pub fn new(engine: Engine, store: Store, config: ServiceConfig) -> ChatService {
-        ChatService::with_clock(engine, store, config, Arc::new(SystemClock))
+    /// The service on `engine`, whose model must fit `catalog` ([`crate::inference::check_model`]).
+    pub fn new(
+        engine: Engine,
+        catalog: Arc<Catalog>,
+        store: Store,
+        config: ServiceConfig,
+    ) -> ChatService {
+        ChatService::with_clock(engine, catalog, store, config, Arc::new(SystemClock))
     }
 
     pub fn with_clock(
         engine: Engine,
+        catalog: Arc<Catalog>,
         store: Store,
         config: ServiceConfig,
         clock: Arc<dyn Clock>,
     ) -> ChatService {
         ChatService {
-            catalog: engine.catalog().clone(),
+            catalog,
             engine,
             store,
             config,
@@ -254,6 +262,22 @@ impl ChatService {
 
     fn now(&self) -> i64 {
         self.clock.now_ms()
+    }
+
+    /// Classifies raw messages as first messages of a fresh conversation (`/v1/classify`):
+    /// analysed here, predicted by the engine (batched with every other caller), routed by
+    /// the policy with this service's configuration. Nothing is stored.
+    pub async fn classify(&self, texts: &[&str]) -> Result<Vec<Classification>> {
+        let analyses: Vec<nlu::Analysis> = texts.iter().map(|t| nlu::analyse(t)).collect();
+        let masked: Vec<&nlu::Masked> = analyses.iter().map(|a| &a.masked).collect();
+        let predictions = self.engine.predict(&masked).await?;
+        Ok(analyses
+            .into_iter()
+            .zip(predictions)
+            .map(|(analysis, prediction)| {
+                Classification::compose(&self.catalog, &self.config.policy, analysis, prediction)
+            })
+            .collect())
     }
 
     /// A new conversation (no message yet).

@@ -6,16 +6,15 @@ use std::path::Path;
 use std::sync::{Arc, OnceLock};
 
 use super::*;
-use crate::engine::{Backend, EngineConfig};
-use crate::inference::{Classification, load_catalog};
+use crate::engine::{EngineConfig, Predictor};
+use crate::inference::load_catalog;
 use crate::model::prediction::{Rejection, Scored};
-use crate::nlu::Analysis;
 
 struct Scripted {
     catalog: Arc<Catalog>,
 }
 
-impl Backend for Scripted {
+impl Predictor for Scripted {
     fn predict_masked(&self, masked: &[&str]) -> Result<Vec<Prediction>> {
         Ok(masked
             .iter()
@@ -47,10 +46,6 @@ impl Backend for Scripted {
             })
             .collect())
     }
-
-    fn describe(&self, _analysis: Analysis, _prediction: Prediction) -> Classification {
-        unimplemented!("not used by the service")
-    }
 }
 
 fn catalog() -> Arc<Catalog> {
@@ -68,14 +63,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_data_dir(dir.path()).await.unwrap();
-    let backend = Scripted { catalog: catalog() };
-    let engine = Engine::spawn(
-        backend,
-        catalog(),
-        PolicyConfig::default(),
-        EngineConfig::default(),
-    )
-    .unwrap();
+    let engine = Engine::start(Scripted { catalog: catalog() }, EngineConfig::default()).unwrap();
     let config = ServiceConfig {
         // Keep collect intents on the ticket path even with nobody online (120 min).
         policy: PolicyConfig {
@@ -84,7 +72,7 @@ async fn fixture() -> Fixture {
         },
         ..Default::default()
     };
-    let service = ChatService::new(engine, store, config);
+    let service = ChatService::new(engine, catalog(), store, config);
     Fixture { service, _dir: dir }
 }
 

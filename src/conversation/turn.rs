@@ -13,7 +13,7 @@ use super::{
     silent_prediction, texts,
 };
 use crate::error::{Error, Result};
-use crate::model::Prediction;
+use crate::model::prediction::Prediction;
 use crate::nlu::{self, Analysis, Lang};
 use crate::policy::{self, ConversationState, Decision, Outcome, QueueState, TicketView};
 use crate::queue::AgentLoad;
@@ -126,7 +126,7 @@ impl ChatService {
         // The policy is silent while an agent owns the conversation: spare the model.
         let mut prediction = match open {
             Some(t) if t.state == TicketState::Assigned => None,
-            _ => Some(self.engine.predict(&analysis).await?),
+            _ => Some(self.engine.predict_one(&analysis.masked).await?),
         };
         let committed = loop {
             let attempt = self
@@ -140,7 +140,7 @@ impl ChatService {
             match attempt {
                 Attempt::Done(c) => break c,
                 Attempt::Replay(events) => return Ok(events),
-                Attempt::NeedsModel => prediction = Some(self.engine.predict(&analysis).await?),
+                Attempt::NeedsModel => prediction = Some(self.engine.predict_one(&analysis.masked).await?),
             }
         };
         Ok(self.after_commit(conversation_id, committed).await)

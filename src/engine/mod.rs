@@ -1,6 +1,8 @@
-//! The async facade over the synchronous model: one dedicated thread owns the model, requests
-//! reach it through a bounded queue with oneshot replies, and the thread drains what is queued
-//! into one forward pass (dynamic batching across connections).
+//! The async facade over the synchronous model, masked texts in, predictions out: one
+//! dedicated thread owns the model, requests reach it through a bounded queue with oneshot
+//! replies, and the thread drains what is queued into one forward pass (dynamic batching
+//! across connections). It knows no catalog and no policy: what a prediction means for a
+//! customer is decided on the async side ([`crate::conversation::ChatService`]).
 //!
 //! Why this shape (after text-embeddings-inference):
 //! - the model never runs on a runtime worker thread, so a forward pass cannot stall the
@@ -24,12 +26,10 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::{mpsc, oneshot};
 
-use crate::catalog::Catalog;
 use crate::error::{Error, Result};
-use crate::inference::{Classification, IntentEngine};
-use crate::model::Prediction;
-use crate::nlu::{self, Analysis};
-use crate::policy::PolicyConfig;
+use crate::model::IntentModel;
+use crate::model::prediction::Prediction;
+use crate::nlu::{self, Masked};
 
 /// Tunables of the engine's queue and batcher.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -59,45 +59,23 @@ impl Default for EngineConfig {
     }
 }
 
-/// What the worker thread runs: the real [`IntentEngine`], or a stand-in in tests.
-pub trait Backend: Send + 'static {
-    /// Predictions for already-masked texts, one forward pass.
+/// What the worker thread runs: the real [`IntentModel`], or a stand-in in tests.
+pub trait Predictor: Send + 'static {
+    /// Predictions for already-masked texts, one forward pass, in the order of the texts.
     fn predict_masked(&self, masked: &[&str]) -> Result<Vec<Prediction>>;
-    /// Turns an analysis and its prediction into the `classify` answer.
-    fn describe(&self, analysis: Analysis, prediction: Prediction) -> Classification;
 }
 
-impl Backend for IntentEngine {
+impl Predictor for IntentModel {
     fn predict_masked(&self, masked: &[&str]) -> Result<Vec<Prediction>> {
-        IntentEngine::predict_masked(self, masked)
-    }
-
-    fn describe(&self, analysis: Analysis, prediction: Prediction) -> Classification {
-        IntentEngine::describe(self, analysis, prediction)
-    }
-}
-
-/// Where a job's answer goes.
-enum ReplyTo {
-    Predictions(oneshot::Sender<Result<Vec<Prediction>>>),
-    Classifications(oneshot::Sender<Result<Vec<Classification>>>),
-}
-
-impl ReplyTo {
-    /// The caller dropped its receiver (gave up): the job need not run.
-    fn is_closed(&self) -> bool {
-        match self {
-            ReplyTo::Predictions(tx) => tx.is_closed(),
-            ReplyTo::Classifications(tx) => tx.is_closed(),
-        }
+        self.predict(masked)
     }
 }
 
 /// One request waiting for the model.
 struct Job {
-    /// The analysed messages; the model sees only their masked text.
-    analyses: Vec<Analysis>,
-    reply: ReplyTo,
+    /// Masked texts: the model never sees a message before [`nlu::mask`].
+    texts: Vec<String>,
+    reply: oneshot::Sender<Result<Vec<Prediction>>>,
     /// When it was queued, for the queue-wait histogram.
     queued_at: Instant,
 }
@@ -121,7 +99,7 @@ impl Shared {
     /// The worker took `job` off the queue.
     fn dequeued(&self, job: Job) -> Job {
         self.queued_texts
-            .fetch_sub(job.analyses.len(), Ordering::Relaxed);
+            .fetch_sub(job.texts.len(), Ordering::Relaxed);
         job
     }
 
@@ -163,8 +141,6 @@ pub struct Engine {
     /// Bounded: `try_send` failing is the overload signal. Never awaited on.
     tx: mpsc::Sender<Job>,
     shared: Arc<Shared>,
-    catalog: Arc<Catalog>,
-    policy: PolicyConfig,
     config: EngineConfig,
 }
 
@@ -178,20 +154,8 @@ impl std::fmt::Debug for Engine {
 }
 
 impl Engine {
-    /// Moves the loaded model onto its own thread.
-    pub fn start(engine: IntentEngine, config: EngineConfig) -> Result<Engine> {
-        let catalog = Arc::new(engine.catalog.clone());
-        let policy = engine.policy;
-        Engine::spawn(engine, catalog, policy, config)
-    }
-
-    /// Starts a worker thread running `backend` (the real engine, or a stand-in in tests).
-    pub fn spawn(
-        backend: impl Backend,
-        catalog: Arc<Catalog>,
-        policy: PolicyConfig,
-        config: EngineConfig,
-    ) -> Result<Engine> {
+    /// Moves `predictor` (the loaded model, or a stand-in in tests) onto its own thread.
+    pub fn start(predictor: impl Predictor, config: EngineConfig) -> Result<Engine> {
         if config.max_batch == 0 || config.queue_capacity == 0 {
             return Err(Error::InvalidInput(format!(
                 "engine max batch ({}) and queue capacity ({}) must be at least 1",
@@ -209,25 +173,9 @@ impl Engine {
         let max_batch = config.max_batch;
         std::thread::Builder::new()
             .name("intentdesk-model".into())
-            .spawn(move || worker::run(backend, rx, worker_shared, max_batch))
+            .spawn(move || worker::run(predictor, rx, worker_shared, max_batch))
             .map_err(|e| Error::ModelUnavailable(format!("cannot start the model thread: {e}")))?;
-        Ok(Engine {
-            tx,
-            shared,
-            catalog,
-            policy,
-            config,
-        })
-    }
-
-    /// The catalog the model was trained on.
-    pub fn catalog(&self) -> &Arc<Catalog> {
-        &self.catalog
-    }
-
-    /// The policy tunables the engine was built with.
-    pub fn policy(&self) -> PolicyConfig {
-        self.policy
+        Ok(Engine { tx, shared, config })
     }
 
     pub fn config(&self) -> EngineConfig {
@@ -239,23 +187,19 @@ impl Engine {
         self.tx.max_capacity() - self.tx.capacity()
     }
 
-    /// Classifies raw messages (masked, language, details, intent, route), batched with
-    /// whatever else is queued.
-    pub async fn classify(&self, texts: &[&str]) -> Result<Vec<Classification>> {
-        if texts.is_empty() {
+    /// The model's predictions for masked messages, batched with whatever else is queued.
+    pub async fn predict(&self, masked: &[&Masked]) -> Result<Vec<Prediction>> {
+        if masked.is_empty() {
             return Ok(Vec::new());
         }
-        let analyses = texts.iter().map(|t| nlu::analyse(t)).collect();
         let (tx, rx) = oneshot::channel();
-        self.enqueue(analyses, ReplyTo::Classifications(tx))?;
+        self.enqueue(masked.iter().map(|m| m.text.clone()).collect(), tx)?;
         receive(rx).await
     }
 
-    /// The model's prediction for one analysed message (its masked text).
-    pub async fn predict(&self, analysis: &Analysis) -> Result<Prediction> {
-        let (tx, rx) = oneshot::channel();
-        self.enqueue(vec![analysis.clone()], ReplyTo::Predictions(tx))?;
-        receive(rx)
+    /// The model's prediction for one masked message.
+    pub async fn predict_one(&self, masked: &Masked) -> Result<Prediction> {
+        self.predict(&[masked])
             .await?
             .pop()
             .ok_or_else(|| Error::Internal("the model returned no prediction".into()))
@@ -272,7 +216,7 @@ impl Engine {
             return Ok(());
         }
         let (tx, rx) = oneshot::channel();
-        self.enqueue(vec![nlu::analyse("health check")], ReplyTo::Predictions(tx))?;
+        self.enqueue(vec![nlu::mask("health check").text], tx)?;
         match tokio::time::timeout(self.config.health_timeout, receive(rx)).await {
             Ok(result) => result.map(|_| ()),
             Err(_) => Err(Error::ModelUnavailable(format!(
@@ -282,7 +226,11 @@ impl Engine {
         }
     }
 
-    fn enqueue(&self, analyses: Vec<Analysis>, reply: ReplyTo) -> Result<()> {
+    fn enqueue(
+        &self,
+        texts: Vec<String>,
+        reply: oneshot::Sender<Result<Vec<Prediction>>>,
+    ) -> Result<()> {
         if let Some(budget) = self.config.max_queue_wait
             && self.shared.estimated_wait() > budget
         {
@@ -291,11 +239,11 @@ impl Engine {
                 queued: self.queued(),
             });
         }
-        let texts = analyses.len();
+        let count = texts.len();
         // Counted before the send: the worker may take the job (and subtract) at once.
-        self.shared.queued_texts.fetch_add(texts, Ordering::Relaxed);
+        self.shared.queued_texts.fetch_add(count, Ordering::Relaxed);
         let job = Job {
-            analyses,
+            texts,
             reply,
             queued_at: Instant::now(),
         };
@@ -304,14 +252,14 @@ impl Engine {
         match result {
             Ok(()) => Ok(()),
             Err(mpsc::error::TrySendError::Full(_)) => {
-                self.shared.queued_texts.fetch_sub(texts, Ordering::Relaxed);
+                self.shared.queued_texts.fetch_sub(count, Ordering::Relaxed);
                 metrics::counter!("intentdesk_model_overloaded_total").increment(1);
                 Err(Error::Overloaded {
                     queued: self.queued(),
                 })
             }
             Err(mpsc::error::TrySendError::Closed(_)) => {
-                self.shared.queued_texts.fetch_sub(texts, Ordering::Relaxed);
+                self.shared.queued_texts.fetch_sub(count, Ordering::Relaxed);
                 Err(Error::ModelUnavailable(
                     "the model thread has stopped".into(),
                 ))

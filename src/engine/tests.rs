@@ -1,21 +1,12 @@
 //! The batcher with a stand-in model whose forward pass the test holds and releases, so
 //! batching, overload, skipping and health are checked deterministically.
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use super::*;
-use crate::inference::load_catalog;
 use crate::model::prediction::Scored;
-
-fn catalog() -> Arc<Catalog> {
-    static CATALOG: OnceLock<Arc<Catalog>> = OnceLock::new();
-    CATALOG
-        .get_or_init(|| Arc::new(load_catalog(std::path::Path::new("intents")).unwrap()))
-        .clone()
-}
 
 /// Predicts "the masked text" as the intent; each forward pass announces itself and then
 /// waits for a release token (when gated).
@@ -25,7 +16,7 @@ struct Gated {
     fail: bool,
 }
 
-impl Backend for Gated {
+impl Predictor for Gated {
     fn predict_masked(&self, masked: &[&str]) -> Result<Vec<Prediction>> {
         let _ = self
             .entered
@@ -42,23 +33,6 @@ impl Backend for Gated {
         Ok(masked.iter().map(|t| prediction(t)).collect())
     }
 
-    fn describe(&self, analysis: Analysis, prediction: Prediction) -> Classification {
-        if analysis.masked.text == "panic while describing" {
-            panic!("stand-in model panics after the forward pass");
-        }
-        Classification {
-            language: analysis.detection.lang.code().into(),
-            intent: prediction.intent,
-            confidence: prediction.confidence,
-            top: prediction.top,
-            out_of_scope: prediction.out_of_scope,
-            route: "answer".into(),
-            intent_route: None,
-            details: analysis.details,
-            masked: analysis.masked.text,
-            secrets: analysis.masked.secrets,
-        }
-    }
 }
 
 fn prediction(text: &str) -> Prediction {
@@ -99,7 +73,7 @@ fn gated_with(max_batch: usize, queue_capacity: usize, max_queue_wait: Option<Du
         health_timeout: Duration::from_millis(300),
         max_queue_wait,
     };
-    let engine = Engine::spawn(backend, catalog(), PolicyConfig::default(), config).unwrap();
+    let engine = Engine::start(backend, config).unwrap();
     Harness {
         engine,
         entered,
@@ -109,8 +83,8 @@ fn gated_with(max_batch: usize, queue_capacity: usize, max_queue_wait: Option<Du
 
 fn predict_task(engine: &Engine, text: &str) -> tokio::task::JoinHandle<Result<Prediction>> {
     let engine = engine.clone();
-    let analysis = nlu::analyse(text);
-    tokio::spawn(async move { engine.predict(&analysis).await })
+    let masked = nlu::mask(text);
+    tokio::spawn(async move { engine.predict_one(&masked).await })
 }
 
 /// Waits until `n` more requests sit in the queue.
@@ -177,8 +151,9 @@ async fn a_request_larger_than_the_batch_limit_is_split_and_keeps_its_order() {
     }
     let texts: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let out = h.engine.classify(&refs).await.unwrap();
-    let intents: Vec<&str> = out.iter().map(|c| c.intent.as_str()).collect();
+    let masked: Vec<Masked> = refs.iter().map(|t| nlu::mask(t)).collect();
+    let out = h.engine.predict(&masked.iter().collect::<Vec<_>>()).await.unwrap();
+    let intents: Vec<&str> = out.iter().map(|p| p.intent.as_str()).collect();
     assert_eq!(intents, refs);
     let sizes: Vec<usize> = [
         h.entered.recv().await.unwrap(),
@@ -199,7 +174,7 @@ async fn a_full_queue_is_refused_at_once_as_overloaded() {
     let a = predict_task(&h.engine, "a");
     let b = predict_task(&h.engine, "b");
     until_queued(&h.engine, 2).await;
-    let refused = h.engine.predict(&nlu::analyse("c")).await;
+    let refused = h.engine.predict_one(&nlu::mask("c")).await;
     assert!(
         matches!(refused, Err(Error::Overloaded { queued: 2 })),
         "{refused:?}"
@@ -257,14 +232,8 @@ async fn model_errors_and_panics_reach_every_caller_and_the_worker_survives() {
         release: None,
         fail: true,
     };
-    let engine = Engine::spawn(
-        failing,
-        catalog(),
-        PolicyConfig::default(),
-        EngineConfig::default(),
-    )
-    .unwrap();
-    let err = engine.predict(&nlu::analyse("x")).await.unwrap_err();
+    let engine = Engine::start(failing, EngineConfig::default()).unwrap();
+    let err = engine.predict_one(&nlu::mask("x")).await.unwrap_err();
     assert!(matches!(err, Error::Internal(_)), "{err:?}");
 
     let (entered_tx, _entered) = unbounded_channel();
@@ -273,34 +242,28 @@ async fn model_errors_and_panics_reach_every_caller_and_the_worker_survives() {
         release: None,
         fail: false,
     };
-    let engine = Engine::spawn(
-        panicking,
-        catalog(),
-        PolicyConfig::default(),
-        EngineConfig::default(),
-    )
-    .unwrap();
-    let err = engine.predict(&nlu::analyse("panic")).await.unwrap_err();
+    let engine = Engine::start(panicking, EngineConfig::default()).unwrap();
+    let err = engine.predict_one(&nlu::mask("panic")).await.unwrap_err();
     assert!(matches!(err, Error::Internal(_)), "{err:?}");
     assert_eq!(
-        engine.predict(&nlu::analyse("fine")).await.unwrap().intent,
+        engine.predict_one(&nlu::mask("fine")).await.unwrap().intent,
         "fine"
     );
 }
 
 #[tokio::test]
-async fn a_panic_after_the_forward_pass_answers_the_batch_and_the_thread_keeps_serving() {
+async fn a_panic_answers_every_caller_of_the_batch_and_the_thread_keeps_serving() {
     let (entered_tx, _entered) = unbounded_channel();
     let backend = Gated {
         entered: entered_tx,
         release: None,
         fail: false,
     };
-    let engine = Engine::spawn(backend, catalog(), PolicyConfig::default(), EngineConfig::default())
-        .unwrap();
+    let engine = Engine::start(backend, EngineConfig::default()).unwrap();
+    let batch = [nlu::mask("fine"), nlu::mask("panic")];
     for _ in 0..3 {
         let err = engine
-            .classify(&["fine", "panic while describing"])
+            .predict(&batch.iter().collect::<Vec<_>>())
             .await
             .unwrap_err();
         assert!(
@@ -310,8 +273,8 @@ async fn a_panic_after_the_forward_pass_answers_the_batch_and_the_thread_keeps_s
         let status = crate::http::error::ApiError::from(err).parts().0;
         assert_eq!(status.as_u16(), 500, "the one error table makes it a 500");
     }
-    let out = engine.classify(&["still serving"]).await.unwrap();
-    assert_eq!(out[0].intent, "still serving");
+    let out = engine.predict_one(&nlu::mask("still serving")).await.unwrap();
+    assert_eq!(out.intent, "still serving");
     engine.health().await.expect("healthy after panics");
 }
 
@@ -339,7 +302,7 @@ async fn a_request_that_would_wait_past_the_budget_is_refused_at_once() {
     h.entered.recv().await.unwrap();
     let queued = predict_task(&h.engine, "queued");
     until_queued(&h.engine, 1).await;
-    let refused = h.engine.predict(&nlu::analyse("late")).await;
+    let refused = h.engine.predict_one(&nlu::mask("late")).await;
     assert!(matches!(refused, Err(Error::Overloaded { .. })), "{refused:?}");
     h.release.send(()).unwrap();
     h.release.send(()).unwrap();
@@ -360,5 +323,5 @@ fn a_zero_batch_or_queue_is_refused() {
         max_batch: 0,
         ..Default::default()
     };
-    assert!(Engine::spawn(backend, catalog(), PolicyConfig::default(), config).is_err());
+    assert!(Engine::start(backend, config).is_err());
 }

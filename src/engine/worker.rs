@@ -1,7 +1,7 @@
 //! The model thread: waits for a request, drains what else is queued up to the batch limit,
-//! runs one forward pass over all of it and sends each caller its share of the answer. A
-//! panic anywhere in a batch (forward pass, describing the answers) is caught: the callers
-//! not yet answered get an internal error and the thread goes on serving.
+//! runs one forward pass over all of it and sends each caller its share of the predictions.
+//! A panic in a batch is caught: the callers not yet answered get an internal error and the
+//! thread goes on serving.
 
 use std::collections::VecDeque;
 use std::panic::AssertUnwindSafe;
@@ -10,14 +10,13 @@ use std::time::Instant;
 
 use tokio::sync::mpsc;
 
-use super::{Backend, Job, ReplyTo, Shared};
+use super::{Job, Predictor, Shared};
 use crate::error::{Error, Result};
-use crate::inference::Classification;
-use crate::model::Prediction;
+use crate::model::prediction::Prediction;
 
 /// Runs until every [`super::Engine`] handle is dropped and the queue is empty.
 pub(super) fn run(
-    backend: impl Backend,
+    predictor: impl Predictor,
     mut rx: mpsc::Receiver<Job>,
     shared: Arc<Shared>,
     max_batch: usize,
@@ -38,11 +37,11 @@ pub(super) fn run(
         while let Some(job) = next.take() {
             if job.reply.is_closed() {
                 metrics::counter!("intentdesk_model_skipped_total").increment(1);
-            } else if texts > 0 && texts + job.analyses.len() > max_batch {
+            } else if texts > 0 && texts + job.texts.len() > max_batch {
                 carried = Some(job);
                 break;
             } else {
-                texts += job.analyses.len();
+                texts += job.texts.len();
                 batch.push_back(job);
             }
             if texts >= max_batch {
@@ -52,7 +51,7 @@ pub(super) fn run(
         }
         metrics::gauge!("intentdesk_model_queue_depth").set(rx.len() as f64);
         if !batch.is_empty() {
-            guarded_batch(&backend, batch, &shared, max_batch);
+            guarded_batch(&predictor, batch, &shared, max_batch);
         }
     }
 }
@@ -60,13 +59,13 @@ pub(super) fn run(
 /// Runs a batch; if anything in it panics, every caller still waiting gets an internal
 /// error (500 through the error table) and the thread survives for the next batch.
 fn guarded_batch(
-    backend: &impl Backend,
+    predictor: &impl Predictor,
     mut batch: VecDeque<Job>,
     shared: &Shared,
     max_batch: usize,
 ) {
     let ran = std::panic::catch_unwind(AssertUnwindSafe(|| {
-        run_batch(backend, &mut batch, shared, max_batch)
+        run_batch(predictor, &mut batch, shared, max_batch)
     }));
     if ran.is_err() {
         metrics::counter!("intentdesk_model_panics_total").increment(1);
@@ -75,22 +74,21 @@ fn guarded_batch(
             "the model thread panicked in a batch; it keeps serving"
         );
         for job in batch {
-            let err = || Error::Internal("the model panicked on this batch".into());
-            match job.reply {
-                ReplyTo::Predictions(tx) => {
-                    let _ = tx.send(Err(err()));
-                }
-                ReplyTo::Classifications(tx) => {
-                    let _ = tx.send(Err(err()));
-                }
-            }
+            let _ = job.reply.send(Err(Error::Internal(
+                "the model panicked on this batch".into(),
+            )));
         }
     }
 }
 
 /// One or more forward passes (more only when a single request exceeds the batch limit).
 /// Jobs leave `batch` as they are answered, so after a panic it holds the unanswered ones.
-fn run_batch(backend: &impl Backend, batch: &mut VecDeque<Job>, shared: &Shared, max_batch: usize) {
+fn run_batch(
+    predictor: &impl Predictor,
+    batch: &mut VecDeque<Job>,
+    shared: &Shared,
+    max_batch: usize,
+) {
     let now = Instant::now();
     for job in batch.iter() {
         metrics::histogram!("intentdesk_model_queue_wait_seconds")
@@ -98,13 +96,14 @@ fn run_batch(backend: &impl Backend, batch: &mut VecDeque<Job>, shared: &Shared,
     }
     let masked: Vec<&str> = batch
         .iter()
-        .flat_map(|job| job.analyses.iter().map(|a| a.masked.text.as_str()))
+        .flat_map(|job| job.texts.iter().map(String::as_str))
         .collect();
     let mut predictions: Result<Vec<Prediction>> = Ok(Vec::with_capacity(masked.len()));
     for chunk in masked.chunks(max_batch) {
         let started = Instant::now();
-        let result = std::panic::catch_unwind(AssertUnwindSafe(|| backend.predict_masked(chunk)))
+        let result = std::panic::catch_unwind(AssertUnwindSafe(|| predictor.predict_masked(chunk)))
             .unwrap_or_else(|_| {
+                metrics::counter!("intentdesk_model_panics_total").increment(1);
                 Err(Error::Internal(
                     "the model panicked during a forward pass".into(),
                 ))
@@ -130,50 +129,23 @@ fn run_batch(backend: &impl Backend, batch: &mut VecDeque<Job>, shared: &Shared,
         Ok(all) => {
             shared.mark_ok();
             let mut all = all.into_iter();
-            // A job leaves the batch only once its answer exists: if describing panics, the
-            // job is still in `batch` and its caller gets the panic error.
-            while let Some(job) = batch.front_mut() {
-                let mine: Vec<Prediction> = all.by_ref().take(job.analyses.len()).collect();
-                let described: Option<Vec<Classification>> = match &job.reply {
-                    ReplyTo::Predictions(_) => None,
-                    ReplyTo::Classifications(_) => Some(
-                        job.analyses
-                            .iter()
-                            .cloned()
-                            .zip(mine.iter().cloned())
-                            .map(|(a, p)| backend.describe(a, p))
-                            .collect(),
-                    ),
-                };
-                let Some(job) = batch.pop_front() else { break };
-                match (job.reply, described) {
-                    (ReplyTo::Predictions(tx), _) => {
-                        let _ = tx.send(Ok(mine));
-                    }
-                    (ReplyTo::Classifications(tx), described) => {
-                        let _ = tx.send(Ok(described.unwrap_or_default()));
-                    }
-                }
+            while let Some(job) = batch.pop_front() {
+                let mine: Vec<Prediction> = all.by_ref().take(job.texts.len()).collect();
+                let _ = job.reply.send(Ok(mine));
             }
         }
         Err(e) => {
             tracing::error!(error = %e, texts = masked_len(batch), "forward pass failed");
             let message = e.to_string();
             while let Some(job) = batch.pop_front() {
-                let err = || Error::Internal(format!("the model failed: {message}"));
-                match job.reply {
-                    ReplyTo::Predictions(tx) => {
-                        let _ = tx.send(Err(err()));
-                    }
-                    ReplyTo::Classifications(tx) => {
-                        let _ = tx.send(Err(err()));
-                    }
-                }
+                let _ = job
+                    .reply
+                    .send(Err(Error::Internal(format!("the model failed: {message}"))));
             }
         }
     }
 }
 
 fn masked_len(batch: &VecDeque<Job>) -> usize {
-    batch.iter().map(|j| j.analyses.len()).sum()
+    batch.iter().map(|j| j.texts.len()).sum()
 }

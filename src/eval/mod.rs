@@ -15,7 +15,7 @@ use crate::data::Dataset;
 use crate::error::Result;
 use crate::model::IntentModel;
 use crate::model::calibration::{ReliabilityBin, ece, reliability};
-use crate::model::classifier::{Prediction, is_oos_label};
+use crate::model::prediction::{Prediction, is_oos_label};
 pub use metrics::{Figures, PerIntent};
 
 /// Settings of one evaluation run.
@@ -106,7 +106,7 @@ pub fn evaluate(model: &IntentModel, data: &Dataset, opts: &EvalOptions) -> Resu
     let oos_name = model
         .oos_label()
         .map(str::to_string)
-        .unwrap_or_else(|| crate::model::classifier::DEFAULT_OOS_LABEL.to_string());
+        .unwrap_or_else(|| crate::model::prediction::DEFAULT_OOS_LABEL.to_string());
     let gold: Vec<String> = data
         .examples
         .iter()

@@ -53,7 +53,7 @@ pub async fn classify(
     }
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let mut results = Vec::with_capacity(refs.len());
-    for c in state.chat().engine().classify(&refs).await? {
+    for c in state.chat().classify(&refs).await? {
         results.push(super::notices::classification_json(&state, c).await?);
     }
     Ok(if single {

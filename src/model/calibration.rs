@@ -6,7 +6,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::classifier::{EvidenceGate, Scores, Thresholds, TopClass, softmax_rows};
+use super::classifier::softmax_rows;
+use super::prediction::{EvidenceGate, Scores, Thresholds, TopClass};
 
 /// Mean negative log-likelihood of the true classes.
 pub fn nll(probs: &[Vec<f32>], labels: &[usize]) -> f64 {
@@ -286,7 +287,8 @@ fn objective(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::classifier::{decide, softmax_rows};
+    use crate::model::classifier::softmax_rows;
+    use crate::model::prediction::decide;
 
     fn to_scores(
         probs: &[Vec<f32>],

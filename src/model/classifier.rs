@@ -22,10 +22,7 @@ use super::embed::{EmbeddingModel, EncoderIdentity};
 use super::encoder::{
     EncoderLayer, ParamSource, RawParam, dense, l2_normalize, mask_bias, masked_mean,
 };
-pub use super::prediction::{
-    DEFAULT_OOS_LABEL, EvidenceGate, Prediction, Rejection, Scored, Scores, Thresholds, TopClass,
-    decide, is_oos_label,
-};
+use super::prediction::{Prediction, Scores, Thresholds, decide};
 use crate::error::{Error, Result};
 
 pub const META_FILE: &str = "classifier.json";

@@ -15,8 +15,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::calibration::{ThresholdGoal, choose_thresholds, ece, fit_temperature};
-use super::classifier::{Scores, Thresholds, softmax_rows};
-use super::intent_model::Member;
+use super::classifier::softmax_rows;
+use super::member::Member;
+use super::prediction::{Scores, Thresholds};
 use super::labels::{LabelledTexts, held_out_classes, top1_accuracy};
 use crate::error::{Error, Result};
 use crate::progress::Progress;

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use super::classifier::is_oos_label;
+use super::prediction::is_oos_label;
 use crate::error::{Error, Result};
 
 /// Texts with their labels.

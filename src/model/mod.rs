@@ -8,6 +8,9 @@
 //! - [`tokenize`]: prefix, truncation, padding and masks
 //! - [`embed`]: [`EmbeddingModel`], text in, unit vectors out
 //! - [`classifier`]: the trained head, its artifact and calibrated predictions
+//! - [`prediction`]: scores → [`prediction::Prediction`] (the out-of-scope rule, thresholds)
+//! - [`member`]: a classifier on its encoder, what a model directory holds once and an
+//!   ensemble several times
 //! - [`labels`]: texts with labels, held-out labels as classes, top-1 accuracy
 //! - [`train`]: training the head (and fine-tuning the top layers)
 //! - [`ensemble`]: classifiers on different encoders combined, fitted on held-out data
@@ -24,12 +27,13 @@ pub mod fast;
 pub mod ensemble;
 pub mod intent_model;
 pub mod labels;
+pub mod member;
 pub mod prediction;
 pub mod source;
 pub mod tokenize;
 pub mod train;
 
-pub use classifier::{Classifier, Prediction};
+pub use classifier::Classifier;
 pub use embed::{EmbeddingModel, EncoderOptions, Precision};
 pub use intent_model::IntentModel;
 pub use source::EncoderSource;

@@ -449,7 +449,7 @@ impl<'a> Turn<'a> {
         }
     }
 
-    /// Rule 3: a request for a person is always honoured, mid-collection included (the ticket
+    /// Rule 2: a request for a person is always honoured, mid-collection included (the ticket
     /// then keeps the collection's intent, priority and details).
     fn human_requested(&mut self) -> Decision {
         let in_context = self.state.collecting.is_some()
@@ -500,7 +500,7 @@ impl<'a> Turn<'a> {
         }
     }
 
-    /// Rule 6: the message answers the detail asked for, fills any other detail it names and
+    /// Rule 3: the message answers the detail asked for, fills any other detail it names and
     /// corrects details given before, unless it is confidently another intent (a bare TXID or
     /// number, or a yes / no to a yes / no question, is always an answer).
     fn collect_answer(
@@ -674,7 +674,7 @@ impl<'a> Turn<'a> {
         self.is_positive(understood).then(|| self.glad_it_helped())
     }
 
-    /// Rule 8: the reply to the peak-load self-help answer: a no starts the ticket path.
+    /// Rule 4: the reply to the peak-load self-help answer: a no starts the ticket path.
     fn peak_feedback(&mut self, offer: PeakOffer, understood: &Understood) -> Option<Decision> {
         let catalog = self.catalog;
         let intent = catalog.intent(&offer.intent)?;
@@ -685,7 +685,7 @@ impl<'a> Turn<'a> {
         self.is_positive(understood).then(|| self.glad_it_helped())
     }
 
-    /// Rule 2: clarify with the two best guesses; the second miss in a row hands over.
+    /// Rule 5: clarify with the two best guesses; the second miss in a row hands over.
     fn miss(&mut self, prediction: &Prediction, previous_misses: u32) -> Decision {
         let guesses: Vec<&Intent> = prediction
             .top
@@ -874,7 +874,7 @@ impl<'a> Turn<'a> {
         }
     }
 
-    /// Rule 9: the ticket's live state, or "no open request".
+    /// Rule 5: the ticket's live state, or "no open request".
     fn ticket_status(&mut self) -> Decision {
         let queue = self.queue;
         match &queue.open_ticket {

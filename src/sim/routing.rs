@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::catalog::{Catalog, Priority, Route};
-use crate::model::Prediction;
+use crate::model::prediction::Prediction;
 use crate::nlu::{self, Analysis};
 use crate::policy::{self, ConversationState, Decision, Outcome, PolicyConfig, QueueState};
 

@@ -9,7 +9,7 @@ use intentdesk::eval::metrics::figures;
 use intentdesk::eval::{EvalOptions, evaluate};
 use intentdesk::model::EmbeddingModel;
 use intentdesk::model::calibration::{ThresholdGoal, choose_thresholds};
-use intentdesk::model::classifier::{Scores, Thresholds, decide};
+use intentdesk::model::prediction::{Scores, Thresholds, decide};
 use intentdesk::model::labels::held_out_classes;
 use intentdesk::model::train::{TrainOptions, Trained};
 

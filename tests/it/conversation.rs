@@ -3,15 +3,23 @@
 
 use std::sync::OnceLock;
 
-use intentdesk::inference::{IntentEngine, load_catalog};
+use intentdesk::catalog::Catalog;
+use intentdesk::inference::{check_model, load_catalog};
 use intentdesk::model::{Classifier, IntentModel};
 use intentdesk::nlu::{self, Lang, SecretKind};
 use intentdesk::policy::{self, ConversationState, Decision, Outcome, PolicyConfig, QueueState};
 
 use super::common;
 
-fn engine() -> &'static IntentEngine {
-    static ENGINE: OnceLock<IntentEngine> = OnceLock::new();
+/// The shipped model, the catalog it fits and the default policy, loaded once.
+struct Shipped {
+    model: IntentModel,
+    catalog: Catalog,
+    policy: PolicyConfig,
+}
+
+fn shipped() -> &'static Shipped {
+    static ENGINE: OnceLock<Shipped> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let model = common::load(intentdesk::model::Precision::F32);
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -19,8 +27,12 @@ fn engine() -> &'static IntentEngine {
             Classifier::load(&root.join("models/default"), &model).expect("models/default");
         let model = IntentModel::single(model, classifier);
         let catalog = load_catalog(&root.join("intents")).expect("intents/");
-        IntentEngine::new(model, catalog, PolicyConfig::default())
-            .expect("shipped model fits the catalog")
+        check_model(&model, &catalog).expect("shipped model fits the catalog");
+        Shipped {
+            model,
+            catalog,
+            policy: PolicyConfig::default(),
+        }
     })
 }
 
@@ -42,10 +54,11 @@ impl Chat {
     }
 
     fn say(&mut self, text: &str) -> Outcome {
-        let e = engine();
+        let e = shipped();
         let analysis = nlu::analyse(text);
         let prediction = e
-            .predict_masked(&[analysis.masked.text.as_str()])
+            .model
+            .predict(&[analysis.masked.text.as_str()])
             .unwrap()
             .remove(0);
         let outcome = policy::decide(
@@ -172,7 +185,7 @@ fn chinese_customer_who_gives_a_seed_phrase_is_masked_and_warned() {
     );
     let out = chat.say(&text);
     assert_eq!(out.lang, Lang::Zh);
-    let warning = engine()
+    let warning = shipped()
         .catalog
         .messages
         .render("secret_warning", Lang::Zh, &[]);

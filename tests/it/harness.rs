@@ -13,12 +13,11 @@ use futures::{SinkExt, StreamExt};
 use http_body_util::BodyExt;
 use intentdesk::catalog::Catalog;
 use intentdesk::conversation::{ChatService, ServiceConfig};
-use intentdesk::engine::{Backend, Engine, EngineConfig};
+use intentdesk::engine::{Engine, EngineConfig, Predictor};
 use intentdesk::http::{AgentCredential, AppState, HttpConfig, app};
-use intentdesk::inference::{Classification, IntentEngine, load_catalog};
-use intentdesk::model::prediction::Scored;
-use intentdesk::model::{Classifier, IntentModel, Prediction};
-use intentdesk::nlu::Analysis;
+use intentdesk::inference::{check_model, load_catalog};
+use intentdesk::model::prediction::{Prediction, Scored};
+use intentdesk::model::{Classifier, IntentModel};
 use intentdesk::policy::PolicyConfig;
 use intentdesk::store::Store;
 use serde_json::Value;
@@ -52,10 +51,8 @@ pub fn engine() -> Engine {
             let classifier =
                 Classifier::load(&root().join("models/default"), &model).expect("models/default");
             let model = IntentModel::single(model, classifier);
-            let catalog = load_catalog(&root().join("intents")).expect("intents/");
-            let engine = IntentEngine::new(model, catalog, PolicyConfig::default())
-                .expect("model fits catalog");
-            Engine::start(engine, EngineConfig::default()).expect("engine starts")
+            check_model(&model, &catalog()).expect("model fits catalog");
+            Engine::start(model, EngineConfig::default()).expect("engine starts")
         })
         .clone()
 }
@@ -67,7 +64,7 @@ pub struct Held {
     entered: Arc<std::sync::atomic::AtomicUsize>,
 }
 
-impl Backend for Held {
+impl Predictor for Held {
     fn predict_masked(&self, masked: &[&str]) -> intentdesk::Result<Vec<Prediction>> {
         self.entered
             .fetch_add(1, std::sync::atomic::Ordering::SeqCst);
@@ -88,20 +85,6 @@ impl Backend for Held {
             .collect())
     }
 
-    fn describe(&self, analysis: Analysis, prediction: Prediction) -> Classification {
-        Classification {
-            language: analysis.detection.lang.code().into(),
-            intent: prediction.intent,
-            confidence: prediction.confidence,
-            top: prediction.top,
-            out_of_scope: false,
-            route: "smalltalk".into(),
-            intent_route: None,
-            details: analysis.details,
-            masked: analysis.masked.text,
-            secrets: analysis.masked.secrets,
-        }
-    }
 }
 
 /// An engine whose forward passes run only when the test sends a token on `release`.
@@ -149,7 +132,7 @@ pub fn held_engine(queue_capacity: usize) -> HeldEngine {
         health_timeout: Duration::from_millis(300),
         max_queue_wait: None,
     };
-    let engine = Engine::spawn(backend, catalog(), PolicyConfig::default(), config).unwrap();
+    let engine = Engine::start(backend, config).unwrap();
     HeldEngine {
         engine,
         release,
@@ -186,7 +169,7 @@ pub async fn state_with(
     http: HttpConfig,
 ) -> AppState {
     let store = Store::open_data_dir(dir).await.expect("store");
-    let chat = Arc::new(ChatService::new(engine, store, service));
+    let chat = Arc::new(ChatService::new(engine, catalog(), store, service));
     AppState::new(chat, http).await.expect("state")
 }
 
@@ -523,7 +506,7 @@ impl Drop for PgGuard {
 pub async fn state_on(url: &str) -> AppState {
     let (service, http) = test_configs();
     let store = Store::connect(url).await.expect("store");
-    let chat = Arc::new(ChatService::new(engine(), store, service));
+    let chat = Arc::new(ChatService::new(engine(), catalog(), store, service));
     AppState::new(chat, http).await.expect("state")
 }
 

@@ -7,7 +7,8 @@ use std::path::Path;
 
 use super::{FastEncoder, Forward, LinearFormat, MappedE5s1};
 use crate::error::Result;
-use crate::model::classifier::{Classifier, MapSource, Scores, WEIGHTS_FILE};
+use crate::model::classifier::{Classifier, MapSource, WEIGHTS_FILE};
+use crate::model::prediction::Scores;
 use crate::model::embed::{EncoderIdentity, EncoderOptions, Resolved};
 use crate::model::tokenize::TextTokenizer;
 

@@ -22,10 +22,9 @@ use serde_json::json;
 
 use self::phase::{Frozen, Phase, PhaseInput, Run, Targets, Trainable, clone_frozen, pool_through, run_frozen, run_phase};
 use super::calibration::{ThresholdGoal, choose_thresholds, ece, fit_temperature};
-use super::prediction::Thresholds;
+use super::prediction::{Scores, Thresholds, is_oos_label};
 use super::classifier::{
-    Classifier, ClassifierMeta, ClassifierParts, FORMAT_VERSION, MapSource, Scores, is_oos_label,
-    softmax_rows,
+    Classifier, ClassifierMeta, ClassifierParts, FORMAT_VERSION, MapSource, softmax_rows,
 };
 use super::embed::EmbeddingModel;
 use super::encoder::{EncoderLayer, l2_normalize, layer_tensor_names};
