@@ -71,6 +71,9 @@ pub struct PolicyConfig {
     pub peak_wait_minutes: u32,
     /// While collecting, a message switches intent only above this confidence.
     pub collect_switch_confidence: f32,
+    /// While collecting, a message that holds the detail asked for (a TXID when the TXID was
+    /// asked...) is that answer, whatever intent the model gives it.
+    pub collect_keep_asked_detail: bool,
 }
 
 impl Default for PolicyConfig {
@@ -78,6 +81,7 @@ impl Default for PolicyConfig {
         PolicyConfig {
             peak_wait_minutes: 15,
             collect_switch_confidence: 0.80,
+            collect_keep_asked_detail: false,
         }
     }
 }
@@ -519,6 +523,11 @@ impl<'a> Turn<'a> {
             && *confidence > self.config.collect_switch_confidence
             && catalog.intent(id).is_some()
             && !details::is_bare_value(self.text)
+            && !(self.config.collect_keep_asked_detail
+                && collecting
+                    .asked
+                    .as_deref()
+                    .is_some_and(|asked| details::value_for(asked, message_facts).is_some()))
             && !(collecting.asked.as_deref() == Some("balances_withdrawn")
                 && yes_no(self.text).is_some())
         {

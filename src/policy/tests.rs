@@ -1520,3 +1520,56 @@ fn real_nlu_details_fill_the_collection_before_any_question() {
     assert_eq!(out.replies[0].text, chat.msg("secret_warning", Lang::Ko));
     assert!(!serde_json::to_string(&out).unwrap().contains("qwer1234"));
 }
+
+#[test]
+fn with_collect_keep_asked_detail_a_message_holding_the_asked_detail_is_its_answer() {
+    // "the withdrawal I made to 0x.., hash 0x.." while the TXID is asked: the model may call it
+    // a withdrawal case, but the message holds the TXID asked for: an answer.
+    let txid = "0x5b1e0c3f9a7d2e4b6c8a0f1e3d5c7b9a2e4f6d8c0b1a3e5f7d9c2b4a6e8f0d1c";
+    let address = "0x742d35Cc6634C0532925a3b844Bc454e4438f44e";
+    let start = |keep: bool| {
+        let mut chat = Chat::new();
+        chat.config.collect_keep_asked_detail = keep;
+        chat.send_with(
+            "USDT ERC-20 deposit missing",
+            hit("deposit_missing", 0.9),
+            Details {
+                coin: Some("USDT".into()),
+                network: Some("ERC-20".into()),
+                ..Default::default()
+            },
+        );
+        chat
+    };
+    let message = format!("the withdrawal I made to {address} on the other exchange, hash {txid}");
+    let details = Details {
+        txid: Some(txid.into()),
+        address: Some(address.into()),
+        ..Default::default()
+    };
+    let mut chat = start(true);
+    let out = chat.send_with(&message, hit("withdrawal_delayed", 0.93), details.clone());
+    assert_eq!(
+        out.decision,
+        Decision::CollectDetail {
+            intent: "deposit_missing".into(),
+            key: "amount".into()
+        }
+    );
+    assert_eq!(
+        out.state.collecting.unwrap().details.get("txid").map(String::as_str),
+        Some(txid)
+    );
+    // Without the detail asked for, the same confidence is still a change of subject.
+    let mut chat = start(true);
+    let out = chat.send("someone logged into my account!!", hit("account_compromised", 0.93));
+    assert!(
+        matches!(&out.decision, Decision::EscalateNow { intent, .. } if intent == "account_compromised"),
+        "{:?}",
+        out.decision
+    );
+    // The rule off: the confident other intent wins.
+    let mut chat = start(false);
+    let out = chat.send_with(&message, hit("withdrawal_delayed", 0.93), details);
+    assert!(chat.state.collecting.as_ref().is_none_or(|c| c.intent != "deposit_missing"), "{:?}", out.decision);
+}

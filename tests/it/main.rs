@@ -12,6 +12,9 @@
 //!   evaluated; broken ensembles are refused with the file named.
 //! - [`conversation`]: multi-turn conversations through the policy with the
 //!   real shipped model; the stale-catalog check; `classify` output fields.
+//! - [`dialogues`]: multi-turn scripts in ko / en / zh / ja (`tests/data/dialogues/`)
+//!   through the real service: answers kept as answers during a collection, true changes
+//!   of subject followed, no detail dropped; the candidate switch rules swept and printed.
 //! - [`api`]: the router without a socket (`app(state).oneshot`): every
 //!   endpoint and every row of the error table (400, 401, 404, 409, 413, 422,
 //!   429 overloaded and rate-limited, 503), CORS, metrics, the OpenAPI paths.
@@ -62,6 +65,7 @@ mod browser;
 mod cli;
 mod common;
 mod conversation;
+mod dialogues;
 mod durability;
 mod encoder;
 mod end_to_end;
