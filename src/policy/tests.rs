@@ -700,6 +700,10 @@ fn anything_else_after_an_answer_is_a_new_message() {
 #[test]
 fn the_reply_language_follows_the_customer() {
     let mut chat = Chat::new();
+    // Mid-collection the Japanese fee question must switch (what decides a switch has
+    // its own tests): any intent above 0.80 may.
+    chat.config.collect_switch_confidence = 0.80;
+    chat.config.collect_switch_only_to_handover = false;
     let out = chat.send("입금이 안 됐어요", hit("deposit_missing", 0.9));
     assert_eq!((out.lang, texts(&out)[0]), (Lang::Ko, "question coin [ko]"));
     // Only a TXID: no language evidence, the conversation keeps Korean.
@@ -1041,7 +1045,7 @@ fn a_confident_other_intent_switches_but_a_bare_txid_is_an_answer() {
     );
     let out = chat.send(
         "actually it's my withdrawal that is stuck",
-        hit("withdrawal_delayed", 0.92),
+        hit("withdrawal_delayed", 0.97),
     );
     assert_eq!(
         out.decision,
@@ -1530,6 +1534,9 @@ fn with_collect_keep_asked_detail_a_message_holding_the_asked_detail_is_its_answ
     let start = |keep: bool| {
         let mut chat = Chat::new();
         chat.config.collect_keep_asked_detail = keep;
+        // The sweep's setting where this signal mattered: any intent above 0.80 may switch.
+        chat.config.collect_switch_confidence = 0.80;
+        chat.config.collect_switch_only_to_handover = false;
         chat.send_with(
             "USDT ERC-20 deposit missing",
             hit("deposit_missing", 0.9),
@@ -1572,4 +1579,51 @@ fn with_collect_keep_asked_detail_a_message_holding_the_asked_detail_is_its_answ
     let mut chat = start(false);
     let out = chat.send_with(&message, hit("withdrawal_delayed", 0.93), details);
     assert!(chat.state.collecting.as_ref().is_none_or(|c| c.intent != "deposit_missing"), "{:?}", out.decision);
+}
+
+#[test]
+fn with_collect_switch_only_to_handover_an_answer_only_reading_keeps_the_collection() {
+    // A short answer while the network is asked: a confident reading as an answer-only or
+    // smalltalk intent must not end the collection (no ticket would open and every detail
+    // given would be lost); a confident handover intent still changes the subject.
+    let start = |only_handover: bool| {
+        let mut chat = Chat::new();
+        chat.config.collect_switch_only_to_handover = only_handover;
+        chat.send_with(
+            "my USDT deposit of 500 is not there",
+            hit("deposit_missing", 0.9),
+            Details {
+                coin: Some("USDT".into()),
+                amount: Some("500".into()),
+                ..Default::default()
+            },
+        );
+        chat
+    };
+    for other in ["greeting", "trading_fees"] {
+        let mut chat = start(true);
+        let out = chat.send("the usual one I always use, you know", hit(other, 0.97));
+        assert!(
+            matches!(&out.decision, Decision::CollectDetail { intent, .. } if intent == "deposit_missing"),
+            "{other}: {:?}",
+            out.decision
+        );
+        let collecting = out.state.collecting.expect("still collecting");
+        assert_eq!(collecting.details.get("amount").map(String::as_str), Some("500"));
+        // The rule off: the same reading interrupts the collection (the answer is lost).
+        let mut chat = start(false);
+        let out = chat.send("the usual one I always use, you know", hit(other, 0.97));
+        assert!(
+            !matches!(&out.decision, Decision::CollectDetail { intent, .. } if intent == "deposit_missing"),
+            "{other} with the rule off: {:?}",
+            out.decision
+        );
+    }
+    let mut chat = start(true);
+    let out = chat.send("someone logged into my account!!", hit("account_compromised", 0.97));
+    assert!(
+        matches!(&out.decision, Decision::EscalateNow { intent, .. } if intent == "account_compromised"),
+        "{:?}",
+        out.decision
+    );
 }

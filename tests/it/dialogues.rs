@@ -21,7 +21,7 @@ use intentdesk::policy::{ConversationState, PolicyConfig};
 use intentdesk::store::Store;
 use serde::Deserialize;
 
-use super::harness::{engine, root};
+use super::harness::{catalog, engine, root};
 
 /// Longest conversation played (a script that loops is cut there).
 const MAX_MESSAGES: usize = 10;
@@ -321,7 +321,7 @@ async fn run_rule(scripts: &[Script], policy: PolicyConfig) -> Vec<Played> {
         },
         ..Default::default()
     };
-    let service = Arc::new(ChatService::new(engine(), store, config));
+    let service = Arc::new(ChatService::new(engine(), catalog(), store, config));
     join_all(scripts.iter().map(|s| {
         let service = Arc::clone(&service);
         async move { play(&service, s).await }
@@ -330,19 +330,28 @@ async fn run_rule(scripts: &[Script], policy: PolicyConfig) -> Vec<Played> {
 }
 
 fn candidates() -> Vec<(String, PolicyConfig)> {
-    let mut rules = Vec::new();
-    let thresholds = [0.6_f32, 0.7, 0.8, 0.9, 0.95];
-    for keep in [false, true] {
-        // The structural signal on its own matters where the threshold lets answers switch.
-        let with = if keep { &thresholds[..3] } else { &thresholds[..] };
-        for &t in with {
+    // The first session's sweep (thresholds 0.6-0.95, with and without the asked-detail
+    // signal) is in the README; what it left open is swept here: the old default for
+    // reference, then switches allowed only to intents that also go to a person.
+    let mut rules = vec![(
+        "switch > 0.80 (previous default)".to_string(),
+        PolicyConfig {
+            collect_switch_confidence: 0.80,
+            collect_keep_asked_detail: false,
+            collect_switch_only_to_handover: false,
+            ..PolicyConfig::default()
+        },
+    )];
+    for t in [0.80_f32, 0.90, 0.95] {
+        for keep in [false, true] {
             let name = format!(
-                "switch > {t:.2}{}",
+                "switch > {t:.2} to a handover intent only{}",
                 if keep { " + asked detail → answer" } else { "" }
             );
             let config = PolicyConfig {
                 collect_switch_confidence: t,
                 collect_keep_asked_detail: keep,
+                collect_switch_only_to_handover: true,
                 ..PolicyConfig::default()
             };
             rules.push((name, config));
