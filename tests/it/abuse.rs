@@ -4,7 +4,6 @@
 //! (connections per client, idle close, frame size, rated ratings), the metrics token and
 //! address, one readiness probe for concurrent `/ready`s, and logs without conversation ids.
 
-use std::io::Write;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -310,42 +309,62 @@ async fn concurrent_ready_calls_share_one_probe() {
     held.release.send(()).unwrap();
 }
 
-/// Collects what the fmt subscriber writes.
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
+/// The real binary's log, as an operator reads it: a thread-local capturing subscriber
+/// missed lines whenever other tests ran beside it (tracing's callsite interest is global).
 #[tokio::test]
 async fn conversation_ids_never_reach_the_logs() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::DEBUG)
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .finish();
-    let _guard = tracing::subscriber::set_default(subscriber);
-    // Callsites first hit on threads without a subscriber cached "never": ask again.
-    tracing::callsite::rebuild_interest_cache();
+    use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
-    let state = state(dir.path()).await;
-    let (id, _) = escalate(&state, "203.0.113.77").await;
-    let transcript = call(
-        &state,
-        get("/v1/chat/ws?conversation_id=abc-123-secret&after_seq=2"),
-    )
-    .await;
-    assert_ne!(transcript.status, StatusCode::OK);
-    let logs = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_intentdesk"))
+        .args(["serve", "--port", "0", "--rate-limit-per-minute", "0", "--data-dir"])
+        .arg(dir.path())
+        .current_dir(root())
+        .env("RUST_LOG", "intentdesk=debug,tower_http=debug")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the intentdesk binary starts");
+    let logs: Arc<Mutex<String>> = Arc::default();
+    let collect = |stream: Box<dyn tokio::io::AsyncRead + Unpin + Send>, logs: Arc<Mutex<String>>| {
+        let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
+        let task = tokio::spawn(async move {
+            let mut lines = tokio::io::BufReader::new(stream).lines();
+            let mut tx = Some(tx);
+            while let Ok(Some(line)) = lines.next_line().await {
+                if let Some(url) = line.strip_prefix("listening on http://")
+                    && let Some(tx) = tx.take()
+                {
+                    let _ = tx.send(url.parse().unwrap());
+                }
+                let mut logs = logs.lock().unwrap();
+                logs.push_str(&line);
+                logs.push('\n');
+            }
+        });
+        (rx, task)
+    };
+    let (addr, out_task) = collect(Box::new(child.stdout.take().unwrap()), logs.clone());
+    let (_, err_task) = collect(Box::new(child.stderr.take().unwrap()), logs.clone());
+    let addr = tokio::time::timeout(Duration::from_secs(120), addr)
+        .await
+        .expect("the server listens within 2 minutes")
+        .expect("the server printed its address");
+    let r = http(addr, "POST", "/v1/conversations", None, None).await.unwrap();
+    let id = r.json()["conversation_id"].as_str().unwrap().to_string();
+    let path = format!("/v1/conversations/{id}/messages");
+    let body = json!({ "text": "I want to talk to a human agent, not a bot" });
+    assert_eq!(http(addr, "POST", &path, None, Some(&body)).await.unwrap().status, 200);
+    let ws = http(addr, "GET", "/v1/chat/ws?conversation_id=abc-123-secret&after_seq=2", None, None)
+        .await
+        .unwrap();
+    assert_ne!(ws.status, 200);
+    child.start_kill().expect("SIGKILL");
+    child.wait().await.unwrap();
+    out_task.await.unwrap();
+    err_task.await.unwrap();
+    let logs = logs.lock().unwrap().clone();
     assert!(
         logs.contains("/v1/conversations/:id/messages"),
         "the redacted path is logged: {logs}"
