@@ -8,7 +8,7 @@
 //! Results: `benches/RESULTS.md`.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use intentdesk::model::fast::kernels::{QuantBlocks, QuantRows, matmul_f32, matmul_i8};
+use intentdesk::model::fast::kernels::{QuantRows, matmul_f32, matmul_i8};
 use intentdesk::model::fast::{FastMember, Kernel, LinearFormat};
 use intentdesk::model::{Classifier, EmbeddingModel, EncoderOptions, Precision};
 
@@ -116,7 +116,7 @@ fn kernel_benches(c: &mut Criterion) {
     let bias = vec![0.1f32; outs];
     for tokens in [16usize, 512] {
         let x: Vec<f32> = (0..tokens * k).map(|i| ((i * 104729 % 997) as f32 - 498.0) / 300.0).collect();
-        let xq = QuantBlocks::quantize(&x, tokens, k);
+        let xq = QuantRows::quantize(&x, tokens, k);
         let mut out = vec![0f32; tokens * outs];
         let mut group = c.benchmark_group(format!("kernel_{tokens}x{k}x{outs}"));
         group.throughput(Throughput::Elements((tokens * k * outs) as u64));

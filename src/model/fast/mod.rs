@@ -109,7 +109,7 @@ struct Scratch {
     context: Vec<f32>,
     hidden2: Vec<f32>,
     ff: Vec<f32>,
-    quant: kernels::QuantBlocks,
+    quant: kernels::QuantRows,
 }
 
 /// The encoder for inference.

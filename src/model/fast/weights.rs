@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use candle_core::{Device, Tensor};
 
-use super::kernels::{self, Kernel, QuantBlocks, QuantRows};
+use super::kernels::{self, Kernel, QuantRows};
 use crate::model::e5s1::{self, E5s1Header, Q4_0_BLOCK_BYTES, Q4_0_BLOCK_WEIGHTS, TensorDType};
 use crate::model::encoder::{ParamSource, RawParam};
 use crate::model::source;
@@ -180,7 +180,7 @@ impl Linear {
 
     /// `out` ([tokens, out_dim], resized) from `x` ([tokens, in_dim]); the
     /// tokens are split between two threads of rayon's pool.
-    pub fn forward(&self, kernel: Kernel, x: &[f32], tokens: usize, out: &mut Vec<f32>, quant: &mut QuantBlocks) {
+    pub fn forward(&self, kernel: Kernel, x: &[f32], tokens: usize, out: &mut Vec<f32>, quant: &mut QuantRows) {
         out.clear();
         out.resize(tokens * self.out_dim, 0.0);
         if let Weight::Int8(_) = self.weight {
