@@ -83,7 +83,10 @@ fn benches(c: &mut Criterion) {
 /// The fast forward with the shipped classifier, pooled features only.
 fn fast_benches(c: &mut Criterion) {
     let model_dir = std::path::Path::new("models/default");
-    for (name, format) in [("fast_f32", LinearFormat::F32), ("fast_int8", LinearFormat::Int8)] {
+    for (name, format) in [
+        ("fast_f32", LinearFormat::F32),
+        ("fast_int8", LinearFormat::Int8),
+    ] {
         let mut member = FastMember::load(model_dir, &EncoderOptions::default(), format)
             .expect("run `intentdesk fetch-model` first")
             .expect("the default encoder is an E5S1 file");
@@ -111,11 +114,15 @@ fn fast_benches(c: &mut Criterion) {
 /// and 512 (a batch of 32) against the 384→1536 feed-forward matrix.
 fn kernel_benches(c: &mut Criterion) {
     let (k, outs) = (384usize, 1536usize);
-    let w: Vec<f32> = (0..outs * k).map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 5000.0).collect();
+    let w: Vec<f32> = (0..outs * k)
+        .map(|i| ((i * 7919 % 1000) as f32 - 500.0) / 5000.0)
+        .collect();
     let wq = QuantRows::quantize(&w, outs, k);
     let bias = vec![0.1f32; outs];
     for tokens in [16usize, 512] {
-        let x: Vec<f32> = (0..tokens * k).map(|i| ((i * 104729 % 997) as f32 - 498.0) / 300.0).collect();
+        let x: Vec<f32> = (0..tokens * k)
+            .map(|i| ((i * 104729 % 997) as f32 - 498.0) / 300.0)
+            .collect();
         let xq = QuantRows::quantize(&x, tokens, k);
         let mut out = vec![0f32; tokens * outs];
         let mut group = c.benchmark_group(format!("kernel_{tokens}x{k}x{outs}"));

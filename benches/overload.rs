@@ -149,7 +149,9 @@ async fn open_loop(
         let due = started + Duration::from_secs_f64(i as f64 / rate);
         tokio::time::sleep_until(due.into()).await;
         let (client, base) = (client.clone(), base.to_string());
-        tasks.push(tokio::spawn(async move { classify(&client, &base, i).await }));
+        tasks.push(tokio::spawn(
+            async move { classify(&client, &base, i).await },
+        ));
     }
     let offered_for = started.elapsed().as_secs_f64();
     let mut tally = Tally::default();
@@ -177,15 +179,27 @@ async fn watch_health(client: HttpClient, base: String, stop: Arc<AtomicBool>) -
 }
 
 fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// The server as `intentdesk serve` configures it (the same flags and defaults), with
 /// the rate limit off: every request comes from 127.0.0.1.
 async fn start_server(dir: &std::path::Path) -> String {
-    let args = ["intentdesk", "serve", "--port", "0", "--rate-limit-per-minute", "0"];
+    let args = [
+        "intentdesk",
+        "serve",
+        "--port",
+        "0",
+        "--rate-limit-per-minute",
+        "0",
+    ];
     let cli = <Cli as clap::Parser>::parse_from(args);
-    let Command::Serve(serve) = cli.command else { unreachable!() };
+    let Command::Serve(serve) = cli.command else {
+        unreachable!()
+    };
     let config = serve.config().expect("serve flags");
     println!(
         "server: max batch {}, model queue {}, max queue wait {:?}",
@@ -201,9 +215,15 @@ async fn start_server(dir: &std::path::Path) -> String {
     let store = Store::open_data_dir(dir).await.expect("store");
     let chat = Arc::new(ChatService::new(engine, catalog, store, config.service));
     let state = AppState::new(chat, config.http).await.expect("state");
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
-    tokio::spawn(intentdesk::http::server::run(listener, state, std::future::pending()));
+    tokio::spawn(intentdesk::http::server::run(
+        listener,
+        state,
+        std::future::pending(),
+    ));
     base
 }
 
@@ -285,8 +305,14 @@ async fn run() {
                 cap_p99.as_secs_f64() * 1e3
             ),
         ),
-        (over.server_errors == 0, format!("{} 5xx", over.server_errors)),
-        (over.failed == 0, format!("{} failed or timed out", over.failed)),
+        (
+            over.server_errors == 0,
+            format!("{} 5xx", over.server_errors),
+        ),
+        (
+            over.failed == 0,
+            format!("{} failed or timed out", over.failed),
+        ),
         (
             health_bad == 0 && health_ok > 0,
             format!("/health: {health_bad} missed of {}", health_ok + health_bad),

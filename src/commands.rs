@@ -91,7 +91,10 @@ pub fn train_command(args: &TrainArgs) -> anyhow::Result<()> {
                 .into_iter()
                 .map(|r| (r.text, r.intent, r.lang));
             let source = format!("catalog {}", dir.display());
-            (Dataset::from_rows(rows, source), Some(catalog.sha256.clone()))
+            (
+                Dataset::from_rows(rows, source),
+                Some(catalog.sha256.clone()),
+            )
         }
     };
     let (train_set, valid) = match &config.held_out {
@@ -403,22 +406,39 @@ pub async fn serve(
             .await
             .with_context(|| format!("connecting to {}", crate::config::redact_url(url)))?,
     };
-    let chat = Arc::new(ChatService::new(engine, catalog, store.clone(), config.service));
+    let chat = Arc::new(ChatService::new(
+        engine,
+        catalog,
+        store.clone(),
+        config.service,
+    ));
     let state = AppState::new(chat, config.http.clone()).await?;
     let listener = tokio::net::TcpListener::bind(config.addr)
         .await
         .with_context(|| format!("cannot listen on {}", config.addr))?;
     let addr = listener.local_addr()?;
-    // On stdout, so scripts (and tests) started with --port 0 learn the port.
-    println!("listening on http://{addr}");
+    let mut lines = vec![format!("listening on http://{addr}")];
     if config.http.ui {
-        println!("widget demo: http://{addr}/");
-        println!("agent workspace: http://{addr}/agent");
+        lines.push(format!("widget demo: http://{addr}/"));
+        lines.push(format!("agent workspace: http://{addr}/agent"));
     }
-    let _ = std::io::stdout().flush();
+    announce(&lines);
     http::server::run(listener, state, shutdown).await?;
     store.close().await;
     Ok(())
+}
+
+/// Prints where the service listens on stdout, so scripts (and tests) started with
+/// `--port 0` learn the port. A closed stdout (`serve | head -1`, a reader that went
+/// away) must not stop a running service, so write errors are ignored here.
+fn announce(lines: &[String]) {
+    let mut out = std::io::stdout().lock();
+    for line in lines {
+        if writeln!(out, "{line}").is_err() {
+            return;
+        }
+    }
+    let _ = out.flush();
 }
 
 /// `intentdesk calibrate`: new thresholds from validation data, same weights.
@@ -470,14 +490,17 @@ pub fn simulate_command(args: &SimulateArgs) -> anyhow::Result<()> {
         _ => None,
     };
     if let Some(url) = url {
-        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
         let history = runtime
             .block_on(sim::history::read(&url))
             .with_context(|| format!("reading {}", crate::config::redact_url(&url)))?;
         history.apply(&mut params, &mut sources);
         params.check()?;
     }
-    let handling_override = crate::config::handling_override(args.handling_minutes, args.handling_cv)?;
+    let handling_override =
+        crate::config::handling_override(args.handling_minutes, args.handling_cv)?;
     let constant = args.arrivals_per_hour.map(|per_hour| Schedule::Constant {
         per_hour,
         hours: args.hours,
@@ -500,14 +523,21 @@ pub fn simulate_command(args: &SimulateArgs) -> anyhow::Result<()> {
         progress: true,
     };
     let t = Instant::now();
-    let report = sim::run(&config, &sim::Inputs { catalog: catalog.as_ref(), pool: &pool })?;
+    let report = sim::run(
+        &config,
+        &sim::Inputs {
+            catalog: catalog.as_ref(),
+            pool: &pool,
+        },
+    )?;
     eprintln!("simulated in {:.1}s", t.elapsed().as_secs_f64());
     print_simulation(&report);
     if let Some(path) = &args.report {
         let json = serde_json::to_string_pretty(&report)?;
         std::fs::write(path, json + "\n").with_context(|| format!("writing {}", path.display()))?;
         let html = path.with_extension("html");
-        std::fs::write(&html, sim::report::html::page(&report)).with_context(|| format!("writing {}", html.display()))?;
+        std::fs::write(&html, sim::report::html::page(&report))
+            .with_context(|| format!("writing {}", html.display()))?;
         println!("report: {} and {}", path.display(), html.display());
     }
     Ok(())
@@ -521,7 +551,11 @@ fn simulation_pool(
     labelled: bool,
 ) -> anyhow::Result<(crate::sim::Pool, Option<Vec<crate::sim::core::Arrival>>)> {
     if !labelled {
-        let pool = crate::sim::Pool { source: "none (one class)".into(), labels: vec!["all".into()], classified: None };
+        let pool = crate::sim::Pool {
+            source: "none (one class)".into(),
+            labels: vec!["all".into()],
+            classified: None,
+        };
         return Ok((pool, None));
     }
     let (source, texts, mut labels, arrivals) = match &args.trace {
@@ -537,9 +571,17 @@ fn simulation_pool(
                 if let Some(intent) = &r.intent {
                     labels[i] = intent.clone();
                 }
-                arrivals.push(crate::sim::core::Arrival { t: r.t, item: i as u32 });
+                arrivals.push(crate::sim::core::Arrival {
+                    t: r.t,
+                    item: i as u32,
+                });
             }
-            (format!("trace {}", path.display()), texts, labels, Some(arrivals))
+            (
+                format!("trace {}", path.display()),
+                texts,
+                labels,
+                Some(arrivals),
+            )
         }
         None => {
             let data = Dataset::load(std::path::Path::new(&params.pool.path), None)?;
@@ -565,25 +607,43 @@ fn simulation_pool(
         labels.iter().all(|l| !l.is_empty()),
         "the trace has no intent column: the model is needed to label it (drop --no-bot)"
     );
-    Ok((crate::sim::Pool { source, labels, classified }, arrivals))
+    Ok((
+        crate::sim::Pool {
+            source,
+            labels,
+            classified,
+        },
+        arrivals,
+    ))
 }
 
 /// Each distinct text analysed and classified once by the real model.
-fn classify_pool(args: &SimulateArgs, texts: &[String]) -> anyhow::Result<Vec<crate::sim::routing::Classified>> {
+fn classify_pool(
+    args: &SimulateArgs,
+    texts: &[String],
+) -> anyhow::Result<Vec<crate::sim::routing::Classified>> {
     let model = load_model(&args.model, &args.encoder)?;
     let catalog = load_catalog(&args.catalog)?;
     crate::inference::check_catalog(&model, &catalog)?;
     let mut distinct: Vec<&str> = texts.iter().map(String::as_str).collect();
     distinct.sort_unstable();
     distinct.dedup();
-    let progress = crate::progress::Progress::new(distinct.len() as u64, "classifying the pool", true, false);
+    let progress =
+        crate::progress::Progress::new(distinct.len() as u64, "classifying the pool", true, false);
     let mut by_text = std::collections::BTreeMap::new();
     for chunk in distinct.chunks(32) {
-        let analyses: Vec<crate::nlu::Analysis> = chunk.iter().map(|t| crate::nlu::analyse(t)).collect();
+        let analyses: Vec<crate::nlu::Analysis> =
+            chunk.iter().map(|t| crate::nlu::analyse(t)).collect();
         let masked: Vec<&str> = analyses.iter().map(|a| a.masked.text.as_str()).collect();
         let predictions = model.predict(&masked)?;
         for ((text, analysis), prediction) in chunk.iter().zip(analyses).zip(predictions) {
-            by_text.insert(*text, crate::sim::routing::Classified { analysis, prediction });
+            by_text.insert(
+                *text,
+                crate::sim::routing::Classified {
+                    analysis,
+                    prediction,
+                },
+            );
         }
         progress.inc(chunk.len() as u64);
     }
@@ -601,7 +661,15 @@ fn print_simulation(r: &crate::sim::Report) {
     ];
     println!(
         "{:<15} {:>7} {:>7} {:>7} {:>10} {:>8} {:>8} {:>9} {:>7}",
-        "scenario", "conv", "by bot", "tickets", "agent-min", "p90 min", "in SLA", "abandoned", "agents"
+        "scenario",
+        "conv",
+        "by bot",
+        "tickets",
+        "agent-min",
+        "p90 min",
+        "in SLA",
+        "abandoned",
+        "agents"
     );
     for (name, f) in rows.iter().filter_map(|(n, f)| f.map(|f| (n, f))) {
         println!(

@@ -189,7 +189,10 @@ pub struct TrainArgs {
 #[derive(Debug, Clone)]
 pub enum TrainData {
     /// A dataset file or directory, with the JSON splits to read.
-    File { path: PathBuf, split: Option<String> },
+    File {
+        path: PathBuf,
+        split: Option<String>,
+    },
     /// An intent catalog directory: its phrases, and its sha256 recorded in the artifact.
     Catalog(PathBuf),
 }
@@ -197,7 +200,10 @@ pub enum TrainData {
 /// Where `train` fits the temperature and thresholds.
 #[derive(Debug, Clone)]
 pub enum HeldOut {
-    File { path: PathBuf, split: Option<String> },
+    File {
+        path: PathBuf,
+        split: Option<String>,
+    },
     /// A seeded slice of the training data, stratified by intent and language.
     Slice { share: f64, seed: u64 },
 }
@@ -230,24 +236,40 @@ impl TrainArgs {
     /// Checks the flags and builds the one config value `train` runs on.
     pub fn config(&self) -> anyhow::Result<TrainConfig> {
         let data = match (&self.data, &self.catalog) {
-            (Some(path), _) => TrainData::File { path: path.clone(), split: self.split.clone() },
+            (Some(path), _) => TrainData::File {
+                path: path.clone(),
+                split: self.split.clone(),
+            },
             (None, Some(dir)) => TrainData::Catalog(dir.clone()),
             (None, None) => anyhow::bail!("give --data FILE or --catalog DIR"),
         };
         let held_out = match &self.valid {
-            Some(path) => HeldOut::File { path: path.clone(), split: self.valid_split.clone() },
+            Some(path) => HeldOut::File {
+                path: path.clone(),
+                split: self.valid_split.clone(),
+            },
             None => {
                 anyhow::ensure!(
                     self.holdout > 0.0 && self.holdout < 1.0,
                     "--holdout must be a share between 0 and 1 (exclusive), got {}",
                     self.holdout
                 );
-                HeldOut::Slice { share: self.holdout, seed: self.seed }
+                HeldOut::Slice {
+                    share: self.holdout,
+                    seed: self.seed,
+                }
             }
         };
         anyhow::ensure!(self.batch_size >= 1, "--batch-size must be at least 1");
-        for (flag, lr) in [("--probe-lr", self.probe_lr), ("--lr-head", self.lr_head), ("--lr-layers", self.lr_layers)] {
-            anyhow::ensure!(lr.is_finite() && lr > 0.0, "{flag} must be a positive number, got {lr}");
+        for (flag, lr) in [
+            ("--probe-lr", self.probe_lr),
+            ("--lr-head", self.lr_head),
+            ("--lr-layers", self.lr_layers),
+        ] {
+            anyhow::ensure!(
+                lr.is_finite() && lr > 0.0,
+                "{flag} must be a positive number, got {lr}"
+            );
         }
         anyhow::ensure!(
             self.contrastive.is_finite() && self.contrastive >= 0.0,
@@ -282,10 +304,16 @@ impl TrainArgs {
             contrastive: self.contrastive,
             contrastive_temperature: self.contrastive_temperature,
             seed: self.seed,
-            goal: crate::model::calibration::ThresholdGoal { oos_weight, ..Default::default() },
+            goal: crate::model::calibration::ThresholdGoal {
+                oos_weight,
+                ..Default::default()
+            },
             ..Default::default()
         };
-        let mut members = vec![TrainMember { encoder: self.encoder.clone(), options: options.clone() }];
+        let mut members = vec![TrainMember {
+            encoder: self.encoder.clone(),
+            options: options.clone(),
+        }];
         for spec in &self.ensemble {
             let mut encoder = self.encoder.clone();
             encoder.encoder = spec.clone();
@@ -295,7 +323,12 @@ impl TrainArgs {
             options.tune_layers = self.ensemble_tune_layers.unwrap_or(self.tune_layers);
             members.push(TrainMember { encoder, options });
         }
-        Ok(TrainConfig { data, held_out, out: self.out.clone(), members })
+        Ok(TrainConfig {
+            data,
+            held_out,
+            out: self.out.clone(),
+            members,
+        })
     }
 }
 
@@ -417,7 +450,11 @@ pub struct ServeArgs {
     /// Wrong agent tokens per minute per client; beyond, every agent request from that
     /// client gets 429 with Retry-After until the allowance refills (right tokens included,
     /// so guessing learns nothing). Successful logins do not count. 0 turns it off.
-    #[arg(long, env = "INTENTDESK_AUTH_FAILURES_PER_MINUTE", default_value_t = 10)]
+    #[arg(
+        long,
+        env = "INTENTDESK_AUTH_FAILURES_PER_MINUTE",
+        default_value_t = 10
+    )]
     pub auth_failures_per_minute: u32,
     /// A proxy (address or CIDR block, e.g. 10.0.0.0/8) whose X-Forwarded-For is believed:
     /// behind it the client is the rightmost forwarded address no trusted proxy wrote.
@@ -446,7 +483,11 @@ pub struct ServeArgs {
     /// tells the customer, in their language, which ticket of theirs is already open instead
     /// of queueing another, so a flood cannot bury urgent tickets. A conversation never holds
     /// more than one open ticket. 0 turns the cap off.
-    #[arg(long, env = "INTENTDESK_MAX_OPEN_TICKETS_PER_CLIENT", default_value_t = 3)]
+    #[arg(
+        long,
+        env = "INTENTDESK_MAX_OPEN_TICKETS_PER_CLIENT",
+        default_value_t = 3
+    )]
     pub max_open_tickets_per_client: usize,
     /// A WebSocket that sends nothing for this many seconds is closed (code 4408); the
     /// widget and the agent page ping every 25 s, so only dead or silent clients are cut.
@@ -518,7 +559,12 @@ impl ServeArgs {
                 "--metrics-token needs at least 16 characters"
             );
         }
-        let addr = match self.metrics_addr.as_deref().map(str::trim).filter(|a| !a.is_empty()) {
+        let addr = match self
+            .metrics_addr
+            .as_deref()
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
             Some(text) => {
                 let addr = text
                     .to_socket_addrs()
@@ -790,13 +836,28 @@ mod tests {
         assert_eq!(c.http.clients.api_keys.len(), 1);
         assert_eq!(c.http.auth_failures_per_minute, 10);
         assert!(!format!("{c:?}").contains("partner-key"));
-        let e = format!("{:#}", parse(&["--trusted-proxy", "10.0.0.1/8"]).unwrap_err());
-        assert!(e.contains("--trusted-proxy") && e.contains("10.0.0.1/8"), "{e}");
+        let e = format!(
+            "{:#}",
+            parse(&["--trusted-proxy", "10.0.0.1/8"]).unwrap_err()
+        );
+        assert!(
+            e.contains("--trusted-proxy") && e.contains("10.0.0.1/8"),
+            "{e}"
+        );
         let e = format!("{:#}", parse(&["--api-key", "short"]).unwrap_err());
         assert!(e.contains("--api-key"), "{e}");
-        let c = parse(&["--metrics-token", "scrape-token-0123456789", "--metrics-addr", "127.0.0.1:9464"]).unwrap();
+        let c = parse(&[
+            "--metrics-token",
+            "scrape-token-0123456789",
+            "--metrics-addr",
+            "127.0.0.1:9464",
+        ])
+        .unwrap();
         assert_eq!(c.http.metrics_addr.unwrap().port(), 9464);
-        assert!(!format!("{c:?}").contains("scrape-token"), "the token is never printed");
+        assert!(
+            !format!("{c:?}").contains("scrape-token"),
+            "the token is never printed"
+        );
         assert!(parse(&["--metrics-token", "short"]).is_err());
         let e = format!("{:#}", parse(&["--metrics-addr", "nowhere"]).unwrap_err());
         assert!(e.contains("nowhere"), "{e}");
@@ -925,11 +986,24 @@ pub struct SimulateArgs {
 }
 
 /// The handling-time override of `simulate` (minutes in, seconds out).
-pub fn handling_override(minutes: Option<f64>, cv: f64) -> anyhow::Result<Option<crate::sim::random::Spread>> {
+pub fn handling_override(
+    minutes: Option<f64>,
+    cv: f64,
+) -> anyhow::Result<Option<crate::sim::random::Spread>> {
     let Some(m) = minutes else { return Ok(None) };
-    anyhow::ensure!(m.is_finite() && m > 0.0, "--handling-minutes must be a positive number, got {m}");
-    anyhow::ensure!(cv.is_finite() && cv >= 0.0, "--handling-cv must be 0 or more, got {cv}");
-    Ok(Some(crate::sim::random::Spread { mean: m * 60.0, cv, exponential: cv == 1.0 }))
+    anyhow::ensure!(
+        m.is_finite() && m > 0.0,
+        "--handling-minutes must be a positive number, got {m}"
+    );
+    anyhow::ensure!(
+        cv.is_finite() && cv >= 0.0,
+        "--handling-cv must be 0 or more, got {cv}"
+    );
+    Ok(Some(crate::sim::random::Spread {
+        mean: m * 60.0,
+        cv,
+        exponential: cv == 1.0,
+    }))
 }
 
 impl SimulateArgs {
@@ -939,19 +1013,58 @@ impl SimulateArgs {
         let mut flag = |key: &str| {
             sources.insert(key.to_string(), "flag");
         };
-        if let Some(v) = self.seed { p.seed = v; flag("seed"); }
-        if let Some(v) = self.peak { p.arrivals.peak_multiplier = v; flag("arrivals.peak_multiplier"); }
-        if let Some(v) = &self.peak_start { p.arrivals.peak_start = v.clone(); flag("arrivals.peak_start"); }
-        if let Some(v) = self.peak_hours { p.arrivals.peak_hours = v; flag("arrivals.peak_hours"); }
-        if let Some(v) = self.sla_minutes { p.desk.sla_minutes = v; flag("desk.sla_minutes"); }
-        if let Some(v) = self.sla_target { p.desk.sla_target = v; flag("desk.sla_target"); }
-        if let Some(v) = self.peak_wait_minutes { p.desk.peak_wait_minutes = v; flag("desk.peak_wait_minutes"); }
-        if let Some(v) = self.agent_capacity { p.desk.agent_capacity = v; flag("desk.agent_capacity"); }
-        if let Some(v) = &self.pool { p.pool.path = v.display().to_string(); flag("pool.path"); }
-        if let Some(v) = self.incident_share { p.incident.share = v; flag("incident.share"); }
-        if let Some(v) = &self.incident_intent { p.incident.intent = v.clone(); flag("incident.intent"); }
-        if let Some(v) = self.notice_delay_minutes { p.incident.notice_delay_minutes = v; flag("incident.notice_delay_minutes"); }
-        if let Some(v) = self.notice_acceptance { p.incident.notice_acceptance = v; flag("incident.notice_acceptance"); }
+        if let Some(v) = self.seed {
+            p.seed = v;
+            flag("seed");
+        }
+        if let Some(v) = self.peak {
+            p.arrivals.peak_multiplier = v;
+            flag("arrivals.peak_multiplier");
+        }
+        if let Some(v) = &self.peak_start {
+            p.arrivals.peak_start = v.clone();
+            flag("arrivals.peak_start");
+        }
+        if let Some(v) = self.peak_hours {
+            p.arrivals.peak_hours = v;
+            flag("arrivals.peak_hours");
+        }
+        if let Some(v) = self.sla_minutes {
+            p.desk.sla_minutes = v;
+            flag("desk.sla_minutes");
+        }
+        if let Some(v) = self.sla_target {
+            p.desk.sla_target = v;
+            flag("desk.sla_target");
+        }
+        if let Some(v) = self.peak_wait_minutes {
+            p.desk.peak_wait_minutes = v;
+            flag("desk.peak_wait_minutes");
+        }
+        if let Some(v) = self.agent_capacity {
+            p.desk.agent_capacity = v;
+            flag("desk.agent_capacity");
+        }
+        if let Some(v) = &self.pool {
+            p.pool.path = v.display().to_string();
+            flag("pool.path");
+        }
+        if let Some(v) = self.incident_share {
+            p.incident.share = v;
+            flag("incident.share");
+        }
+        if let Some(v) = &self.incident_intent {
+            p.incident.intent = v.clone();
+            flag("incident.intent");
+        }
+        if let Some(v) = self.notice_delay_minutes {
+            p.incident.notice_delay_minutes = v;
+            flag("incident.notice_delay_minutes");
+        }
+        if let Some(v) = self.notice_acceptance {
+            p.incident.notice_acceptance = v;
+            flag("incident.notice_acceptance");
+        }
         if let Some(v) = &self.patience_minutes {
             p.desk.patience_minutes = match v.trim() {
                 "none" | "inf" => 0.0,
@@ -962,8 +1075,15 @@ impl SimulateArgs {
             flag("desk.patience_minutes");
         }
         if let Some(r) = self.arrivals_per_hour {
-            anyhow::ensure!(r.is_finite() && r > 0.0, "--arrivals-per-hour must be positive, got {r}");
-            anyhow::ensure!(self.hours.is_finite() && self.hours > 0.0 && self.hours <= 100_000.0, "--hours must be in (0, 100000], got {}", self.hours);
+            anyhow::ensure!(
+                r.is_finite() && r > 0.0,
+                "--arrivals-per-hour must be positive, got {r}"
+            );
+            anyhow::ensure!(
+                self.hours.is_finite() && self.hours > 0.0 && self.hours <= 100_000.0,
+                "--hours must be in (0, 100000], got {}",
+                self.hours
+            );
         }
         p.check()?;
         Ok((p, sources))

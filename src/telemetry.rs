@@ -113,12 +113,19 @@ mod tests {
             "/v1/agent/tickets/:id/claim"
         );
         assert_eq!(
-            redact_uri("/v1/chat/ws", Some(&format!("conversation_id={id}&after_seq=4&token=s3cret"))),
+            redact_uri(
+                "/v1/chat/ws",
+                Some(&format!("conversation_id={id}&after_seq=4&token=s3cret"))
+            ),
             "/v1/chat/ws?conversation_id=***&after_seq=4&token=***"
         );
         assert_eq!(redact_uri("/v1/conversations", None), "/v1/conversations");
         assert_eq!(redact_uri("/health", Some("")), "/health");
-        assert_eq!(redact_uri("/v1/x/9a8b7c", None), "/v1/x/:id", "digits elsewhere");
+        assert_eq!(
+            redact_uri("/v1/x/9a8b7c", None),
+            "/v1/x/:id",
+            "digits elsewhere"
+        );
     }
     #[test]
     fn histograms_render_with_buckets() {

@@ -445,14 +445,21 @@ fn check_intent(
     let answer = match &raw.answer {
         None => {
             if let Some(route) = route.filter(|r| *r != Route::Collect) {
-                report(format!("answer is missing (required for route {})", route.as_str()));
+                report(format!(
+                    "answer is missing (required for route {})",
+                    route.as_str()
+                ));
             }
             None
         }
         Some(a) => check_localized(a, "answer", &mut report),
     };
     let details = check_details(route, raw.details.as_deref(), &mut report);
-    let owner = PhraseOwner { path, name: &name, seen: phrase_owner };
+    let owner = PhraseOwner {
+        path,
+        name: &name,
+        seen: phrase_owner,
+    };
     let phrases = check_phrases(raw.phrases.as_ref(), owner, &mut report);
 
     if problems.len() != before {
@@ -489,12 +496,18 @@ fn check_id(id: Option<&str>, stem: &str, report: &mut impl FnMut(String)) {
 /// The route: present and one of the known names.
 fn check_route(route: Option<&str>, report: &mut impl FnMut(String)) -> Option<Route> {
     let Some(r) = route else {
-        report(format!("route is missing; expected one of {}", route_names()));
+        report(format!(
+            "route is missing; expected one of {}",
+            route_names()
+        ));
         return None;
     };
     let route = Route::parse(r);
     if route.is_none() {
-        report(format!("unknown route {r:?}; expected one of {}", route_names()));
+        report(format!(
+            "unknown route {r:?}; expected one of {}",
+            route_names()
+        ));
     }
     route
 }

@@ -237,6 +237,9 @@ mod tests {
         assert_eq!(Route::parse("Answer"), None);
         assert_eq!(Priority::from_number(-4), Priority::Low);
         assert_eq!(Priority::from_number(9), Priority::Urgent);
-        assert!(Priority::Low < Priority::Urgent, "sorting relies on the order");
+        assert!(
+            Priority::Low < Priority::Urgent,
+            "sorting relies on the order"
+        );
     }
 }

@@ -142,7 +142,12 @@ impl ChatService {
             EventBody::RatingRequest { text: rate },
         ] {
             action
-                .announce(&ticket.conversation_id, Some(&ticket.id), &body.announcement()?, now)
+                .announce(
+                    &ticket.conversation_id,
+                    Some(&ticket.id),
+                    &body.announcement()?,
+                    now,
+                )
                 .await?;
         }
         action.commit().await?;
@@ -166,7 +171,12 @@ impl ChatService {
             text: texts::handed_back(ticket_lang(&ticket)).to_string(),
         };
         action
-            .announce(&ticket.conversation_id, Some(&ticket.id), &body.announcement()?, now)
+            .announce(
+                &ticket.conversation_id,
+                Some(&ticket.id),
+                &body.announcement()?,
+                now,
+            )
             .await?;
         action.commit().await?;
         tracing::info!(ticket = %ticket.id, agent = agent_id, "ticket handed back to the bot");
@@ -281,7 +291,10 @@ impl ChatService {
             pushed.remove(&ticket.id);
             self.assigned(&ticket, &agent);
             if let Some(event) = event {
-                out.push((ticket.conversation_id.clone(), OutgoingEvent::from_stored(&event)?));
+                out.push((
+                    ticket.conversation_id.clone(),
+                    OutgoingEvent::from_stored(&event)?,
+                ));
             }
         }
         let snapshot = self.snapshot().await?;

@@ -27,7 +27,11 @@ impl ChatService {
     /// When the gate refuses a new ticket: the bot message telling the customer which of
     /// their tickets is open (written into the turn like any reply). The open tickets are
     /// read inside the turn's transaction.
-    pub(super) async fn refusal_in(&self, turn: &mut Turn, lang: Lang) -> Result<Option<EventBody>> {
+    pub(super) async fn refusal_in(
+        &self,
+        turn: &mut Turn,
+        lang: Lang,
+    ) -> Result<Option<EventBody>> {
         let Some(gate) = self.ticket_gate.get() else {
             return Ok(None);
         };

@@ -162,7 +162,6 @@ impl Transcript {
     }
 }
 
-
 impl From<StoreError> for Error {
     fn from(e: StoreError) -> Self {
         match e {
@@ -359,7 +358,12 @@ impl ChatService {
     ) -> Result<OutgoingEvent> {
         let stored = self
             .store
-            .announce(conversation_id, ticket_id, &body.announcement()?, self.now())
+            .announce(
+                conversation_id,
+                ticket_id,
+                &body.announcement()?,
+                self.now(),
+            )
             .await?;
         Ok(OutgoingEvent {
             seq: stored.seq,

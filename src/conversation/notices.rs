@@ -173,16 +173,22 @@ impl ChatService {
             .await?;
         self.forget_notices().await;
         tracing::info!(notice = %notice.id, agent, intents = ?notice.scope.intents, "notice posted");
-        let pushed = self.push_to_open_tickets(&notice, &notice.scope.texts).await?;
+        let pushed = self
+            .push_to_open_tickets(&notice, &notice.scope.texts)
+            .await?;
         Ok(NoticeView::new(notice, now, pushed))
     }
 
     /// Edits a notice that is not resolved (`Conflict` once resolved).
     pub async fn edit_notice(&self, id: &str, edit: NoticeEdit) -> Result<NoticeView> {
-        let old = self.store.notice(id).await?.ok_or_else(|| Error::NotFound {
-            kind: "notice",
-            id: id.to_string(),
-        })?;
+        let old = self
+            .store
+            .notice(id)
+            .await?
+            .ok_or_else(|| Error::NotFound {
+                kind: "notice",
+                id: id.to_string(),
+            })?;
         let mut texts = old.scope.texts.clone();
         for (lang, text) in edit.texts {
             if text.trim().is_empty() {
@@ -196,7 +202,9 @@ impl ChatService {
                 Some(v) => self.check_intents(v)?,
                 None => old.scope.intents,
             },
-            coins: edit.coins.map_or(Ok(old.scope.coins), |v| clean_list("coins", v, true))?,
+            coins: edit
+                .coins
+                .map_or(Ok(old.scope.coins), |v| clean_list("coins", v, true))?,
             networks: edit
                 .networks
                 .map_or(Ok(old.scope.networks), |v| clean_list("networks", v, false))?,
@@ -308,7 +316,12 @@ impl ChatService {
             if self.catalog.intent(id).is_none() {
                 return Err(Error::InvalidInput(format!(
                     "intent {id:?} is not in the catalog (known: {})",
-                    self.catalog.intents.keys().cloned().collect::<Vec<_>>().join(", ")
+                    self.catalog
+                        .intents
+                        .keys()
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )));
             }
             if id == policy::HUMAN_AGENT {
@@ -385,7 +398,11 @@ fn clean_list(field: &str, values: Vec<String>, upper: bool) -> Result<Vec<Strin
                 "{field} entry {v:?} is longer than 64 characters"
             )));
         }
-        let v = if upper { v.to_uppercase() } else { v.to_string() };
+        let v = if upper {
+            v.to_uppercase()
+        } else {
+            v.to_string()
+        };
         if !out.contains(&v) {
             out.push(v);
         }
@@ -434,20 +451,76 @@ pub fn check_texts(
 
 /// Words naming a secret, by language (ASCII ones match whole words).
 const SECRET_WORDS: &[&str] = &[
-    "password", "passcode", "otp", "one-time code", "verification code", "2fa code",
-    "authenticator code", "security code", "seed phrase", "recovery phrase", "mnemonic",
-    "private key", "pin", "secret key", "api secret", "비밀번호", "인증번호", "인증 번호",
-    "인증코드", "인증 코드", "시드", "복구 문구", "니모닉", "개인키", "개인 키", "프라이빗 키",
-    "密码", "验证码", "驗證碼", "助记词", "助記詞", "私钥", "私鑰", "动态码", "パスワード",
-    "認証コード", "確認コード", "ワンタイム", "シードフレーズ", "秘密鍵", "リカバリーフレーズ",
+    "password",
+    "passcode",
+    "otp",
+    "one-time code",
+    "verification code",
+    "2fa code",
+    "authenticator code",
+    "security code",
+    "seed phrase",
+    "recovery phrase",
+    "mnemonic",
+    "private key",
+    "pin",
+    "secret key",
+    "api secret",
+    "비밀번호",
+    "인증번호",
+    "인증 번호",
+    "인증코드",
+    "인증 코드",
+    "시드",
+    "복구 문구",
+    "니모닉",
+    "개인키",
+    "개인 키",
+    "프라이빗 키",
+    "密码",
+    "验证码",
+    "驗證碼",
+    "助记词",
+    "助記詞",
+    "私钥",
+    "私鑰",
+    "动态码",
+    "パスワード",
+    "認証コード",
+    "確認コード",
+    "ワンタイム",
+    "シードフレーズ",
+    "秘密鍵",
+    "リカバリーフレーズ",
     "暗証番号",
 ];
 
 /// Words that make a sentence naming a secret a warning rather than a request.
 const NEGATIONS: &[&str] = &[
-    "never", "not", "don't", "do not", "won't", "will not", "no one", "nobody", "절대", "않",
-    "마세요", "말아", "말고", "不会", "不要", "绝不", "切勿", "请勿", "勿", "決して", "絶対に",
-    "ません", "しない", "ないで",
+    "never",
+    "not",
+    "don't",
+    "do not",
+    "won't",
+    "will not",
+    "no one",
+    "nobody",
+    "절대",
+    "않",
+    "마세요",
+    "말아",
+    "말고",
+    "不会",
+    "不要",
+    "绝不",
+    "切勿",
+    "请勿",
+    "勿",
+    "決して",
+    "絶対に",
+    "ません",
+    "しない",
+    "ないで",
 ];
 
 /// Refuses a text the masker would mask, and a sentence naming a secret without a negation
@@ -524,7 +597,10 @@ mod tests {
         assert!(
             refused(BTreeMap::from([
                 ("en".to_string(), "Delayed.".to_string()),
-                ("ko".to_string(), "빠른 처리를 위해 인증번호를 알려 주세요.".to_string()),
+                (
+                    "ko".to_string(),
+                    "빠른 처리를 위해 인증번호를 알려 주세요.".to_string()
+                ),
             ]))
             .contains("text.ko")
         );
@@ -538,7 +614,10 @@ mod tests {
         }
         let ko = BTreeMap::from([
             ("en".to_string(), "Delayed.".to_string()),
-            ("ko".to_string(), "고객센터는 비밀번호를 절대 묻지 않습니다.".to_string()),
+            (
+                "ko".to_string(),
+                "고객센터는 비밀번호를 절대 묻지 않습니다.".to_string(),
+            ),
         ]);
         assert!(check_texts("text", ko).is_ok());
     }
@@ -556,7 +635,12 @@ mod tests {
     #[test]
     fn lists_are_cleaned() {
         assert_eq!(
-            clean_list("coins", vec![" eth".into(), "ETH".into(), "usdt".into()], true).unwrap(),
+            clean_list(
+                "coins",
+                vec![" eth".into(), "ETH".into(), "usdt".into()],
+                true
+            )
+            .unwrap(),
             ["ETH", "USDT"]
         );
         assert!(clean_list("coins", vec!["".into()], true).is_err());

@@ -214,7 +214,10 @@ async fn a_rating_comment_is_stored_masked() {
         .get("comment");
     assert!(comment.starts_with("slow. I had to give my usual pass [masked:password]"));
     assert!(comment.ends_with("and OTP [masked:otp_code]"), "{comment}");
-    assert!(!comment.contains("Sunflower") && !comment.contains("４８２"), "{comment}");
+    assert!(
+        !comment.contains("Sunflower") && !comment.contains("４８２"),
+        "{comment}"
+    );
 }
 
 #[tokio::test]
@@ -467,7 +470,11 @@ async fn metrics_refresh_reads_the_store() {
     assert_eq!(before.queue_length, 0);
     assert_eq!(before.tickets.get("waiting"), Some(&0));
     let c = s.start_conversation(None).await.unwrap();
-    ticket_of(&s.handle(&c.id, "human_agent a person please").await.unwrap());
+    ticket_of(
+        &s.handle(&c.id, "human_agent a person please")
+            .await
+            .unwrap(),
+    );
     let after = s.gauges().await.unwrap();
     assert_eq!(after.queue_length, 1, "{after:?}");
     assert_eq!(after.tickets.get("waiting"), Some(&1), "{after:?}");

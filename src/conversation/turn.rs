@@ -9,17 +9,14 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
 use super::{
-    ChatService, EventBody, OutgoingEvent, QueueSnapshot, TicketRequest,
-    silent_prediction, texts,
+    ChatService, EventBody, OutgoingEvent, QueueSnapshot, TicketRequest, silent_prediction, texts,
 };
 use crate::error::{Error, Result};
 use crate::model::prediction::Prediction;
 use crate::nlu::{self, Analysis, Lang};
 use crate::policy::{self, ConversationState, Decision, Outcome, QueueState, TicketView};
 use crate::queue::AgentLoad;
-use crate::store::{
-    Event, NewTicket, Sender, Ticket, TicketState, Turn, check_client_message_id,
-};
+use crate::store::{Event, NewTicket, Sender, Ticket, TicketState, Turn, check_client_message_id};
 
 /// What a committed turn did, for the in-process bookkeeping that follows the commit.
 struct Committed {
@@ -140,7 +137,9 @@ impl ChatService {
             match attempt {
                 Attempt::Done(c) => break c,
                 Attempt::Replay(events) => return Ok(events),
-                Attempt::NeedsModel => prediction = Some(self.engine.predict_one(&analysis.masked).await?),
+                Attempt::NeedsModel => {
+                    prediction = Some(self.engine.predict_one(&analysis.masked).await?)
+                }
             }
         };
         Ok(self.after_commit(conversation_id, committed).await)
@@ -236,9 +235,7 @@ impl ChatService {
         let body = EventBody::CustomerMessage { text: masked };
         let payload = serde_json::to_string(&body)
             .map_err(|e| Error::Internal(format!("event does not serialise: {e}")))?;
-        let stored = turn
-            .append_event(None, body.kind(), &payload, now)
-            .await?;
+        let stored = turn.append_event(None, body.kind(), &payload, now).await?;
         let mut events = vec![OutgoingEvent {
             seq: stored.seq,
             at_ms: stored.created_at_ms,
@@ -502,9 +499,7 @@ async fn say_in(
     body: EventBody,
     now: i64,
 ) -> Result<OutgoingEvent> {
-    let stored = turn
-        .announce(ticket_id, &body.announcement()?, now)
-        .await?;
+    let stored = turn.announce(ticket_id, &body.announcement()?, now).await?;
     Ok(OutgoingEvent {
         seq: stored.seq,
         at_ms: stored.created_at_ms,

@@ -32,7 +32,6 @@ impl Predictor for Gated {
         }
         Ok(masked.iter().map(|t| prediction(t)).collect())
     }
-
 }
 
 fn prediction(text: &str) -> Prediction {
@@ -59,7 +58,11 @@ fn gated(max_batch: usize, queue_capacity: usize) -> Harness {
     gated_with(max_batch, queue_capacity, None)
 }
 
-fn gated_with(max_batch: usize, queue_capacity: usize, max_queue_wait: Option<Duration>) -> Harness {
+fn gated_with(
+    max_batch: usize,
+    queue_capacity: usize,
+    max_queue_wait: Option<Duration>,
+) -> Harness {
     let (entered_tx, entered) = unbounded_channel();
     let (release, release_rx) = std::sync::mpsc::channel();
     let backend = Gated {
@@ -152,7 +155,11 @@ async fn a_request_larger_than_the_batch_limit_is_split_and_keeps_its_order() {
     let texts: Vec<String> = (0..10).map(|i| format!("t{i}")).collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
     let masked: Vec<Masked> = refs.iter().map(|t| nlu::mask(t)).collect();
-    let out = h.engine.predict(&masked.iter().collect::<Vec<_>>()).await.unwrap();
+    let out = h
+        .engine
+        .predict(&masked.iter().collect::<Vec<_>>())
+        .await
+        .unwrap();
     let intents: Vec<&str> = out.iter().map(|p| p.intent.as_str()).collect();
     assert_eq!(intents, refs);
     let sizes: Vec<usize> = [
@@ -273,7 +280,10 @@ async fn a_panic_answers_every_caller_of_the_batch_and_the_thread_keeps_serving(
         let status = crate::http::error::ApiError::from(err).parts().0;
         assert_eq!(status.as_u16(), 500, "the one error table makes it a 500");
     }
-    let out = engine.predict_one(&nlu::mask("still serving")).await.unwrap();
+    let out = engine
+        .predict_one(&nlu::mask("still serving"))
+        .await
+        .unwrap();
     assert_eq!(out.intent, "still serving");
     engine.health().await.expect("healthy after panics");
 }
@@ -290,7 +300,11 @@ fn the_wait_estimate_is_queued_texts_times_the_measured_time_per_text() {
     shared.queued_texts.store(100, Ordering::Relaxed);
     assert_eq!(shared.estimated_wait(), Duration::from_millis(500));
     shared.record_pass(Duration::from_millis(80), 8);
-    assert_eq!(shared.estimated_wait(), Duration::from_millis(625), "moving average");
+    assert_eq!(
+        shared.estimated_wait(),
+        Duration::from_millis(625),
+        "moving average"
+    );
 }
 
 #[tokio::test]
@@ -303,12 +317,19 @@ async fn a_request_that_would_wait_past_the_budget_is_refused_at_once() {
     let queued = predict_task(&h.engine, "queued");
     until_queued(&h.engine, 1).await;
     let refused = h.engine.predict_one(&nlu::mask("late")).await;
-    assert!(matches!(refused, Err(Error::Overloaded { .. })), "{refused:?}");
+    assert!(
+        matches!(refused, Err(Error::Overloaded { .. })),
+        "{refused:?}"
+    );
     h.release.send(()).unwrap();
     h.release.send(()).unwrap();
     first.await.unwrap().unwrap();
     queued.await.unwrap().unwrap();
-    assert_eq!(h.engine.shared.queued_texts.load(Ordering::Relaxed), 0, "all taken");
+    assert_eq!(
+        h.engine.shared.queued_texts.load(Ordering::Relaxed),
+        0,
+        "all taken"
+    );
 }
 
 #[test]

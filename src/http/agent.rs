@@ -116,7 +116,8 @@ pub async fn ticket(
         }
     }
     doc["ticket_id"] = json!(pane.ticket.id);
-    doc["priority_name"] = json!(crate::catalog::Priority::from_number(pane.ticket.priority).as_str());
+    doc["priority_name"] =
+        json!(crate::catalog::Priority::from_number(pane.ticket.priority).as_str());
     doc["notes"] = json!(pane.notes);
     doc["transcript"] = json!(pane.transcript);
     doc["suggested_reply"] = json!(pane.suggested_reply);
@@ -175,9 +176,9 @@ pub async fn transfer(
     let to = to.map(str::to_string);
     let summary = state
         .chat()
-        .detached(move |chat| async move {
-            chat.transfer(&agent.agent_id, &id, to.as_deref()).await
-        })
+        .detached(
+            move |chat| async move { chat.transfer(&agent.agent_id, &id, to.as_deref()).await },
+        )
         .await?;
     Ok(Json(summary))
 }

@@ -49,7 +49,9 @@ impl FromStr for Cidr {
         };
         let cidr = Cidr { network, prefix };
         if cidr.masked(network) != Some(bits(network)) {
-            return Err(bad("host bits are set below the prefix (write the network address)"));
+            return Err(bad(
+                "host bits are set below the prefix (write the network address)",
+            ));
         }
         Ok(cidr)
     }
@@ -270,7 +272,10 @@ mod tests {
         };
         let untrusted = ip("203.0.113.9");
         // A client talking to us directly cannot pick its address.
-        assert_eq!(policy.client_ip(untrusted, ["1.1.1.1"].into_iter()), untrusted);
+        assert_eq!(
+            policy.client_ip(untrusted, ["1.1.1.1"].into_iter()),
+            untrusted
+        );
         // Through our proxy: the address the proxy saw.
         let proxy = ip("10.0.0.2");
         assert_eq!(
@@ -313,8 +318,11 @@ mod tests {
     fn keys_file_skips_comments() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("keys");
-        std::fs::write(&path, "# partners\nkey-of-partner-one-aaaa\n\nkey-of-partner-two-bbbb\n")
-            .unwrap();
+        std::fs::write(
+            &path,
+            "# partners\nkey-of-partner-one-aaaa\n\nkey-of-partner-two-bbbb\n",
+        )
+        .unwrap();
         let keys = ApiKeys::load(&path).unwrap();
         assert_eq!(keys.len(), 2);
         std::fs::write(&path, "tiny\n").unwrap();

@@ -223,7 +223,11 @@ impl AppState {
     /// Counts an open WebSocket of `client` until the guard drops; `None` when the client
     /// already has `ws_max_per_client` open.
     fn ws_slot(&self, client: &extract::ClientKey) -> Option<WsSlot> {
-        let mut open = self.inner.ws_clients.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = self
+            .inner
+            .ws_clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         let n = open.entry(client.clone()).or_insert(0);
         if *n >= self.inner.config.ws_max_per_client {
             return None;
@@ -289,7 +293,12 @@ struct WsSlot {
 
 impl Drop for WsSlot {
     fn drop(&mut self) {
-        let mut open = self.state.inner.ws_clients.lock().unwrap_or_else(|p| p.into_inner());
+        let mut open = self
+            .state
+            .inner
+            .ws_clients
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if let Some(n) = open.get_mut(&self.client) {
             *n = n.saturating_sub(1);
             if *n == 0 {

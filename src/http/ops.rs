@@ -74,7 +74,11 @@ async fn probe(state: &AppState) -> Readiness {
 
 /// `GET /metrics` on the main address: Prometheus text format, behind the metrics token
 /// when one is configured; 404 when `/metrics` is served on its own address instead.
-pub async fn metrics(State(state): State<AppState>, client: ClientKey, headers: HeaderMap) -> Response {
+pub async fn metrics(
+    State(state): State<AppState>,
+    client: ClientKey,
+    headers: HeaderMap,
+) -> Response {
     if state.config().metrics_addr.is_some() {
         return not_found().await.into_response();
     }

@@ -138,7 +138,10 @@ mod tests {
 
     #[test]
     fn the_conversation_of_a_message_post() {
-        assert_eq!(message_conversation("/v1/conversations/abc/messages"), Some("abc"));
+        assert_eq!(
+            message_conversation("/v1/conversations/abc/messages"),
+            Some("abc")
+        );
         assert_eq!(message_conversation("/v1/conversations/abc/rating"), None);
         assert_eq!(message_conversation("/v1/conversations//messages"), None);
         assert_eq!(message_conversation("/v1/classify"), None);

@@ -56,7 +56,10 @@ async fn serve_metrics(
     state: AppState,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     let listener = TcpListener::bind(addr).await.map_err(|e| {
-        std::io::Error::new(e.kind(), format!("cannot listen on --metrics-addr {addr}: {e}"))
+        std::io::Error::new(
+            e.kind(),
+            format!("cannot listen on --metrics-addr {addr}: {e}"),
+        )
     })?;
     let bound = listener.local_addr()?;
     tracing::info!(addr = %bound, "metrics listening");

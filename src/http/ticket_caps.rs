@@ -55,7 +55,12 @@ impl TicketGate for TicketCaps {
         let client = &guard.0.get(conversation_id)?.0;
         let mut theirs: Vec<&Ticket> = open
             .iter()
-            .filter(|t| guard.0.get(&t.conversation_id).is_some_and(|(c, _)| c == client))
+            .filter(|t| {
+                guard
+                    .0
+                    .get(&t.conversation_id)
+                    .is_some_and(|(c, _)| c == client)
+            })
             .collect();
         if theirs.len() < self.per_client {
             return None;
@@ -103,7 +108,11 @@ mod tests {
         caps.wrote("o1", &other);
         let open = vec![ticket(7, "c2"), ticket(5, "c1"), ticket(6, "o1")];
         assert_eq!(caps.refuse("c3", &open).as_deref(), Some("T-000005"));
-        assert_eq!(caps.refuse("o2", &open), None, "unknown writer: never refused");
+        assert_eq!(
+            caps.refuse("o2", &open),
+            None,
+            "unknown writer: never refused"
+        );
         caps.wrote("o2", &other);
         assert_eq!(caps.refuse("o2", &open), None, "the other client holds one");
         assert_eq!(caps.refuse("c3", &open[..1]), None, "below the cap");

@@ -133,7 +133,10 @@ enum ChatIn {
         /// As in the REST body: a retry with the same id is not a second message.
         client_message_id: Option<String>,
     },
-    Rating { score: u8, comment: Option<String> },
+    Rating {
+        score: u8,
+        comment: Option<String>,
+    },
     Ping,
 }
 

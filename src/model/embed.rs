@@ -94,7 +94,10 @@ impl EmbeddingModel {
         let found = Resolved::find(opts)?;
         let (encoder, weights_path) = if let Some(e5s1_path) = &found.e5s1 {
             let src = E5s1Source::open(e5s1_path, opts.precision, &device)?;
-            (Encoder::load(&src, &src.header.config, &device)?, e5s1_path.clone())
+            (
+                Encoder::load(&src, &src.header.config, &device)?,
+                e5s1_path.clone(),
+            )
         } else {
             let config_path = found.dir.join("config.json");
             let text = std::fs::read_to_string(&config_path)

@@ -95,7 +95,11 @@ fn new_var(vars: &VarMap, name: &str, init: &Tensor) -> Result<Tensor> {
     let tensor = var.as_tensor().clone();
     vars.data()
         .lock()
-        .map_err(|_| crate::error::Error::Internal("the variable map of a trainable layer is poisoned".into()))?
+        .map_err(|_| {
+            crate::error::Error::Internal(
+                "the variable map of a trainable layer is poisoned".into(),
+            )
+        })?
         .insert(name.to_string(), var);
     Ok(tensor)
 }

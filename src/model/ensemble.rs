@@ -16,9 +16,9 @@ use serde::{Deserialize, Serialize};
 
 use super::calibration::{ThresholdGoal, choose_thresholds, ece, fit_temperature};
 use super::classifier::softmax_rows;
+use super::labels::{LabelledTexts, held_out_classes, top1_accuracy};
 use super::member::Member;
 use super::prediction::{Scores, Thresholds};
-use super::labels::{LabelledTexts, held_out_classes, top1_accuracy};
 use crate::error::{Error, Result};
 use crate::progress::Progress;
 

@@ -79,7 +79,11 @@ mod tests {
     #[test]
     fn held_out_labels_become_classes_or_out_of_scope_and_strangers_are_named() {
         let classes = vec!["a".to_string(), "b".to_string(), "oos".to_string()];
-        let held = vec!["b".to_string(), "oos".to_string(), "out_of_scope".to_string()];
+        let held = vec![
+            "b".to_string(),
+            "oos".to_string(),
+            "out_of_scope".to_string(),
+        ];
         assert_eq!(
             held_out_classes(&held, &classes, Some(2)).unwrap(),
             vec![Some(1), None, None]

@@ -51,7 +51,10 @@ impl ActiveNotice {
             && within(&self.coins, "coin")
             && within(&self.networks, "network")
             && (self.keywords.is_empty()
-                || self.keywords.iter().any(|k| lower.contains(&k.to_lowercase())))
+                || self
+                    .keywords
+                    .iter()
+                    .any(|k| lower.contains(&k.to_lowercase())))
     }
 }
 
@@ -120,7 +123,10 @@ mod tests {
     }
 
     fn facts(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     #[test]
@@ -155,7 +161,16 @@ mod tests {
     fn a_seen_notice_is_not_found_again() {
         let notices = [eth_notice()];
         let seen = BTreeSet::from(["N-000001".to_string()]);
-        assert!(find(&notices, &BTreeSet::new(), "withdrawal_delayed", &facts(&[]), "").is_some());
+        assert!(
+            find(
+                &notices,
+                &BTreeSet::new(),
+                "withdrawal_delayed",
+                &facts(&[]),
+                ""
+            )
+            .is_some()
+        );
         assert!(find(&notices, &seen, "withdrawal_delayed", &facts(&[]), "").is_none());
     }
 }

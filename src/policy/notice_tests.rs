@@ -15,7 +15,10 @@ fn eth_notice() -> ActiveNotice {
         networks: vec!["ERC-20".into()],
         keywords: vec![],
         texts: BTreeMap::from([
-            ("en".into(), "ETH withdrawals are delayed until 15:00.".into()),
+            (
+                "en".into(),
+                "ETH withdrawals are delayed until 15:00.".into(),
+            ),
             ("ko".into(), "ETH 출금이 15시까지 지연됩니다.".into()),
         ]),
     }
@@ -82,13 +85,29 @@ fn a_matching_message_gets_the_notice_first_in_its_language_with_yes_no() {
     let out = shown(&mut chat, "ETH 출금이 아직 안 들어왔어요");
     assert_eq!(
         texts(&out),
-        ["ETH 출금이 15시까지 지연됩니다.", chat.msg("did_it_help", Lang::Ko).as_str()]
+        [
+            "ETH 출금이 15시까지 지연됩니다.",
+            chat.msg("did_it_help", Lang::Ko).as_str()
+        ]
     );
-    let ids: Vec<&str> = out.replies[1].choices.iter().map(|c| c.id.as_str()).collect();
+    let ids: Vec<&str> = out.replies[1]
+        .choices
+        .iter()
+        .map(|c| c.id.as_str())
+        .collect();
     assert_eq!(ids, [YES_CHOICE, NO_CHOICE]);
-    assert_eq!(out.decision, Decision::Answer { intent: "withdrawal_delayed".into() });
+    assert_eq!(
+        out.decision,
+        Decision::Answer {
+            intent: "withdrawal_delayed".into()
+        }
+    );
     assert_eq!(out.notice, Some(NoticeEffect::Shown("N-000001".into())));
-    let offer = out.state.notice_offer.as_ref().expect("waits for the answer");
+    let offer = out
+        .state
+        .notice_offer
+        .as_ref()
+        .expect("waits for the answer");
     assert_eq!(offer.details.get("coin").map(String::as_str), Some("ETH"));
     assert!(out.state.collecting.is_none(), "nothing asked yet");
 }
@@ -107,7 +126,12 @@ fn yes_ends_the_conversation_and_counts_answered() {
     let mut chat = Chat::new();
     shown(&mut chat, "my ETH withdrawal has not arrived");
     let out = chat.send(YES_CHOICE, hit("greeting", 0.3), Details::default());
-    assert_eq!(out.decision, Decision::SmallTalk { intent: THANKS_GOODBYE.into() });
+    assert_eq!(
+        out.decision,
+        Decision::SmallTalk {
+            intent: THANKS_GOODBYE.into()
+        }
+    );
     assert_eq!(texts(&out), [chat.msg("glad_it_helped", Lang::En).as_str()]);
     assert_eq!(out.notice, Some(NoticeEffect::Answered("N-000001".into())));
     assert!(out.state.notice_offer.is_none() && out.state.collecting.is_none());
@@ -121,11 +145,20 @@ fn no_continues_the_usual_route_with_what_is_known_and_counts_asked_for_person()
     // The coin is known: the collection asks the next detail.
     assert_eq!(
         out.decision,
-        Decision::CollectDetail { intent: "withdrawal_delayed".into(), key: "withdrawal_ref".into() }
+        Decision::CollectDetail {
+            intent: "withdrawal_delayed".into(),
+            key: "withdrawal_ref".into()
+        }
     );
-    assert_eq!(out.notice, Some(NoticeEffect::AskedForPerson("N-000001".into())));
+    assert_eq!(
+        out.notice,
+        Some(NoticeEffect::AskedForPerson("N-000001".into()))
+    );
     let collecting = out.state.collecting.as_ref().unwrap();
-    assert_eq!(collecting.details.get("coin").map(String::as_str), Some("ETH"));
+    assert_eq!(
+        collecting.details.get("coin").map(String::as_str),
+        Some("ETH")
+    );
 }
 
 #[test]
@@ -133,8 +166,15 @@ fn the_same_question_again_counts_as_a_no() {
     let mut chat = Chat::new();
     shown(&mut chat, "my ETH withdrawal has not arrived");
     let out = shown(&mut chat, "but where is my ETH withdrawal?");
-    assert!(matches!(out.decision, Decision::CollectDetail { .. }), "{:?}", out.decision);
-    assert_eq!(out.notice, Some(NoticeEffect::AskedForPerson("N-000001".into())));
+    assert!(
+        matches!(out.decision, Decision::CollectDetail { .. }),
+        "{:?}",
+        out.decision
+    );
+    assert_eq!(
+        out.notice,
+        Some(NoticeEffect::AskedForPerson("N-000001".into()))
+    );
 }
 
 #[test]
@@ -144,31 +184,55 @@ fn asking_for_a_person_after_the_notice_hands_over_and_counts() {
     let out = chat.send(HUMAN_CHOICE, hit("greeting", 0.3), Details::default());
     assert!(matches!(
         out.decision,
-        Decision::EscalateNow { reason: HandoffReason::Requested, .. }
+        Decision::EscalateNow {
+            reason: HandoffReason::Requested,
+            ..
+        }
     ));
-    assert_eq!(out.notice, Some(NoticeEffect::AskedForPerson("N-000001".into())));
+    assert_eq!(
+        out.notice,
+        Some(NoticeEffect::AskedForPerson("N-000001".into()))
+    );
     assert!(out.state.notice_offer.is_none());
 }
 
 #[test]
 fn a_security_intent_is_never_held_back() {
     let mut chat = Chat::new();
-    let out = chat.send("I lost my 2FA phone, ETH", hit("two_factor_reset", 0.95), coin("ETH"));
+    let out = chat.send(
+        "I lost my 2FA phone, ETH",
+        hit("two_factor_reset", 0.95),
+        coin("ETH"),
+    );
     // The notice as information, then the collection at once: no yes / no gate.
     assert_eq!(texts(&out)[0], "ETH withdrawals are delayed until 15:00.");
-    assert!(out.replies.iter().all(|r| r.choices.is_empty()), "{:?}", out.replies);
-    assert!(matches!(out.decision, Decision::CollectDetail { ref intent, .. } if intent == "two_factor_reset"));
+    assert!(
+        out.replies.iter().all(|r| r.choices.is_empty()),
+        "{:?}",
+        out.replies
+    );
+    assert!(
+        matches!(out.decision, Decision::CollectDetail { ref intent, .. } if intent == "two_factor_reset")
+    );
     assert!(out.state.notice_offer.is_none());
 }
 
 #[test]
 fn another_coin_or_intent_is_not_matched() {
     let mut chat = Chat::new();
-    let out = chat.send("my BTC withdrawal is late", hit("withdrawal_delayed", 0.95), coin("BTC"));
+    let out = chat.send(
+        "my BTC withdrawal is late",
+        hit("withdrawal_delayed", 0.95),
+        coin("BTC"),
+    );
     assert!(out.notice.is_none() && out.state.notice_offer.is_none());
     assert!(matches!(out.decision, Decision::CollectDetail { .. }));
     let mut chat = Chat::new();
-    let out = chat.send("my ETH deposit is missing", hit("deposit_missing", 0.95), coin("ETH"));
+    let out = chat.send(
+        "my ETH deposit is missing",
+        hit("deposit_missing", 0.95),
+        coin("ETH"),
+    );
     assert!(out.notice.is_none());
 }
 

@@ -1564,12 +1564,20 @@ fn with_collect_keep_asked_detail_a_message_holding_the_asked_detail_is_its_answ
         }
     );
     assert_eq!(
-        out.state.collecting.unwrap().details.get("txid").map(String::as_str),
+        out.state
+            .collecting
+            .unwrap()
+            .details
+            .get("txid")
+            .map(String::as_str),
         Some(txid)
     );
     // Without the detail asked for, the same confidence is still a change of subject.
     let mut chat = start(true);
-    let out = chat.send("someone logged into my account!!", hit("account_compromised", 0.93));
+    let out = chat.send(
+        "someone logged into my account!!",
+        hit("account_compromised", 0.93),
+    );
     assert!(
         matches!(&out.decision, Decision::EscalateNow { intent, .. } if intent == "account_compromised"),
         "{:?}",
@@ -1578,7 +1586,14 @@ fn with_collect_keep_asked_detail_a_message_holding_the_asked_detail_is_its_answ
     // The rule off: the confident other intent wins.
     let mut chat = start(false);
     let out = chat.send_with(&message, hit("withdrawal_delayed", 0.93), details);
-    assert!(chat.state.collecting.as_ref().is_none_or(|c| c.intent != "deposit_missing"), "{:?}", out.decision);
+    assert!(
+        chat.state
+            .collecting
+            .as_ref()
+            .is_none_or(|c| c.intent != "deposit_missing"),
+        "{:?}",
+        out.decision
+    );
 }
 
 #[test]
@@ -1609,7 +1624,10 @@ fn with_collect_switch_only_to_handover_an_answer_only_reading_keeps_the_collect
             out.decision
         );
         let collecting = out.state.collecting.expect("still collecting");
-        assert_eq!(collecting.details.get("amount").map(String::as_str), Some("500"));
+        assert_eq!(
+            collecting.details.get("amount").map(String::as_str),
+            Some("500")
+        );
         // The rule off: the same reading interrupts the collection (the answer is lost).
         let mut chat = start(false);
         let out = chat.send("the usual one I always use, you know", hit(other, 0.97));
@@ -1620,7 +1638,10 @@ fn with_collect_switch_only_to_handover_an_answer_only_reading_keeps_the_collect
         );
     }
     let mut chat = start(true);
-    let out = chat.send("someone logged into my account!!", hit("account_compromised", 0.97));
+    let out = chat.send(
+        "someone logged into my account!!",
+        hit("account_compromised", 0.97),
+    );
     assert!(
         matches!(&out.decision, Decision::EscalateNow { intent, .. } if intent == "account_compromised"),
         "{:?}",

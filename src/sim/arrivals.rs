@@ -40,7 +40,11 @@ pub struct Mix {
 impl Mix {
     /// `weights[class]` (None: the pool's own mix, every message equally likely).
     pub fn new(labels: &[u16], weights: Option<&[f64]>) -> Result<Mix, SimError> {
-        let classes = labels.iter().map(|&l| usize::from(l) + 1).max().unwrap_or(0);
+        let classes = labels
+            .iter()
+            .map(|&l| usize::from(l) + 1)
+            .max()
+            .unwrap_or(0);
         let mut items = vec![Vec::new(); classes];
         for (i, &l) in labels.iter().enumerate() {
             items[usize::from(l)].push(i as u32);
@@ -63,14 +67,20 @@ impl Mix {
                 reason: "no intent with a positive weight has messages in the pool".into(),
             });
         }
-        Ok(Mix { cumulative, items: kept })
+        Ok(Mix {
+            cumulative,
+            items: kept,
+        })
     }
 
     /// The pool message for arrival `i`.
     pub fn draw(&self, stream: &Stream, i: u64) -> u32 {
         let total = self.cumulative.last().copied().unwrap_or(1.0);
         let u = stream.uniform(2 * i) * total;
-        let k = self.cumulative.partition_point(|&c| c <= u).min(self.items.len() - 1);
+        let k = self
+            .cumulative
+            .partition_point(|&c| c <= u)
+            .min(self.items.len() - 1);
         let list = &self.items[k];
         let j = (stream.uniform(2 * i + 1) * list.len() as f64) as usize;
         list[j.min(list.len() - 1)]
@@ -117,14 +127,32 @@ pub struct TraceRow {
 /// (optional `lang`, ignored, and `intent`). A timestamp is `HH:MM[:SS]` or
 /// RFC 3339; only its time of day (UTC) is used.
 pub fn read_trace(path: &Path) -> Result<Vec<TraceRow>, SimError> {
-    let err = |line: usize, reason: String| SimError::Trace { path: path.to_path_buf(), line, reason };
+    let err = |line: usize, reason: String| SimError::Trace {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
     let text = std::fs::read_to_string(path).map_err(|e| err(0, format!("cannot read: {e}")))?;
-    let delimiter = if text.lines().next().is_some_and(|l| l.contains('\t')) { b'\t' } else { b',' };
-    let mut reader = csv::ReaderBuilder::new().delimiter(delimiter).flexible(true).from_reader(text.as_bytes());
+    let delimiter = if text.lines().next().is_some_and(|l| l.contains('\t')) {
+        b'\t'
+    } else {
+        b','
+    };
+    let mut reader = csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .flexible(true)
+        .from_reader(text.as_bytes());
     let headers = reader.headers().map_err(|e| err(1, e.to_string()))?.clone();
-    let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h.trim().eq_ignore_ascii_case(name))
+    };
     let (Some(ts), Some(tx)) = (col("timestamp"), col("text")) else {
-        return Err(err(1, "the header must name `timestamp` and `text` columns".into()));
+        return Err(err(
+            1,
+            "the header must name `timestamp` and `text` columns".into(),
+        ));
     };
     let intent_col = col("intent");
     let mut rows = Vec::new();
@@ -132,12 +160,20 @@ pub fn read_trace(path: &Path) -> Result<Vec<TraceRow>, SimError> {
         let line = i + 2;
         let record = record.map_err(|e| err(line, e.to_string()))?;
         let stamp = record.get(ts).unwrap_or("").trim();
-        let t = time_of_day(stamp).ok_or_else(|| err(line, format!("timestamp {stamp:?} is neither HH:MM[:SS] nor RFC 3339")))?;
+        let t = time_of_day(stamp).ok_or_else(|| {
+            err(
+                line,
+                format!("timestamp {stamp:?} is neither HH:MM[:SS] nor RFC 3339"),
+            )
+        })?;
         let text = record.get(tx).unwrap_or("").trim().to_string();
         if text.is_empty() {
             return Err(err(line, "empty text".into()));
         }
-        let intent = intent_col.and_then(|c| record.get(c)).map(|s| s.trim().to_string()).filter(|s| !s.is_empty());
+        let intent = intent_col
+            .and_then(|c| record.get(c))
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty());
         rows.push(TraceRow { t, text, intent });
     }
     if rows.is_empty() {
@@ -151,7 +187,9 @@ fn time_of_day(stamp: &str) -> Option<f64> {
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(stamp) {
         use chrono::Timelike;
         let utc = dt.with_timezone(&chrono::Utc);
-        return Some(f64::from(utc.num_seconds_from_midnight()) + f64::from(utc.nanosecond()) / 1e9);
+        return Some(
+            f64::from(utc.num_seconds_from_midnight()) + f64::from(utc.nanosecond()) / 1e9,
+        );
     }
     let parts: Vec<&str> = stamp.split(':').collect();
     if !(2..=3).contains(&parts.len()) {
@@ -200,7 +238,11 @@ mod tests {
     fn traces_are_read_with_times_of_day() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("t.csv");
-        std::fs::write(&path, "timestamp,text,lang\n09:00:30,where is my deposit,en\n2026-12-01T08:15:00Z,hi,en\n").unwrap();
+        std::fs::write(
+            &path,
+            "timestamp,text,lang\n09:00:30,where is my deposit,en\n2026-12-01T08:15:00Z,hi,en\n",
+        )
+        .unwrap();
         let rows = read_trace(&path).unwrap();
         assert_eq!(rows[0].t, 8.0 * 3600.0 + 900.0);
         assert_eq!(rows[1].text, "where is my deposit");

@@ -97,10 +97,17 @@ pub struct Notice<'a> {
 /// How a ticket left the queue.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum End {
-    Served { start: f64, handling: f64 },
-    Abandoned { at: f64 },
+    Served {
+        start: f64,
+        handling: f64,
+    },
+    Abandoned {
+        at: f64,
+    },
     /// Still waiting when the run ended (no agent came).
-    Unserved { at: f64 },
+    Unserved {
+        at: f64,
+    },
 }
 
 /// One ticket of a run.
@@ -355,7 +362,10 @@ impl Sim<'_> {
                 self.schedule(self.now + delay + then_s, Ev::Request(conversation, ticket));
             }
             Path::Ticket { after_s, ticket } if after_s + delay > 0.0 => {
-                self.schedule(self.now + delay + after_s, Ev::Request(conversation, ticket));
+                self.schedule(
+                    self.now + delay + after_s,
+                    Ev::Request(conversation, ticket),
+                );
             }
             Path::Ticket { ticket, .. } => self.open(conversation, ticket),
         }
@@ -367,7 +377,12 @@ impl Sim<'_> {
         let Some(notice) = self.setup.notice else {
             return Some(0.0);
         };
-        let shown = self.now >= notice.from_s && notice.matches.get(conversation as usize).copied().unwrap_or(false);
+        let shown = self.now >= notice.from_s
+            && notice
+                .matches
+                .get(conversation as usize)
+                .copied()
+                .unwrap_or(false);
         if !shown {
             return Some(0.0);
         }

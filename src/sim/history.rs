@@ -32,7 +32,11 @@ fn db(e: sqlx::Error) -> SimError {
 /// Reads the history from a database URL (the store's own migrations must have run).
 pub async fn read(url: &str) -> Result<History, SimError> {
     sqlx::any::install_default_drivers();
-    let pool = sqlx::any::AnyPoolOptions::new().max_connections(1).connect(url).await.map_err(db)?;
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .map_err(db)?;
     let mut h = History::default();
     let rows = sqlx::query(
         "SELECT m.conversation_id AS c, m.meta_json AS meta, m.created_at_ms AS t FROM messages m
@@ -43,7 +47,11 @@ pub async fn read(url: &str) -> Result<History, SimError> {
     .map_err(db)?;
     let mut last: Option<(String, Option<String>)> = None;
     for row in &rows {
-        let (c, meta, t): (String, String, i64) = (row.try_get("c").map_err(db)?, row.try_get("meta").map_err(db)?, row.try_get("t").map_err(db)?);
+        let (c, meta, t): (String, String, i64) = (
+            row.try_get("c").map_err(db)?,
+            row.try_get("meta").map_err(db)?,
+            row.try_get("t").map_err(db)?,
+        );
         let meta: serde_json::Value = serde_json::from_str(&meta).unwrap_or_default();
         let intent = meta["intent"].as_str().unwrap_or("-").to_string();
         let decision = meta["decision"].as_str().unwrap_or("").to_string();
@@ -71,7 +79,11 @@ pub async fn read(url: &str) -> Result<History, SimError> {
         .await
         .map_err(db)?;
     for row in &rows {
-        let (i, a, c): (String, i64, i64) = (row.try_get("intent").map_err(db)?, row.try_get("assigned_at_ms").map_err(db)?, row.try_get("closed_at_ms").map_err(db)?);
+        let (i, a, c): (String, i64, i64) = (
+            row.try_get("intent").map_err(db)?,
+            row.try_get("assigned_at_ms").map_err(db)?,
+            row.try_get("closed_at_ms").map_err(db)?,
+        );
         h.handled.push((i, (c - a).max(0)));
     }
     pool.close().await;
@@ -83,7 +95,12 @@ impl History {
     pub fn apply(&self, params: &mut Params, sources: &mut Sources) {
         if self.conversations.len() >= MIN_SAMPLES {
             let days = {
-                let (lo, hi) = self.conversations.iter().fold((i64::MAX, i64::MIN), |(lo, hi), (t, _)| (lo.min(*t), hi.max(*t)));
+                let (lo, hi) = self
+                    .conversations
+                    .iter()
+                    .fold((i64::MAX, i64::MIN), |(lo, hi), (t, _)| {
+                        (lo.min(*t), hi.max(*t))
+                    });
                 (((hi - lo) as f64 / 86_400_000.0).ceil()).max(1.0)
             };
             let mut profile = vec![0.0; 24];
@@ -105,10 +122,16 @@ impl History {
         }
         let mut handled: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
         for (intent, ms) in &self.handled {
-            handled.entry(intent).or_default().push(*ms as f64 / 60_000.0);
+            handled
+                .entry(intent)
+                .or_default()
+                .push(*ms as f64 / 60_000.0);
         }
         for (intent, v) in handled.into_iter().filter(|(_, v)| v.len() >= MIN_SAMPLES) {
-            params.handling.intents.insert(intent.to_string(), v.iter().sum::<f64>() / v.len() as f64);
+            params
+                .handling
+                .intents
+                .insert(intent.to_string(), v.iter().sum::<f64>() / v.len() as f64);
             sources.insert("handling.intents".into(), "data");
         }
         let mut feedback: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
@@ -118,11 +141,17 @@ impl History {
             e.1 += usize::from(*yes);
         }
         for (intent, (n, yes)) in feedback.into_iter().filter(|(_, (n, _))| *n >= MIN_SAMPLES) {
-            params.acceptance.intents.insert(intent.to_string(), yes as f64 / n as f64);
+            params
+                .acceptance
+                .intents
+                .insert(intent.to_string(), yes as f64 / n as f64);
             sources.insert("acceptance.intents".into(), "data");
         }
         if sources.get("desk.patience_minutes") == Some(&"default") {
-            sources.insert("desk.patience_minutes".into(), "default (the store records no abandoned waits)");
+            sources.insert(
+                "desk.patience_minutes".into(),
+                "default (the store records no abandoned waits)",
+            );
         }
     }
 }

@@ -39,7 +39,11 @@ pub enum SimError {
     Config { key: String, reason: String },
     /// A trace file cannot be read.
     #[error("trace {} line {line}: {reason}", path.display())]
-    Trace { path: PathBuf, line: usize, reason: String },
+    Trace {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
     /// The labelled pool does not fit the catalog.
     #[error("message pool {source_name}: {reason}")]
     Pool { source_name: String, reason: String },

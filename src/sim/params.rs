@@ -137,7 +137,13 @@ fn config_error(key: &str, reason: impl Into<String>) -> SimError {
 
 /// Deep-merges `over` into `base` (tables merge key by key, values replace),
 /// recording each replaced leaf's dotted key in `sources` as `source`.
-fn merge(base: &mut toml::Table, over: toml::Table, prefix: &str, sources: &mut Sources, source: &'static str) {
+fn merge(
+    base: &mut toml::Table,
+    over: toml::Table,
+    prefix: &str,
+    sources: &mut Sources,
+    source: &'static str,
+) {
     for (key, value) in over {
         let path = if prefix.is_empty() {
             key.clone()
@@ -192,9 +198,12 @@ impl Params {
                 .map_err(|e| config_error(&path.display().to_string(), format!("{e}")))?;
             merge(&mut table, over, "", &mut sources, "config");
         }
-        let params: Params = toml::Value::Table(table)
-            .try_into()
-            .map_err(|e| config_error(&config.map_or("defaults".into(), |p| p.display().to_string()), format!("{e}")))?;
+        let params: Params = toml::Value::Table(table).try_into().map_err(|e| {
+            config_error(
+                &config.map_or("defaults".into(), |p| p.display().to_string()),
+                format!("{e}"),
+            )
+        })?;
         params.check()?;
         Ok((params, sources))
     }
@@ -205,7 +214,10 @@ impl Params {
             if v.is_finite() && v > 0.0 {
                 Ok(())
             } else {
-                Err(config_error(key, format!("must be a positive number, got {v}")))
+                Err(config_error(
+                    key,
+                    format!("must be a positive number, got {v}"),
+                ))
             }
         };
         let non_negative = |key: &str, v: f64| {
@@ -219,7 +231,10 @@ impl Params {
             if (0.0..=1.0).contains(&v) {
                 Ok(())
             } else {
-                Err(config_error(key, format!("must be between 0 and 1, got {v}")))
+                Err(config_error(
+                    key,
+                    format!("must be between 0 and 1, got {v}"),
+                ))
             }
         };
         let a = &self.arrivals;
@@ -227,7 +242,10 @@ impl Params {
         if a.hourly_profile.len() != 24 {
             return Err(config_error(
                 "arrivals.hourly_profile",
-                format!("needs 24 values (00:00 to 23:00), got {}", a.hourly_profile.len()),
+                format!(
+                    "needs 24 values (00:00 to 23:00), got {}",
+                    a.hourly_profile.len()
+                ),
             ));
         }
         for v in &a.hourly_profile {
@@ -249,7 +267,10 @@ impl Params {
         if !matches!(d.staffing.len(), 0 | 24 | 96) {
             return Err(config_error(
                 "desk.staffing",
-                format!("needs 96 values (15 minutes each), 24 (hourly) or none, got {}", d.staffing.len()),
+                format!(
+                    "needs 96 values (15 minutes each), 24 (hourly) or none, got {}",
+                    d.staffing.len()
+                ),
             ));
         }
         positive("desk.sla_minutes", d.sla_minutes)?;
@@ -290,9 +311,15 @@ impl Params {
     /// The incident's keys (only checked against the peak when it is on).
     fn check_incident(&self) -> Result<(), SimError> {
         let i = &self.incident;
-        for (key, v) in [("incident.share", i.share), ("incident.notice_acceptance", i.notice_acceptance)] {
+        for (key, v) in [
+            ("incident.share", i.share),
+            ("incident.notice_acceptance", i.notice_acceptance),
+        ] {
             if !(0.0..=1.0).contains(&v) {
-                return Err(config_error(key, format!("must be between 0 and 1, got {v}")));
+                return Err(config_error(
+                    key,
+                    format!("must be between 0 and 1, got {v}"),
+                ));
             }
         }
         for (key, v) in [
@@ -308,12 +335,18 @@ impl Params {
             return Ok(());
         }
         if i.intent.trim().is_empty() {
-            return Err(config_error("incident.intent", "is empty: name the intent the incident is about"));
+            return Err(config_error(
+                "incident.intent",
+                "is empty: name the intent the incident is about",
+            ));
         }
         if crate::policy::SECURITY_INTENTS.contains(&i.intent.as_str()) {
             return Err(config_error(
                 "incident.intent",
-                format!("{:?} is a security intent: a notice never holds it back, so there is nothing to simulate", i.intent),
+                format!(
+                    "{:?} is a security intent: a notice never holds it back, so there is nothing to simulate",
+                    i.intent
+                ),
             ));
         }
         let peak_minutes = self.arrivals.peak_hours * 60.0;
@@ -345,7 +378,11 @@ impl Params {
         let i = &self.incident;
         let (peak_start, peak_end) = self.peak_window_s();
         let start = peak_start + i.starts_after_minutes * 60.0;
-        (i.on() && start < peak_end).then_some((start, peak_end, start + i.notice_delay_minutes * 60.0))
+        (i.on() && start < peak_end).then_some((
+            start,
+            peak_end,
+            start + i.notice_delay_minutes * 60.0,
+        ))
     }
 
     /// The peak window in seconds from midnight.
@@ -359,7 +396,10 @@ impl Params {
 pub fn parse_clock(text: &str) -> Result<f64, String> {
     let bad = || format!("{text:?} is not a time of day HH:MM");
     let (h, m) = text.split_once(':').ok_or_else(bad)?;
-    let (h, m): (u32, u32) = (h.trim().parse().map_err(|_| bad())?, m.trim().parse().map_err(|_| bad())?);
+    let (h, m): (u32, u32) = (
+        h.trim().parse().map_err(|_| bad())?,
+        m.trim().parse().map_err(|_| bad())?,
+    );
     if h > 23 || m > 59 {
         return Err(bad());
     }
@@ -383,9 +423,16 @@ mod tests {
     fn a_config_file_overrides_keys_and_is_recorded() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("desk.toml");
-        std::fs::write(&path, "seed = 7\n[desk]\nsla_minutes = 2.0\n[acceptance.intents]\ntrading_fees = 0.9\n").unwrap();
+        std::fs::write(
+            &path,
+            "seed = 7\n[desk]\nsla_minutes = 2.0\n[acceptance.intents]\ntrading_fees = 0.9\n",
+        )
+        .unwrap();
         let (p, sources) = Params::load(Some(&path)).unwrap();
-        assert_eq!((p.seed, p.desk.sla_minutes, p.desk.agent_capacity), (7, 2.0, 3));
+        assert_eq!(
+            (p.seed, p.desk.sla_minutes, p.desk.agent_capacity),
+            (7, 2.0, 3)
+        );
         assert_eq!(p.acceptance.intents["trading_fees"], 0.9);
         assert_eq!(sources["desk.sla_minutes"], "config");
         assert_eq!(sources["acceptance.intents"], "config");
@@ -397,8 +444,14 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         for (text, key) in [
             ("[desk]\nsla_target = 1.5\n", "desk.sla_target"),
-            ("[arrivals]\nhourly_profile = [1.0]\n", "arrivals.hourly_profile"),
-            ("[arrivals]\npeak_start = \"25:00\"\n", "arrivals.peak_start"),
+            (
+                "[arrivals]\nhourly_profile = [1.0]\n",
+                "arrivals.hourly_profile",
+            ),
+            (
+                "[arrivals]\npeak_start = \"25:00\"\n",
+                "arrivals.peak_start",
+            ),
             ("[desk]\nagents = 3\n", "unknown field"),
         ] {
             let path = dir.path().join("bad.toml");

@@ -41,7 +41,10 @@ impl Stream {
 
     /// A second, independent uniform for item `i` (for a normal deviate).
     fn uniform2(&self, i: u64) -> f64 {
-        Stream { key: mix(self.key ^ 0x5851_f42d_4c95_7f2d) }.uniform(i)
+        Stream {
+            key: mix(self.key ^ 0x5851_f42d_4c95_7f2d),
+        }
+        .uniform(i)
     }
 
     /// Exponential with mean `mean`.
@@ -106,9 +109,19 @@ mod tests {
         let (m, _) = moments((0..200_000).map(|i| s.uniform(i)));
         assert!((m - 0.5).abs() < 0.005, "uniform mean {m}");
         let (m, cv) = moments((0..200_000).map(|i| s.exponential(i, 4.0)));
-        assert!((m - 4.0).abs() < 0.05 && (cv - 1.0).abs() < 0.02, "exp {m} {cv}");
-        let spread = Spread { mean: 10.0, cv: 0.8, exponential: false };
+        assert!(
+            (m - 4.0).abs() < 0.05 && (cv - 1.0).abs() < 0.02,
+            "exp {m} {cv}"
+        );
+        let spread = Spread {
+            mean: 10.0,
+            cv: 0.8,
+            exponential: false,
+        };
         let (m, cv) = moments((0..400_000).map(|i| spread.sample(&s, i)));
-        assert!((m - 10.0).abs() < 0.1 && (cv - 0.8).abs() < 0.03, "lognormal {m} {cv}");
+        assert!(
+            (m - 10.0).abs() < 0.1 && (cv - 0.8).abs() < 0.03,
+            "lognormal {m} {cv}"
+        );
     }
 }

@@ -8,10 +8,10 @@ pub use super::stats::ScenarioFigures;
 use serde::Serialize;
 
 use super::core::Run;
+use super::incident::clock;
 use super::params::{Params, Sources};
 use super::run::{Schedule, Summary};
 use super::stats::wait_by_interval;
-use super::incident::clock;
 
 /// What the simulation assumes rather than measures; printed in every report.
 pub const ASSUMPTIONS: [&str; 8] = [
@@ -134,7 +134,9 @@ impl NoticeRow {
 }
 
 fn asked(f: &ScenarioFigures) -> f64 {
-    f.incident.as_ref().map_or(f.agent_minutes, |i| i.agent_minutes_asked)
+    f.incident
+        .as_ref()
+        .map_or(f.agent_minutes, |i| i.agent_minutes_asked)
 }
 
 /// A figure for the shipped bot without and with the incident's notice.
@@ -177,11 +179,20 @@ pub struct IncidentReport {
 }
 
 impl IncidentReport {
-    fn new(s: &Summary<'_>, no_bot: &ScenarioFigures, without: &ScenarioFigures, with: &ScenarioFigures, sensitivity: Vec<NoticeRow>) -> Option<IncidentReport> {
+    fn new(
+        s: &Summary<'_>,
+        no_bot: &ScenarioFigures,
+        without: &ScenarioFigures,
+        with: &ScenarioFigures,
+        sensitivity: Vec<NoticeRow>,
+    ) -> Option<IncidentReport> {
         let p = &s.config.params;
         let (from, to, notice) = p.incident_window_s()?;
         let counts = s.incident?;
-        let both = |f: fn(&ScenarioFigures) -> f64| WithoutWith { without_notice: f(without), with_notice: f(with) };
+        let both = |f: fn(&ScenarioFigures) -> f64| WithoutWith {
+            without_notice: f(without),
+            with_notice: f(with),
+        };
         Some(IncidentReport {
             intent: p.incident.intent.clone(),
             coin: p.incident.coin.clone(),
@@ -196,7 +207,10 @@ impl IncidentReport {
             notice_shown: with.incident.as_ref().map_or(0, |i| i.notice_shown),
             notice_resolved: with.incident.as_ref().map_or(0, |i| i.notice_resolved),
             tickets_avoided: without.tickets as i64 - with.tickets as i64,
-            agents_needed_at_peak: WithoutWith { without_notice: without.agents_needed, with_notice: with.agents_needed },
+            agents_needed_at_peak: WithoutWith {
+                without_notice: without.agents_needed,
+                with_notice: with.agents_needed,
+            },
             asked_workload_reduction: WithoutWith {
                 without_notice: reduction(asked(without), asked(no_bot)),
                 with_notice: reduction(asked(with), asked(no_bot)),
@@ -206,15 +220,25 @@ impl IncidentReport {
                 with_notice: reduction(with.agent_minutes, no_bot.agent_minutes),
             },
             wait_p90_s: both(|f| f.wait_p90_s),
-            peak_within_sla: WithoutWith { without_notice: without.peak_within_sla, with_notice: with.peak_within_sla },
-            abandoned: WithoutWith { without_notice: without.abandoned, with_notice: with.abandoned },
+            peak_within_sla: WithoutWith {
+                without_notice: without.peak_within_sla,
+                with_notice: with.peak_within_sla,
+            },
+            abandoned: WithoutWith {
+                without_notice: without.abandoned,
+                with_notice: with.abandoned,
+            },
             sensitivity,
         })
     }
 }
 
 fn reduction(minutes: f64, no_bot_minutes: f64) -> f64 {
-    if no_bot_minutes > 0.0 { 1.0 - minutes / no_bot_minutes } else { 0.0 }
+    if no_bot_minutes > 0.0 {
+        1.0 - minutes / no_bot_minutes
+    } else {
+        0.0
+    }
 }
 
 /// The peak as configured.
@@ -278,10 +302,17 @@ pub const INCIDENT_ASSUMPTIONS: [&str; 4] = [
 ];
 
 /// Assembles the report; `results` are no_bot, then bot, bot_load_aware and bot_notice if run.
-pub fn build(s: &Summary<'_>, results: Vec<(ScenarioFigures, Option<Series>)>, sensitivity: Vec<SensitivityRow>, notice_rows: Vec<NoticeRow>) -> Report {
+pub fn build(
+    s: &Summary<'_>,
+    results: Vec<(ScenarioFigures, Option<Series>)>,
+    sensitivity: Vec<SensitivityRow>,
+    notice_rows: Vec<NoticeRow>,
+) -> Report {
     let p = &s.config.params;
     let mut it = results.into_iter();
-    let (no_bot, no_bot_series) = it.next().unwrap_or_else(|| unreachable!("no_bot always runs"));
+    let (no_bot, no_bot_series) = it
+        .next()
+        .unwrap_or_else(|| unreachable!("no_bot always runs"));
     let (bot, bot_series) = it.next().map_or((None, None), |(f, s)| (Some(f), s));
     let (aware, aware_series) = it.next().map_or((None, None), |(f, s)| (Some(f), s));
     let (notice, notice_series) = it.next().map_or((None, None), |(f, s)| (Some(f), s));
@@ -293,7 +324,9 @@ pub fn build(s: &Summary<'_>, results: Vec<(ScenarioFigures, Option<Series>)>, s
     if incident.is_some() {
         assumptions.extend(INCIDENT_ASSUMPTIONS);
     }
-    let agent_workload_reduction = aware.as_ref().map(|a| reduction(a.agent_minutes, no_bot.agent_minutes));
+    let agent_workload_reduction = aware
+        .as_ref()
+        .map(|a| reduction(a.agent_minutes, no_bot.agent_minutes));
     let agents_needed_at_peak = s.window.map(|_| AgentsNeeded {
         no_bot: no_bot.agents_needed,
         bot: bot.as_ref().and_then(|b| b.agents_needed),
@@ -323,7 +356,12 @@ pub fn build(s: &Summary<'_>, results: Vec<(ScenarioFigures, Option<Series>)>, s
             start: p.arrivals.peak_start.clone(),
             hours: p.arrivals.peak_hours,
         }),
-        scenarios: Scenarios { no_bot, bot, bot_load_aware: aware, bot_notice: notice },
+        scenarios: Scenarios {
+            no_bot,
+            bot,
+            bot_load_aware: aware,
+            bot_notice: notice,
+        },
         agent_workload_reduction,
         agents_needed_at_peak,
         sensitivity,

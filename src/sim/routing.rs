@@ -51,7 +51,11 @@ impl Classes {
                 &intent.id,
                 priority_number(intent.priority),
                 Some(intent.route),
-                Spread { mean: mean * 60.0, cv: h.cv, exponential: false },
+                Spread {
+                    mean: mean * 60.0,
+                    cv: h.cv,
+                    exponential: false,
+                },
                 own.unwrap_or(a.answer),
                 own.unwrap_or(a.self_help),
             );
@@ -77,7 +81,15 @@ impl Classes {
         }
     }
 
-    fn push(&mut self, name: &str, priority: u8, route: Option<Route>, handling: Spread, answer: f64, self_help: f64) {
+    fn push(
+        &mut self,
+        name: &str,
+        priority: u8,
+        route: Option<Route>,
+        handling: Spread,
+        answer: f64,
+        self_help: f64,
+    ) {
         self.names.push(name.to_string());
         self.priority.push(priority);
         self.route.push(route);
@@ -105,7 +117,10 @@ impl Router for NoBot<'_> {
         let class = self.labels[item as usize];
         Path::Ticket {
             after_s: 0.0,
-            ticket: TicketSpec { priority: self.classes.priority[usize::from(class)], class },
+            ticket: TicketSpec {
+                priority: self.classes.priority[usize::from(class)],
+                class,
+            },
         }
     }
 }
@@ -152,9 +167,19 @@ impl Router for PolicyRouter<'_> {
             return *path;
         }
         let c = &self.classified[item as usize];
-        let queue = QueueState { estimated_wait_minutes: wait, open_ticket: None };
+        let queue = QueueState {
+            estimated_wait_minutes: wait,
+            open_ticket: None,
+        };
         let state = ConversationState::default();
-        let outcome = policy::decide(self.catalog, &self.policy, &state, &c.analysis, &c.prediction, &queue);
+        let outcome = policy::decide(
+            self.catalog,
+            &self.policy,
+            &state,
+            &c.analysis,
+            &c.prediction,
+            &queue,
+        );
         let path = self.path_of(item, &outcome, &queue, true);
         self.cache.insert((item, wait), path);
         path
@@ -167,7 +192,10 @@ impl PolicyRouter<'_> {
     }
 
     fn ticket(&self, item: u32, priority: u8) -> TicketSpec {
-        TicketSpec { priority, class: self.labels[item as usize] }
+        TicketSpec {
+            priority,
+            class: self.labels[item as usize],
+        }
     }
 
     /// The path after the policy's decision on the first message (and, after
@@ -178,13 +206,19 @@ impl PolicyRouter<'_> {
         match &outcome.decision {
             Decision::Answer { intent } => {
                 let Some(answered) = self.class_of(intent) else {
-                    return Path::Ticket { after_s: feedback_s, ticket: self.ticket(item, 1) };
+                    return Path::Ticket {
+                        after_s: feedback_s,
+                        ticket: self.ticket(item, 1),
+                    };
                 };
                 let self_help = self.classes.route[answered] == Some(Route::Collect);
                 let (accept, then_s) = if self_help {
                     // A "no" to the self-help offer starts the detail questions.
                     let questions = self.catalog.intent(intent).map_or(0, |i| i.details.len());
-                    (self.classes.accept_self_help[answered], feedback_s + questions as f64 * self.delays.question_s)
+                    (
+                        self.classes.accept_self_help[answered],
+                        feedback_s + questions as f64 * self.delays.question_s,
+                    )
                 } else {
                     let own = self.classes.accept_answer[answered];
                     (self.faq_acceptance.unwrap_or(own), feedback_s)
@@ -201,40 +235,89 @@ impl PolicyRouter<'_> {
                     Path::BotCloses
                 } else {
                     // The wrong reply: the customer comes back and asks for a person.
-                    Path::Answer { accept: 0.0, wrong: true, then_s: feedback_s, ticket: self.ticket(item, 1) }
+                    Path::Answer {
+                        accept: 0.0,
+                        wrong: true,
+                        then_s: feedback_s,
+                        ticket: self.ticket(item, 1),
+                    }
                 }
             }
             Decision::CollectDetail { intent, .. } => {
                 let asked = self.catalog.intent(intent).map_or(0, |i| i.details.len());
-                let known = outcome.state.collecting.as_ref().map_or(0, |c| c.details.len());
-                let priority = self.class_of(intent).map_or(1, |c| self.classes.priority[c]);
+                let known = outcome
+                    .state
+                    .collecting
+                    .as_ref()
+                    .map_or(0, |c| c.details.len());
+                let priority = self
+                    .class_of(intent)
+                    .map_or(1, |c| self.classes.priority[c]);
                 Path::Ticket {
                     after_s: asked.saturating_sub(known) as f64 * self.delays.question_s,
                     ticket: self.ticket(item, priority),
                 }
             }
             Decision::OpenTicket { priority, .. } | Decision::EscalateNow { priority, .. } => {
-                Path::Ticket { after_s: 0.0, ticket: self.ticket(item, priority_number(Some(*priority))) }
+                Path::Ticket {
+                    after_s: 0.0,
+                    ticket: self.ticket(item, priority_number(Some(*priority))),
+                }
             }
-            Decision::Clarify { choices } => self.after_clarify(item, choices, outcome, queue, first),
-            Decision::Silent => Path::Ticket { after_s: 0.0, ticket: self.ticket(item, 1) },
+            Decision::Clarify { choices } => {
+                self.after_clarify(item, choices, outcome, queue, first)
+            }
+            Decision::Silent => Path::Ticket {
+                after_s: 0.0,
+                ticket: self.ticket(item, 1),
+            },
         }
     }
 
     /// The customer clicks their real intent when it is offered (the policy
     /// decides again on the click); otherwise the second miss hands over.
-    fn after_clarify(&self, item: u32, choices: &[String], outcome: &Outcome, queue: &QueueState, first: bool) -> Path {
+    fn after_clarify(
+        &self,
+        item: u32,
+        choices: &[String],
+        outcome: &Outcome,
+        queue: &QueueState,
+        first: bool,
+    ) -> Path {
         let label = &self.classes.names[usize::from(self.labels[item as usize])];
         let clarify_s = self.delays.clarify_s;
         if !first || !choices.contains(label) {
-            return Path::Ticket { after_s: clarify_s, ticket: self.ticket(item, 1) };
+            return Path::Ticket {
+                after_s: clarify_s,
+                ticket: self.ticket(item, 1),
+            };
         }
         let c = &self.classified[item as usize];
         let click = nlu::analyse(label);
-        let second = policy::decide(self.catalog, &self.policy, &outcome.state, &click, &c.prediction, queue);
+        let second = policy::decide(
+            self.catalog,
+            &self.policy,
+            &outcome.state,
+            &click,
+            &c.prediction,
+            queue,
+        );
         match self.path_of(item, &second, queue, false) {
-            Path::Answer { accept, wrong, then_s, ticket } => Path::Answer { accept, wrong, then_s: then_s + clarify_s, ticket },
-            Path::Ticket { after_s, ticket } => Path::Ticket { after_s: after_s + clarify_s, ticket },
+            Path::Answer {
+                accept,
+                wrong,
+                then_s,
+                ticket,
+            } => Path::Answer {
+                accept,
+                wrong,
+                then_s: then_s + clarify_s,
+                ticket,
+            },
+            Path::Ticket { after_s, ticket } => Path::Ticket {
+                after_s: after_s + clarify_s,
+                ticket,
+            },
             Path::BotCloses => Path::BotCloses,
         }
     }

@@ -40,7 +40,11 @@ pub enum Schedule {
     /// A replayed trace: (seconds from midnight, pool message), sorted.
     Trace(Vec<Arrival>),
     /// A constant rate with flat staffing (the closed-form checks).
-    Constant { per_hour: f64, hours: f64, agents: u32 },
+    Constant {
+        per_hour: f64,
+        hours: f64,
+        agents: u32,
+    },
 }
 
 /// Everything a run needs, validated.
@@ -112,7 +116,9 @@ pub fn run(config: &SimConfig, inputs: &Inputs<'_>) -> Result<Report, SimError> 
         if world.classified.is_none() || world.catalog.is_none() {
             return Err(SimError::Pool {
                 source_name: inputs.pool.source.clone(),
-                reason: "the bot scenarios need the model's classification of the pool and the catalog".into(),
+                reason:
+                    "the bot scenarios need the model's classification of the pool and the catalog"
+                        .into(),
             });
         }
         scenarios.extend([Scenario::Bot, Scenario::BotLoadAware]);
@@ -120,8 +126,16 @@ pub fn run(config: &SimConfig, inputs: &Inputs<'_>) -> Result<Report, SimError> 
             scenarios.push(Scenario::BotNotice);
         }
     }
-    let levels: Vec<f64> = if config.no_bot_only { Vec::new() } else { config.params.sensitivity.acceptance.clone() };
-    let notice_levels: Vec<f64> = if scenarios.contains(&Scenario::BotNotice) { config.params.sensitivity.notice_acceptance.clone() } else { Vec::new() };
+    let levels: Vec<f64> = if config.no_bot_only {
+        Vec::new()
+    } else {
+        config.params.sensitivity.acceptance.clone()
+    };
+    let notice_levels: Vec<f64> = if scenarios.contains(&Scenario::BotNotice) {
+        config.params.sensitivity.notice_acceptance.clone()
+    } else {
+        Vec::new()
+    };
     // One unit per scenario run (its staffing search included): the search's length is not
     // known in advance, and a bar must not overshoot its total.
     let units = scenarios.len() + levels.len() + notice_levels.len();
@@ -135,13 +149,37 @@ pub fn run(config: &SimConfig, inputs: &Inputs<'_>) -> Result<Report, SimError> 
             .collect();
         let sens: Vec<_> = levels
             .iter()
-            .map(|&level| s.spawn(move || world.scenario(Scenario::BotLoadAware, Variant { faq: Some(level), notice: None }, progress)))
+            .map(|&level| {
+                s.spawn(move || {
+                    world.scenario(
+                        Scenario::BotLoadAware,
+                        Variant {
+                            faq: Some(level),
+                            notice: None,
+                        },
+                        progress,
+                    )
+                })
+            })
             .collect();
         let notice_sens: Vec<_> = notice_levels
             .iter()
-            .map(|&level| s.spawn(move || world.scenario(Scenario::BotNotice, Variant { faq: None, notice: Some(level) }, progress)))
+            .map(|&level| {
+                s.spawn(move || {
+                    world.scenario(
+                        Scenario::BotNotice,
+                        Variant {
+                            faq: None,
+                            notice: Some(level),
+                        },
+                        progress,
+                    )
+                })
+            })
             .collect();
-        let join = |h: std::thread::ScopedJoinHandle<'_, _>| h.join().expect("a simulation thread panicked");
+        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
+            h.join().expect("a simulation thread panicked")
+        };
         let results: Vec<_> = jobs.into_iter().map(join).collect();
         let sensitivity: Vec<_> = sens.into_iter().map(join).collect();
         let notice_sensitivity: Vec<_> = notice_sens.into_iter().map(join).collect();
@@ -189,7 +227,11 @@ impl<'a> World<'a> {
         let params = &config.params;
         let mut classes = match inputs.catalog {
             Some(catalog) => Classes::from_catalog(catalog, params),
-            None => Classes::single(config.handling_override.unwrap_or(Spread { mean: params.handling.answer * 60.0, cv: params.handling.cv, exponential: false })),
+            None => Classes::single(config.handling_override.unwrap_or(Spread {
+                mean: params.handling.answer * 60.0,
+                cv: params.handling.cv,
+                exponential: false,
+            })),
         };
         if let Some(h) = config.handling_override {
             classes.handling.iter_mut().for_each(|c| *c = h);
@@ -202,7 +244,9 @@ impl<'a> World<'a> {
                 (poisson(&rates, &mix, params.seed), rates, 86_400.0)
             }
             Schedule::Trace(arrivals) => (arrivals.clone(), trace_rates(arrivals), 86_400.0),
-            Schedule::Constant { per_hour, hours, .. } => {
+            Schedule::Constant {
+                per_hour, hours, ..
+            } => {
                 let rates = vec![*per_hour; (hours * 4.0).ceil() as usize];
                 let horizon = hours * 3600.0;
                 let mut a = poisson(&rates, &mix, params.seed);
@@ -213,14 +257,32 @@ impl<'a> World<'a> {
         let staffing = match (&config.schedule, params.staffing_per_interval()) {
             (Schedule::Constant { agents, .. }, _) => vec![*agents; rates.len().max(1)],
             (_, Some(s)) => s,
-            (Schedule::Day, None) => size_staffing(&day_rates(params, false), &classes, &labels, &mix_weights(&classes, &labels, params), params),
-            (Schedule::Trace(_), None) => size_staffing(&rates, &classes, &labels, &mix_weights(&classes, &labels, params), params),
+            (Schedule::Day, None) => size_staffing(
+                &day_rates(params, false),
+                &classes,
+                &labels,
+                &mix_weights(&classes, &labels, params),
+                params,
+            ),
+            (Schedule::Trace(_), None) => size_staffing(
+                &rates,
+                &classes,
+                &labels,
+                &mix_weights(&classes, &labels, params),
+                params,
+            ),
         };
         let window = match config.schedule {
             Schedule::Constant { .. } => None,
             _ => Some(params.peak_window_s()).filter(|(a, b)| b > a),
         };
-        let incident = incident_world(config, &classes, &labels, inputs.pool.classified.as_deref(), &mut arrivals)?;
+        let incident = incident_world(
+            config,
+            &classes,
+            &labels,
+            inputs.pool.classified.as_deref(),
+            &mut arrivals,
+        )?;
         Ok(World {
             config,
             catalog: inputs.catalog,
@@ -241,7 +303,14 @@ impl<'a> World<'a> {
     fn setup(&self, notice: Option<f64>) -> Setup<'_> {
         let desk = &self.config.params.desk;
         let read_s = self.config.params.incident.notice_read_minutes * 60.0;
-        let notice = notice.zip(self.incident.as_ref()).map(|(accept, i)| Notice { matches: &i.matches, from_s: i.notice_s, accept, read_s });
+        let notice = notice
+            .zip(self.incident.as_ref())
+            .map(|(accept, i)| Notice {
+                matches: &i.matches,
+                from_s: i.notice_s,
+                accept,
+                read_s,
+            });
         Setup {
             arrivals: &self.arrivals,
             horizon_s: self.horizon_s,
@@ -257,12 +326,18 @@ impl<'a> World<'a> {
 
     fn router(&self, scenario: Scenario, faq: Option<f64>) -> Box<dyn Router + Send + '_> {
         match (scenario, self.catalog, self.classified) {
-            (Scenario::NoBot, _, _) | (_, None, _) | (_, _, None) => Box::new(NoBot { labels: &self.labels, classes: &self.classes }),
+            (Scenario::NoBot, _, _) | (_, None, _) | (_, _, None) => Box::new(NoBot {
+                labels: &self.labels,
+                classes: &self.classes,
+            }),
             (_, Some(catalog), Some(classified)) => {
                 let p = &self.config.params;
                 Box::new(PolicyRouter {
                     catalog,
-                    policy: PolicyConfig { peak_wait_minutes: p.desk.peak_wait_minutes, ..Default::default() },
+                    policy: PolicyConfig {
+                        peak_wait_minutes: p.desk.peak_wait_minutes,
+                        ..Default::default()
+                    },
                     classes: &self.classes,
                     labels: &self.labels,
                     classified,
@@ -280,10 +355,16 @@ impl<'a> World<'a> {
     }
 
     /// One scenario at the schedule's staffing, then the staffing search.
-    fn scenario(&self, scenario: Scenario, variant: Variant, progress: &Progress) -> (ScenarioFigures, Option<report::Series>) {
+    fn scenario(
+        &self,
+        scenario: Scenario,
+        variant: Variant,
+        progress: &Progress,
+    ) -> (ScenarioFigures, Option<report::Series>) {
         let mut router = self.router(scenario, variant.faq);
         let params = &self.config.params;
-        let notice = (scenario == Scenario::BotNotice).then(|| variant.notice.unwrap_or(params.incident.notice_acceptance));
+        let notice = (scenario == Scenario::BotNotice)
+            .then(|| variant.notice.unwrap_or(params.incident.notice_acceptance));
         let setup = self.setup(notice);
         let desk = &params.desk;
         let sla_s = desk.sla_minutes * 60.0;
@@ -291,7 +372,12 @@ impl<'a> World<'a> {
         let mut f = figures(&run, desk.agent_capacity, sla_s, self.window);
         if self.incident.is_some() {
             f.incident = Some(IncidentFigures {
-                agent_minutes_asked: incident::asked_minutes(&run, &self.classes.handling, params.seed, desk.agent_capacity),
+                agent_minutes_asked: incident::asked_minutes(
+                    &run,
+                    &self.classes.handling,
+                    params.seed,
+                    desk.agent_capacity,
+                ),
                 notice_shown: run.notice_shown,
                 notice_resolved: run.notice_resolved,
             });
@@ -305,7 +391,12 @@ impl<'a> World<'a> {
     }
 
     /// Bisection over flat staffing in the window, on the same arrivals.
-    fn agents_needed(&self, window: (f64, f64), notice: Option<f64>, router: &mut dyn Router) -> Option<u32> {
+    fn agents_needed(
+        &self,
+        window: (f64, f64),
+        notice: Option<f64>,
+        router: &mut dyn Router,
+    ) -> Option<u32> {
         let desk = &self.config.params.desk;
         let k0 = (window.0 / INTERVAL_S) as usize;
         let k1 = ((window.1 / INTERVAL_S).ceil() as usize).min(self.staffing.len());
@@ -315,11 +406,23 @@ impl<'a> World<'a> {
         let mut pass = |n: u32| {
             let mut staffing = self.staffing.clone();
             staffing[k0..k1].fill(n);
-            let setup = Setup { staffing: &staffing, ..self.setup(notice) };
+            let setup = Setup {
+                staffing: &staffing,
+                ..self.setup(notice)
+            };
             let run = simulate(&setup, router);
-            within_sla(&run, desk.sla_minutes * 60.0, window.0, window.1).is_none_or(|s| s >= desk.sla_target)
+            within_sla(&run, desk.sla_minutes * 60.0, window.0, window.1)
+                .is_none_or(|s| s >= desk.sla_target)
         };
-        let (mut lo, mut hi) = (0u32, self.staffing[k0..k1].iter().copied().max().unwrap_or(1).max(1));
+        let (mut lo, mut hi) = (
+            0u32,
+            self.staffing[k0..k1]
+                .iter()
+                .copied()
+                .max()
+                .unwrap_or(1)
+                .max(1),
+        );
         while !pass(hi) {
             lo = hi;
             hi = hi.checked_mul(2).filter(|&h| h <= 100_000)?;
@@ -343,7 +446,11 @@ impl<'a> World<'a> {
             }
         }
         let pool_top1 = self.classified.map(|c| {
-            let right = c.iter().zip(&self.labels).filter(|(c, l)| self.classes.index(&c.prediction.intent) == Some(**l)).count();
+            let right = c
+                .iter()
+                .zip(&self.labels)
+                .filter(|(c, l)| self.classes.index(&c.prediction.intent) == Some(**l))
+                .count();
             right as f64 / c.len().max(1) as f64
         });
         Summary {
@@ -364,30 +471,60 @@ impl<'a> World<'a> {
 /// The incident, if configured: its arrivals redrawn in place, and which of
 /// them the notice matches. Errors name the key when it does not fit the
 /// catalog, the pool or the schedule.
-fn incident_world(config: &SimConfig, classes: &Classes, labels: &[u16], classified: Option<&[Classified]>, arrivals: &mut [Arrival]) -> Result<Option<IncidentWorld>, SimError> {
+fn incident_world(
+    config: &SimConfig,
+    classes: &Classes,
+    labels: &[u16],
+    classified: Option<&[Classified]>,
+    arrivals: &mut [Arrival],
+) -> Result<Option<IncidentWorld>, SimError> {
     let params = &config.params;
     let i = &params.incident;
     let Some((from_s, to_s, notice_s)) = params.incident_window_s() else {
         return Ok(None);
     };
-    let error = |key: &str, reason: String| SimError::Config { key: key.into(), reason };
+    let error = |key: &str, reason: String| SimError::Config {
+        key: key.into(),
+        reason,
+    };
     if matches!(config.schedule, Schedule::Constant { .. }) {
-        return Err(error("incident.share", "an incident is a share of a peak: it needs a day or a trace, not --arrivals-per-hour".into()));
+        return Err(error(
+            "incident.share",
+            "an incident is a share of a peak: it needs a day or a trace, not --arrivals-per-hour"
+                .into(),
+        ));
     }
     let Some(class) = classes.index(&i.intent) else {
-        return Err(error("incident.intent", format!("{:?} is not an intent of the catalog", i.intent)));
+        return Err(error(
+            "incident.intent",
+            format!("{:?} is not an intent of the catalog", i.intent),
+        ));
     };
-    let items: Vec<u32> = (0..labels.len() as u32).filter(|&k| labels[k as usize] == class).collect();
+    let items: Vec<u32> = (0..labels.len() as u32)
+        .filter(|&k| labels[k as usize] == class)
+        .collect();
     if items.is_empty() {
-        return Err(error("incident.intent", format!("the pool has no message of {:?} to draw the incident's arrivals from", i.intent)));
+        return Err(error(
+            "incident.intent",
+            format!(
+                "the pool has no message of {:?} to draw the incident's arrivals from",
+                i.intent
+            ),
+        ));
     }
     let about = incident::redraw(arrivals, &items, (from_s, to_s), i.share, params.seed);
-    let matches = classified.map_or_else(Vec::new, |c| incident::matches(&about, arrivals, c, &i.intent));
+    let matches = classified.map_or_else(Vec::new, |c| {
+        incident::matches(&about, arrivals, c, &i.intent)
+    });
     let counts = IncidentCounts {
         conversations: about.iter().filter(|&&a| a).count(),
         read_as_intent: matches.iter().filter(|&&m| m).count(),
     };
-    Ok(Some(IncidentWorld { matches, notice_s, counts }))
+    Ok(Some(IncidentWorld {
+        matches,
+        notice_s,
+        counts,
+    }))
 }
 
 /// Class index of every pool message (an unknown intent is an error naming it).
@@ -416,12 +553,24 @@ fn mix_weights(classes: &Classes, labels: &[u16], params: &Params) -> Vec<f64> {
         }
         return w;
     }
-    classes.names.iter().map(|n| mix.get(n).copied().unwrap_or(0.0)).collect()
+    classes
+        .names
+        .iter()
+        .map(|n| mix.get(n).copied().unwrap_or(0.0))
+        .collect()
 }
 
 fn mix_for(classes: &Classes, labels: &[u16], params: &Params) -> Result<Mix, SimError> {
-    if let Some(unknown) = params.pool.intent_mix.keys().find(|k| classes.index(k).is_none()) {
-        return Err(SimError::Config { key: format!("pool.intent_mix.{unknown}"), reason: "is not an intent of the catalog".into() });
+    if let Some(unknown) = params
+        .pool
+        .intent_mix
+        .keys()
+        .find(|k| classes.index(k).is_none())
+    {
+        return Err(SimError::Config {
+            key: format!("pool.intent_mix.{unknown}"),
+            reason: "is not an intent of the catalog".into(),
+        });
     }
     if params.pool.intent_mix.is_empty() {
         return Mix::new(labels, None);
@@ -431,8 +580,16 @@ fn mix_for(classes: &Classes, labels: &[u16], params: &Params) -> Result<Mix, Si
 
 /// Agents per interval that hold the target without the bot (Erlang C on
 /// slots, the mix's mean handling time).
-fn size_staffing(rates: &[f64], classes: &Classes, labels: &[u16], weights: &[f64], params: &Params) -> Vec<u32> {
-    let present: Vec<bool> = (0..classes.names.len()).map(|c| labels.iter().any(|&l| usize::from(l) == c)).collect();
+fn size_staffing(
+    rates: &[f64],
+    classes: &Classes,
+    labels: &[u16],
+    weights: &[f64],
+    params: &Params,
+) -> Vec<u32> {
+    let present: Vec<bool> = (0..classes.names.len())
+        .map(|c| labels.iter().any(|&l| usize::from(l) == c))
+        .collect();
     let (mut sum, mut total) = (0.0, 0.0);
     for (c, w) in weights.iter().enumerate() {
         if present[c] {
@@ -445,7 +602,12 @@ fn size_staffing(rates: &[f64], classes: &Classes, labels: &[u16], weights: &[f6
     rates
         .iter()
         .map(|&r| {
-            let slots = servers_for_service_level(r / 3600.0, 1.0 / mean_s, desk.sla_minutes * 60.0, desk.sla_target);
+            let slots = servers_for_service_level(
+                r / 3600.0,
+                1.0 / mean_s,
+                desk.sla_minutes * 60.0,
+                desk.sla_target,
+            );
             slots.div_ceil(desk.agent_capacity)
         })
         .collect()

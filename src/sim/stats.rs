@@ -64,7 +64,11 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// (None when there were none).
 pub fn within_sla(run: &Run, sla_s: f64, from: f64, to: f64) -> Option<f64> {
     let (mut n, mut ok) = (0usize, 0usize);
-    for t in run.tickets.iter().filter(|t| t.created >= from && t.created < to) {
+    for t in run
+        .tickets
+        .iter()
+        .filter(|t| t.created >= from && t.created < to)
+    {
         n += 1;
         if matches!(t.end, End::Served { .. }) && t.wait() <= sla_s {
             ok += 1;
@@ -74,7 +78,12 @@ pub fn within_sla(run: &Run, sla_s: f64, from: f64, to: f64) -> Option<f64> {
 }
 
 /// Figures of a run (`capacity`: concurrent chats per agent; `window`: the peak).
-pub fn figures(run: &Run, capacity: u32, sla_s: f64, window: Option<(f64, f64)>) -> ScenarioFigures {
+pub fn figures(
+    run: &Run,
+    capacity: u32,
+    sla_s: f64,
+    window: Option<(f64, f64)>,
+) -> ScenarioFigures {
     let mut waits: Vec<f64> = run.tickets.iter().map(|t| t.wait()).collect();
     waits.sort_by(f64::total_cmp);
     let n = waits.len().max(1) as f64;
@@ -86,7 +95,11 @@ pub fn figures(run: &Run, capacity: u32, sla_s: f64, window: Option<(f64, f64)>)
             _ => 0.0,
         })
         .sum();
-    let abandoned = run.tickets.iter().filter(|t| matches!(t.end, End::Abandoned { .. })).count();
+    let abandoned = run
+        .tickets
+        .iter()
+        .filter(|t| matches!(t.end, End::Abandoned { .. }))
+        .count();
     let waited = run.tickets.iter().filter(|t| t.wait() > 0.0).count();
     ScenarioFigures {
         conversations: run.conversations,
@@ -121,7 +134,10 @@ pub fn wait_by_interval(run: &Run, intervals: usize) -> Vec<f64> {
             n[k] += 1;
         }
     }
-    sum.iter().zip(&n).map(|(s, &c)| if c > 0 { s / c as f64 } else { 0.0 }).collect()
+    sum.iter()
+        .zip(&n)
+        .map(|(s, &c)| if c > 0 { s / c as f64 } else { 0.0 })
+        .collect()
 }
 
 #[cfg(test)]
@@ -130,7 +146,15 @@ mod tests {
     use crate::sim::core::{TicketRecord, TicketSpec};
 
     fn ticket(created: f64, end: End) -> TicketRecord {
-        TicketRecord { conversation: 0, created, spec: TicketSpec { priority: 1, class: 0 }, end }
+        TicketRecord {
+            conversation: 0,
+            created,
+            spec: TicketSpec {
+                priority: 1,
+                class: 0,
+            },
+            end,
+        }
     }
 
     #[test]
@@ -139,9 +163,27 @@ mod tests {
             conversations: 5,
             bot_resolved: 1,
             tickets: vec![
-                ticket(0.0, End::Served { start: 0.0, handling: 600.0 }),
-                ticket(10.0, End::Served { start: 70.0, handling: 300.0 }),
-                ticket(20.0, End::Served { start: 620.0, handling: 300.0 }),
+                ticket(
+                    0.0,
+                    End::Served {
+                        start: 0.0,
+                        handling: 600.0,
+                    },
+                ),
+                ticket(
+                    10.0,
+                    End::Served {
+                        start: 70.0,
+                        handling: 300.0,
+                    },
+                ),
+                ticket(
+                    20.0,
+                    End::Served {
+                        start: 620.0,
+                        handling: 300.0,
+                    },
+                ),
                 ticket(30.0, End::Abandoned { at: 90.0 }),
             ],
             ..Default::default()

@@ -28,7 +28,10 @@ async fn refuse_action_events(s: &Store) {
         ],
     };
     for sql in statements {
-        s.pool().execute(sql.as_str()).await.expect("trigger installed");
+        s.pool()
+            .execute(sql.as_str())
+            .await
+            .expect("trigger installed");
     }
 }
 
@@ -56,7 +59,11 @@ async fn waiting(s: &Store, now: i64) -> Ticket {
 
 async fn load(s: &Store, agent: &str) -> u32 {
     let agents = s.agents().await.unwrap();
-    agents.iter().find(|a| a.id == agent).unwrap().active_tickets
+    agents
+        .iter()
+        .find(|a| a.id == agent)
+        .unwrap()
+        .active_tickets
 }
 
 /// (events, messages) of the ticket's conversation.
@@ -83,10 +90,19 @@ async fn an_action_whose_event_insert_fails_changes_nothing() {
         let (claimed, _) = action.claim(&t.id, "mina", 20).await.unwrap();
         assert_eq!(claimed.state, TicketState::Assigned, "{b:?}");
         let joined = says("agent_joined", "Mina joined");
-        assert!(action.announce(&t.conversation_id, Some(&t.id), &joined, 20).await.is_err());
+        assert!(
+            action
+                .announce(&t.conversation_id, Some(&t.id), &joined, 20)
+                .await
+                .is_err()
+        );
         drop(action);
         let now = s.ticket(&t.id).await.unwrap().unwrap();
-        assert_eq!((now.state, now.agent_id), (TicketState::Waiting, None), "{b:?}");
+        assert_eq!(
+            (now.state, now.agent_id),
+            (TicketState::Waiting, None),
+            "{b:?}"
+        );
         assert_eq!(load(&s, "mina").await, 0, "{b:?}");
         assert_eq!(written(&s, &t).await, (0, 0), "{b:?}");
 
@@ -95,8 +111,15 @@ async fn an_action_whose_event_insert_fails_changes_nothing() {
             .auto_assign_announced(30, |_, _| Ok(Some(says("agent_joined", "Jun joined"))))
             .await;
         assert!(r.is_err(), "{b:?}: {r:?}");
-        assert_eq!(s.ticket(&t.id).await.unwrap().unwrap().state, TicketState::Waiting);
-        assert_eq!((load(&s, "mina").await, load(&s, "jun").await), (0, 0), "{b:?}");
+        assert_eq!(
+            s.ticket(&t.id).await.unwrap().unwrap().state,
+            TicketState::Waiting
+        );
+        assert_eq!(
+            (load(&s, "mina").await, load(&s, "jun").await),
+            (0, 0),
+            "{b:?}"
+        );
 
         // Resolve, hand back and transfer of an assigned ticket: nothing moves.
         s.claim_ticket(&t.id, "mina", 40).await.unwrap();
@@ -114,7 +137,9 @@ async fn an_action_whose_event_insert_fails_changes_nothing() {
                 (_, to) => action.transfer(&t.id, "mina", to, 50).await,
             };
             assert!(moved.is_ok(), "{b:?} {kind}: {moved:?}");
-            let said = action.announce(&t.conversation_id, Some(&t.id), &says(kind, "x"), 50).await;
+            let said = action
+                .announce(&t.conversation_id, Some(&t.id), &says(kind, "x"), 50)
+                .await;
             assert!(said.is_err(), "{b:?} {kind}");
             // A failed step poisons the action: it cannot be committed half-way.
             assert!(action.commit().await.is_err(), "{b:?} {kind}");
@@ -124,13 +149,22 @@ async fn an_action_whose_event_insert_fails_changes_nothing() {
                 (TicketState::Assigned, Some("mina"), None),
                 "{b:?} {kind}"
             );
-            assert_eq!((load(&s, "mina").await, load(&s, "jun").await), (1, 0), "{b:?} {kind}");
+            assert_eq!(
+                (load(&s, "mina").await, load(&s, "jun").await),
+                (1, 0),
+                "{b:?} {kind}"
+            );
             assert_eq!(written(&s, &t).await, (0, 0), "{b:?} {kind}");
         }
         // The convenience wrapper fails as a whole too.
-        let r = s.transfer_ticket(&t.id, "mina", None, &says("queue_position", "x"), 60).await;
+        let r = s
+            .transfer_ticket(&t.id, "mina", None, &says("queue_position", "x"), 60)
+            .await;
         assert!(r.is_err(), "{b:?}");
-        assert_eq!(s.ticket(&t.id).await.unwrap().unwrap().state, TicketState::Assigned);
+        assert_eq!(
+            s.ticket(&t.id).await.unwrap().unwrap().state,
+            TicketState::Assigned
+        );
     }
 }
 
@@ -144,17 +178,28 @@ async fn an_action_commits_its_change_and_its_events_together() {
         let mut action = s.begin_action().await.unwrap();
         action.claim(&t.id, "mina", 20).await.unwrap();
         action
-            .announce(&t.conversation_id, Some(&t.id), &says("agent_joined", "Mina joined"), 20)
+            .announce(
+                &t.conversation_id,
+                Some(&t.id),
+                &says("agent_joined", "Mina joined"),
+                20,
+            )
             .await
             .unwrap();
         // Not visible before the commit (another connection reads the old state).
         if b == Backend::Postgres {
-            assert_eq!(s.ticket(&t.id).await.unwrap().unwrap().state, TicketState::Waiting);
+            assert_eq!(
+                s.ticket(&t.id).await.unwrap().unwrap().state,
+                TicketState::Waiting
+            );
             assert_eq!(written(&s, &t).await, (0, 0));
         }
         let events = action.commit().await.unwrap();
         assert_eq!(events.len(), 1, "{b:?}");
-        assert_eq!(s.ticket(&t.id).await.unwrap().unwrap().state, TicketState::Assigned);
+        assert_eq!(
+            s.ticket(&t.id).await.unwrap().unwrap().state,
+            TicketState::Assigned
+        );
         assert_eq!(written(&s, &t).await, (1, 1), "{b:?}");
         // A refused step: nothing to commit.
         let mut action = s.begin_action().await.unwrap();
@@ -204,12 +249,30 @@ async fn concurrent_claims_with_their_events_have_exactly_one_winner() {
             }
             assert_eq!(winners.len(), 1, "{b:?}: {winners:?}");
             let stored = s1.ticket(&t.id).await.unwrap().unwrap();
-            assert_eq!(stored.agent_id.as_deref(), Some(winners[0].as_str()), "{b:?}");
+            assert_eq!(
+                stored.agent_id.as_deref(),
+                Some(winners[0].as_str()),
+                "{b:?}"
+            );
             let events = s1.events_after(&t.conversation_id, 0).await.unwrap();
             assert_eq!(events.len(), 1, "{b:?}: one agent joined: {events:?}");
-            assert!(events[0].payload_json.contains(&format!("{} joined", winners[0])));
-            let total: u32 = s1.agents().await.unwrap().iter().map(|a| a.active_tickets).sum();
-            assert_eq!(total, round as u32 + 1, "{b:?}: one slot per claimed ticket");
+            assert!(
+                events[0]
+                    .payload_json
+                    .contains(&format!("{} joined", winners[0]))
+            );
+            let total: u32 = s1
+                .agents()
+                .await
+                .unwrap()
+                .iter()
+                .map(|a| a.active_tickets)
+                .sum();
+            assert_eq!(
+                total,
+                round as u32 + 1,
+                "{b:?}: one slot per claimed ticket"
+            );
         }
     }
 }

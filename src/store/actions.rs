@@ -72,7 +72,11 @@ async fn assign_in(
 ) -> Result<Assign> {
     let agent_sql = format!(
         "UPDATE agents SET active_tickets = active_tickets + 1 WHERE id = $1{} RETURNING {AGENT_COLS}",
-        if auto { " AND online = 1 AND active_tickets < capacity" } else { "" }
+        if auto {
+            " AND online = 1 AND active_tickets < capacity"
+        } else {
+            ""
+        }
     );
     let Some(agent_row) = sqlx::query(&agent_sql)
         .bind(agent_id)
@@ -97,7 +101,10 @@ async fn assign_in(
     else {
         return Ok(Assign::TicketUnavailable);
     };
-    Ok(Assign::Done(Box::new((ticket_from_row(&ticket_row)?, agent))))
+    Ok(Assign::Done(Box::new((
+        ticket_from_row(&ticket_row)?,
+        agent,
+    ))))
 }
 
 /// `assigned -> to` by the owner, releasing its slot.
@@ -213,7 +220,11 @@ async fn transfer_refusal(
             ticket.state.as_str()
         ));
     }
-    let concurrent = || StoreError::Conflict(format!("ticket {ticket_id} changed concurrently, try again"));
+    let concurrent = || {
+        StoreError::Conflict(format!(
+            "ticket {ticket_id} changed concurrently, try again"
+        ))
+    };
     let Some(to) = to else {
         return concurrent();
     };
@@ -258,14 +269,38 @@ impl Action {
 
     /// `assigned -> resolved`, only by the owner (`Conflict` otherwise, and for a ticket
     /// that is not assigned).
-    pub async fn resolve(&mut self, ticket_id: &str, agent_id: &str, now_ms: i64) -> Result<Ticket> {
-        let r = close_in(&mut self.unit.tx, ticket_id, agent_id, TicketState::Resolved, now_ms).await;
+    pub async fn resolve(
+        &mut self,
+        ticket_id: &str,
+        agent_id: &str,
+        now_ms: i64,
+    ) -> Result<Ticket> {
+        let r = close_in(
+            &mut self.unit.tx,
+            ticket_id,
+            agent_id,
+            TicketState::Resolved,
+            now_ms,
+        )
+        .await;
         self.unit.track(r)
     }
 
     /// `assigned -> back_to_bot`, only by the owner: the bot takes the conversation back.
-    pub async fn hand_back(&mut self, ticket_id: &str, agent_id: &str, now_ms: i64) -> Result<Ticket> {
-        let r = close_in(&mut self.unit.tx, ticket_id, agent_id, TicketState::BackToBot, now_ms).await;
+    pub async fn hand_back(
+        &mut self,
+        ticket_id: &str,
+        agent_id: &str,
+        now_ms: i64,
+    ) -> Result<Ticket> {
+        let r = close_in(
+            &mut self.unit.tx,
+            ticket_id,
+            agent_id,
+            TicketState::BackToBot,
+            now_ms,
+        )
+        .await;
         self.unit.track(r)
     }
 
@@ -314,7 +349,12 @@ impl Store {
     }
 
     /// [`Action::claim`] alone, committed.
-    pub async fn claim_ticket(&self, ticket_id: &str, agent_id: &str, now_ms: i64) -> Result<Ticket> {
+    pub async fn claim_ticket(
+        &self,
+        ticket_id: &str,
+        agent_id: &str,
+        now_ms: i64,
+    ) -> Result<Ticket> {
         let mut action = self.begin_action().await?;
         let (ticket, _) = action.claim(ticket_id, agent_id, now_ms).await?;
         action.commit().await?;
@@ -322,7 +362,12 @@ impl Store {
     }
 
     /// [`Action::resolve`] alone, committed.
-    pub async fn resolve_ticket(&self, ticket_id: &str, agent_id: &str, now_ms: i64) -> Result<Ticket> {
+    pub async fn resolve_ticket(
+        &self,
+        ticket_id: &str,
+        agent_id: &str,
+        now_ms: i64,
+    ) -> Result<Ticket> {
         let mut action = self.begin_action().await?;
         let ticket = action.resolve(ticket_id, agent_id, now_ms).await?;
         action.commit().await?;
@@ -330,7 +375,12 @@ impl Store {
     }
 
     /// [`Action::hand_back`] alone, committed.
-    pub async fn hand_back_to_bot(&self, ticket_id: &str, agent_id: &str, now_ms: i64) -> Result<Ticket> {
+    pub async fn hand_back_to_bot(
+        &self,
+        ticket_id: &str,
+        agent_id: &str,
+        now_ms: i64,
+    ) -> Result<Ticket> {
         let mut action = self.begin_action().await?;
         let ticket = action.hand_back(ticket_id, agent_id, now_ms).await?;
         action.commit().await?;

@@ -6,8 +6,8 @@ use sqlx::{Any, Executor, Transaction};
 use super::notify::{EventNotice, encode_payload};
 use super::unit::Unit;
 use super::{
-    Announcement, Backend, Conversation, Event, Message, Result, Sender, Store, StoreError, check_json, get,
-    is_fk_violation, notify::EVENT_CHANNEL,
+    Announcement, Backend, Conversation, Event, Message, Result, Sender, Store, StoreError,
+    check_json, get, is_fk_violation, notify::EVENT_CHANNEL,
 };
 
 pub(super) const CONVERSATION_COLS: &str =
@@ -143,7 +143,8 @@ pub(super) async fn select_messages<'c, E>(exec: E, conversation_id: &str) -> Re
 where
     E: Executor<'c, Database = Any>,
 {
-    let sql = format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 ORDER BY seq");
+    let sql =
+        format!("SELECT {MESSAGE_COLS} FROM messages WHERE conversation_id = $1 ORDER BY seq");
     sqlx::query(&sql)
         .bind(conversation_id)
         .fetch_all(exec)
@@ -377,7 +378,15 @@ impl Store {
         now_ms: i64,
     ) -> Result<Event> {
         let meta = serde_json::json!({ "event": announce.kind }).to_string();
-        insert_message(tx, conversation_id, Sender::Bot, &announce.text, &meta, now_ms).await?;
+        insert_message(
+            tx,
+            conversation_id,
+            Sender::Bot,
+            &announce.text,
+            &meta,
+            now_ms,
+        )
+        .await?;
         self.insert_event(
             tx,
             conversation_id,

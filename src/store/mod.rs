@@ -609,9 +609,15 @@ mod unit_tests {
 
     #[test]
     fn backend_from_url() {
-        assert_eq!(Backend::of_url("sqlite:///tmp/x.db").unwrap(), Backend::Sqlite);
+        assert_eq!(
+            Backend::of_url("sqlite:///tmp/x.db").unwrap(),
+            Backend::Sqlite
+        );
         assert_eq!(Backend::of_url("sqlite::memory:").unwrap(), Backend::Sqlite);
-        assert_eq!(Backend::of_url("postgres://u@h/db").unwrap(), Backend::Postgres);
+        assert_eq!(
+            Backend::of_url("postgres://u@h/db").unwrap(),
+            Backend::Postgres
+        );
         assert_eq!(
             Backend::of_url("postgresql://u@h/db").unwrap(),
             Backend::Postgres

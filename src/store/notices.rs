@@ -40,9 +40,7 @@ impl FromStr for Severity {
             .into_iter()
             .find(|v| v.as_str() == s)
             .ok_or_else(|| {
-                StoreError::Invalid(format!(
-                    "unknown severity {s:?}: use low, medium or high"
-                ))
+                StoreError::Invalid(format!("unknown severity {s:?}: use low, medium or high"))
             })
     }
 }

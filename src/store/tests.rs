@@ -1234,10 +1234,22 @@ async fn a_turn_commits_everything_or_nothing_and_replays_by_client_message_id()
             turn.open_ticket(new_ticket(&c.id, 1), 2).await.unwrap();
             turn.save_state("{\"x\":1}", "en", 2).await.unwrap();
         }
-        assert!(s.messages(&c.id).await.unwrap().is_empty(), "{:?}", db.backend);
+        assert!(
+            s.messages(&c.id).await.unwrap().is_empty(),
+            "{:?}",
+            db.backend
+        );
         assert!(s.events_after(&c.id, 0).await.unwrap().is_empty());
-        assert!(s.open_ticket_for_conversation(&c.id).await.unwrap().is_none());
-        assert_eq!(s.conversation(&c.id).await.unwrap().unwrap().state_json, "{}");
+        assert!(
+            s.open_ticket_for_conversation(&c.id)
+                .await
+                .unwrap()
+                .is_none()
+        );
+        assert_eq!(
+            s.conversation(&c.id).await.unwrap().unwrap().state_json,
+            "{}"
+        );
 
         let mut turn = s.begin_turn(&c.id).await.unwrap();
         assert!(turn.recorded("m-1").await.unwrap().is_none());
@@ -1317,12 +1329,20 @@ async fn turns_of_one_conversation_serialize_across_replicas() {
         let mut seen: Vec<i64> = sa.unwrap().into_iter().chain(sb.unwrap()).collect();
         seen.sort();
         // Every turn read the state the previous turn left: 0, 2, 4, ... 18.
-        assert_eq!(seen, (0..10).map(|i| i * 2).collect::<Vec<_>>(), "{:?}", db.backend);
+        assert_eq!(
+            seen,
+            (0..10).map(|i| i * 2).collect::<Vec<_>>(),
+            "{:?}",
+            db.backend
+        );
         let messages = a.messages(&c.id).await.unwrap();
         let seqs: Vec<i64> = messages.iter().map(|m| m.seq).collect();
         assert_eq!(seqs, (1..=20).collect::<Vec<_>>());
         for pair in messages.chunks(2) {
-            let ask = pair[0].text.strip_suffix("-ask").expect("a turn starts with its ask");
+            let ask = pair[0]
+                .text
+                .strip_suffix("-ask")
+                .expect("a turn starts with its ask");
             assert_eq!(pair[1].text, format!("{ask}-answer"), "turns interleaved");
         }
         let events = a.events_after(&c.id, 0).await.unwrap();

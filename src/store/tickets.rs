@@ -7,15 +7,15 @@ use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Transaction};
 
 use super::{
-    Agent, DayCounts, NewTicket, Note, PRIORITY_LOW, PRIORITY_URGENT, Rating,
-    Result, Store, StoreError, Ticket, TicketState, check_json, get, is_fk_violation,
-    is_unique_violation,
+    Agent, DayCounts, NewTicket, Note, PRIORITY_LOW, PRIORITY_URGENT, Rating, Result, Store,
+    StoreError, Ticket, TicketState, check_json, get, is_fk_violation, is_unique_violation,
 };
 
 pub(super) const TICKET_COLS: &str = "id, number, conversation_id, intent, confidence, language, priority, \
      state, agent_id, details_json, transcript_json, note_count, created_at_ms, assigned_at_ms, \
      assigned_by, closed_at_ms, updated_at_ms";
-pub(super) const AGENT_COLS: &str = "id, name, capacity, online, active_tickets, presence_changed_at_ms";
+pub(super) const AGENT_COLS: &str =
+    "id, name, capacity, online, active_tickets, presence_changed_at_ms";
 const NOTE_COLS: &str = "ticket_id, seq, agent_id, text, created_at_ms";
 
 /// Queue order: priority (highest first), then waiting time (oldest first), then
@@ -165,7 +165,10 @@ pub(super) async fn insert_ticket(
 }
 
 /// The conversation's waiting or assigned ticket, if any (through a pool or a transaction).
-pub(super) async fn select_open_ticket<'c, E>(exec: E, conversation_id: &str) -> Result<Option<Ticket>>
+pub(super) async fn select_open_ticket<'c, E>(
+    exec: E,
+    conversation_id: &str,
+) -> Result<Option<Ticket>>
 where
     E: Executor<'c, Database = Any>,
 {
@@ -196,7 +199,11 @@ where
     if let Some(n) = limit {
         q = q.bind(n);
     }
-    q.fetch_all(exec).await?.iter().map(ticket_from_row).collect()
+    q.fetch_all(exec)
+        .await?
+        .iter()
+        .map(ticket_from_row)
+        .collect()
 }
 
 /// Every agent, by id.

@@ -14,11 +14,11 @@ use super::tickets::{
     TICKET_COLS, check_new_ticket, insert_ticket, select_agents, select_handling_times,
     select_open_ticket, select_waiting, ticket_from_row,
 };
+use super::unit::Unit;
 use super::{
     Agent, Backend, Conversation, Event, Message, NewTicket, Result, Sender, Store, StoreError,
     Ticket, check_json, get, is_unique_violation,
 };
-use super::unit::Unit;
 
 /// Longest client message id, in characters.
 pub const MAX_CLIENT_MESSAGE_ID_CHARS: usize = 64;
@@ -253,14 +253,17 @@ impl Turn {
     /// Commits everything the turn wrote, with its outcome recorded under
     /// `client_message_id` when given, then notifies subscribers. Returns the turn's
     /// events.
-    pub async fn commit(mut self, client_message_id: Option<&str>, now_ms: i64) -> Result<Vec<Event>> {
+    pub async fn commit(
+        mut self,
+        client_message_id: Option<&str>,
+        now_ms: i64,
+    ) -> Result<Vec<Event>> {
         if let Some(id) = client_message_id {
             check_client_message_id(id)?;
             let events = self.unit.events();
-            let (Some(first), Some(last)) = (
-                events.first().map(|e| e.seq),
-                events.last().map(|e| e.seq),
-            ) else {
+            let (Some(first), Some(last)) =
+                (events.first().map(|e| e.seq), events.last().map(|e| e.seq))
+            else {
                 return Err(StoreError::Invalid(
                     "a turn with a client message id must append an event".into(),
                 ));

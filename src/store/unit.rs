@@ -69,7 +69,11 @@ impl Unit {
             .await
             .map_err(|e| match e {
                 InsertEventError::ForeignKey => StoreError::not_found(
-                    if ticket_id.is_some() { "ticket" } else { "conversation" },
+                    if ticket_id.is_some() {
+                        "ticket"
+                    } else {
+                        "conversation"
+                    },
                     ticket_id.unwrap_or(conversation_id),
                 ),
                 InsertEventError::Store(e) => e,

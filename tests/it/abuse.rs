@@ -49,20 +49,32 @@ async fn limits_count_the_real_client_not_what_it_claims() {
     let status = |r: Reply| r.status;
 
     // A direct client cannot get a fresh allowance by forging X-Forwarded-For...
-    for (i, expected) in [StatusCode::CREATED, StatusCode::CREATED, StatusCode::TOO_MANY_REQUESTS]
-        .into_iter()
-        .enumerate()
+    for (i, expected) in [
+        StatusCode::CREATED,
+        StatusCode::CREATED,
+        StatusCode::TOO_MANY_REQUESTS,
+    ]
+    .into_iter()
+    .enumerate()
     {
         let request = header(new_conversation(), "x-forwarded-for", &format!("1.2.3.{i}"));
         let r = call(&state, from("203.0.113.9", request)).await;
         assert_eq!(status(r), expected, "forged XFF #{i}");
     }
     // ...nor by sending random API keys.
-    for (i, expected) in [StatusCode::CREATED, StatusCode::CREATED, StatusCode::TOO_MANY_REQUESTS]
-        .into_iter()
-        .enumerate()
+    for (i, expected) in [
+        StatusCode::CREATED,
+        StatusCode::CREATED,
+        StatusCode::TOO_MANY_REQUESTS,
+    ]
+    .into_iter()
+    .enumerate()
     {
-        let request = header(new_conversation(), "x-api-key", &format!("random-key-{i:020}"));
+        let request = header(
+            new_conversation(),
+            "x-api-key",
+            &format!("random-key-{i:020}"),
+        );
         let r = call(&state, from("203.0.113.10", request)).await;
         assert_eq!(status(r), expected, "random key #{i}");
     }
@@ -95,7 +107,11 @@ async fn guessing_agent_tokens_is_locked_out_and_right_tokens_cost_nothing() {
     let me = |peer: &str, token: &str| from(peer, with_token(get("/v1/agent/me"), token));
     for _ in 0..20 {
         let r = call(&state, me("192.0.2.1", MINA.1)).await;
-        assert_eq!(r.status, StatusCode::OK, "successful logins are not counted");
+        assert_eq!(
+            r.status,
+            StatusCode::OK,
+            "successful logins are not counted"
+        );
     }
     for i in 0..3 {
         let r = call(&state, me("192.0.2.1", &format!("guess-{i:08}"))).await;
@@ -146,8 +162,9 @@ async fn a_client_at_its_open_ticket_cap_is_told_which_ticket_is_open() {
     assert!(first.contains("ticket_opened"), "{first}");
     let second = escalate(&state, "203.0.113.50").await.1.to_string();
     assert!(second.contains("ticket_opened"), "{second}");
-    let oldest = call(&state, with_token(get("/v1/agent/queue"), MINA.1)).await.json()["tickets"]
-        [0]["id"]
+    let oldest = call(&state, with_token(get("/v1/agent/queue"), MINA.1))
+        .await
+        .json()["tickets"][0]["id"]
         .as_str()
         .unwrap()
         .to_string();
@@ -158,12 +175,19 @@ async fn a_client_at_its_open_ticket_cap_is_told_which_ticket_is_open() {
         "the customer is pointed to the open ticket: {capped}"
     );
     let other = escalate(&state, "203.0.113.51").await.1.to_string();
-    assert!(other.contains("ticket_opened"), "another client still gets a ticket: {other}");
-    let queue = call(&state, with_token(get("/v1/agent/queue"), MINA.1)).await.json();
+    assert!(
+        other.contains("ticket_opened"),
+        "another client still gets a ticket: {other}"
+    );
+    let queue = call(&state, with_token(get("/v1/agent/queue"), MINA.1))
+        .await
+        .json();
     assert_eq!(queue["tickets"].as_array().unwrap().len(), 3);
 }
 
-fn close_code(frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>) -> Option<u16> {
+fn close_code(
+    frame: Option<Result<Message, tokio_tungstenite::tungstenite::Error>>,
+) -> Option<u16> {
     match frame {
         Some(Ok(Message::Close(Some(c)))) => Some(c.code.into()),
         _ => None,
@@ -191,7 +215,11 @@ async fn websockets_are_capped_per_client_closed_when_idle_and_bounded_in_size()
         other => panic!("a third socket must be refused: {:?}", other.map(|_| ())),
     }
     // A frame over the size limit ends the socket.
-    ws_send(&mut b, json!({ "type": "message", "text": "x".repeat(8000) })).await;
+    ws_send(
+        &mut b,
+        json!({ "type": "message", "text": "x".repeat(8000) }),
+    )
+    .await;
     let ended = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
             match b.next().await {
@@ -208,7 +236,9 @@ async fn websockets_are_capped_per_client_closed_when_idle_and_bounded_in_size()
         ws_send(&mut a, json!({ "type": "ping" })).await;
         assert_eq!(ws_next(&mut a).await["type"], "pong");
     }
-    let frame = tokio::time::timeout(Duration::from_secs(5), a.next()).await.unwrap();
+    let frame = tokio::time::timeout(Duration::from_secs(5), a.next())
+        .await
+        .unwrap();
     assert_eq!(close_code(frame), Some(4408));
     // Slots are given back: two new sockets fit again.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -316,7 +346,14 @@ async fn conversation_ids_never_reach_the_logs() {
     use tokio::io::AsyncBufReadExt;
     let dir = tempfile::tempdir().unwrap();
     let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_intentdesk"))
-        .args(["serve", "--port", "0", "--rate-limit-per-minute", "0", "--data-dir"])
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--rate-limit-per-minute",
+            "0",
+            "--data-dir",
+        ])
         .arg(dir.path())
         .current_dir(root())
         .env("RUST_LOG", "intentdesk=debug,tower_http=debug")
@@ -327,7 +364,8 @@ async fn conversation_ids_never_reach_the_logs() {
         .spawn()
         .expect("the intentdesk binary starts");
     let logs: Arc<Mutex<String>> = Arc::default();
-    let collect = |stream: Box<dyn tokio::io::AsyncRead + Unpin + Send>, logs: Arc<Mutex<String>>| {
+    let collect = |stream: Box<dyn tokio::io::AsyncRead + Unpin + Send>,
+                   logs: Arc<Mutex<String>>| {
         let (tx, rx) = tokio::sync::oneshot::channel::<SocketAddr>();
         let task = tokio::spawn(async move {
             let mut lines = tokio::io::BufReader::new(stream).lines();
@@ -351,14 +389,28 @@ async fn conversation_ids_never_reach_the_logs() {
         .await
         .expect("the server listens within 2 minutes")
         .expect("the server printed its address");
-    let r = http(addr, "POST", "/v1/conversations", None, None).await.unwrap();
+    let r = http(addr, "POST", "/v1/conversations", None, None)
+        .await
+        .unwrap();
     let id = r.json()["conversation_id"].as_str().unwrap().to_string();
     let path = format!("/v1/conversations/{id}/messages");
     let body = json!({ "text": "I want to talk to a human agent, not a bot" });
-    assert_eq!(http(addr, "POST", &path, None, Some(&body)).await.unwrap().status, 200);
-    let ws = http(addr, "GET", "/v1/chat/ws?conversation_id=abc-123-secret&after_seq=2", None, None)
-        .await
-        .unwrap();
+    assert_eq!(
+        http(addr, "POST", &path, None, Some(&body))
+            .await
+            .unwrap()
+            .status,
+        200
+    );
+    let ws = http(
+        addr,
+        "GET",
+        "/v1/chat/ws?conversation_id=abc-123-secret&after_seq=2",
+        None,
+        None,
+    )
+    .await
+    .unwrap();
     assert_ne!(ws.status, 200);
     child.start_kill().expect("SIGKILL");
     child.wait().await.unwrap();
@@ -376,6 +428,9 @@ async fn conversation_ids_never_reach_the_logs() {
         .filter_map(|l| l.split("/v1/conversations/").nth(1))
         .map(|rest| rest.split('/').next().unwrap_or("").to_string())
         .collect();
-    assert!(conversations.iter().all(|c| c == ":id"), "{conversations:?}");
+    assert!(
+        conversations.iter().all(|c| c == ":id"),
+        "{conversations:?}"
+    );
     assert!(!logs.contains(&id), "{logs}");
 }

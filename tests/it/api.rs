@@ -536,7 +536,10 @@ async fn clients_over_their_rate_get_429_with_retry_after() {
     keyed
         .headers_mut()
         .insert("x-api-key", "widget-a".parse().unwrap());
-    assert_eq!(call(&state, keyed).await.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(
+        call(&state, keyed).await.status,
+        StatusCode::TOO_MANY_REQUESTS
+    );
     assert_eq!(call(&state, get("/health")).await.status, StatusCode::OK);
 }
 

@@ -9,8 +9,8 @@ use intentdesk::eval::metrics::figures;
 use intentdesk::eval::{EvalOptions, evaluate};
 use intentdesk::model::EmbeddingModel;
 use intentdesk::model::calibration::{ThresholdGoal, choose_thresholds};
-use intentdesk::model::prediction::{Scores, Thresholds, decide};
 use intentdesk::model::labels::held_out_classes;
+use intentdesk::model::prediction::{Scores, Thresholds, decide};
 use intentdesk::model::train::{TrainOptions, Trained};
 
 use super::common::{self, encoder};

@@ -89,7 +89,10 @@ impl DriverLease {
             if tokio::net::TcpStream::connect(addr).await.is_ok() {
                 break;
             }
-            assert!(Instant::now() < deadline, "chromedriver never answered on {url}");
+            assert!(
+                Instant::now() < deadline,
+                "chromedriver never answered on {url}"
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         DriverLease { url }
@@ -134,7 +137,9 @@ impl Browser {
                 "prefs": { "intl.accept_languages": "ko-KR,ko" }
             }
         });
-        let Value::Object(caps) = caps else { unreachable!() };
+        let Value::Object(caps) = caps else {
+            unreachable!()
+        };
         let connector = hyper_util::client::legacy::connect::HttpConnector::new();
         let client = ClientBuilder::new(connector)
             .capabilities(caps)
@@ -219,8 +224,11 @@ async fn say(b: &Browser, text: &str) {
 /// Opens the demo page's widget, ready to type.
 async fn open_widget(b: &Browser, base: &str) {
     b.goto(&format!("{base}/")).await;
-    b.until("the widget", "document.querySelector('#intentdesk-widget[data-ready]')")
-        .await;
+    b.until(
+        "the widget",
+        "document.querySelector('#intentdesk-widget[data-ready]')",
+    )
+    .await;
     b.click(".idw-launcher").await;
     b.until(
         "the socket",
@@ -291,11 +299,20 @@ async fn korean_deposit_to_ticket(customer: &Browser) -> String {
     let ticket = ticket.as_str().unwrap().to_string();
     assert!(ticket.starts_with("T-"), "{ticket}");
     let pos = customer
-        .until("the queue position", "document.querySelector('.idw-ticket .idw-pos')?.innerText")
+        .until(
+            "the queue position",
+            "document.querySelector('.idw-ticket .idw-pos')?.innerText",
+        )
         .await;
-    assert_eq!(pos, "#1", "the first ticket of the day is first in the queue");
+    assert_eq!(
+        pos, "#1",
+        "the first ticket of the day is first in the queue"
+    );
     let wait = customer
-        .until("the wait", "document.querySelector('.idw-ticket .idw-wait')?.innerText")
+        .until(
+            "the wait",
+            "document.querySelector('.idw-ticket .idw-wait')?.innerText",
+        )
         .await;
     assert!(wait.as_str().unwrap().contains('분'), "Korean wait: {wait}");
     ticket
@@ -307,8 +324,11 @@ async fn agent_sign_in(b: &Browser, base: &str, token: &str) {
     b.type_into("#token", &format!("{token}{ENTER}")).await;
     b.until("the workspace", "!document.querySelector('#app').hidden")
         .await;
-    b.until("the live feed", "document.querySelector('#feed-state').innerText === 'Live'")
-        .await;
+    b.until(
+        "the live feed",
+        "document.querySelector('#feed-state').innerText === 'Live'",
+    )
+    .await;
     b.click("#online").await;
     b.until(
         "online",
@@ -326,10 +346,12 @@ async fn agent_take(b: &Browser, ticket: &str) {
         )
         .await;
     if row == "waiting" {
-        b.click(&format!("#list-waiting [data-ticket='{ticket}']")).await;
+        b.click(&format!("#list-waiting [data-ticket='{ticket}']"))
+            .await;
         b.click("#a-claim").await;
     } else {
-        b.click(&format!("#list-mine [data-ticket='{ticket}']")).await;
+        b.click(&format!("#list-mine [data-ticket='{ticket}']"))
+            .await;
     }
     b.until(
         "the ticket pane",
@@ -418,13 +440,19 @@ async fn customer_agent_transfer_rating_accessibility_and_screenshots() {
     let mina = Browser::open(&driver).await;
     agent_sign_in(&mina, &base, MINA.1).await;
     mina.client.refresh().await.unwrap();
-    mina.until("signed in after a reload", "!document.querySelector('#app').hidden")
-        .await;
+    mina.until(
+        "signed in after a reload",
+        "!document.querySelector('#app').hidden",
+    )
+    .await;
     let url = mina.client.current_url().await.unwrap();
     assert!(!url.as_str().contains(MINA.1), "token in the URL: {url}");
     agent_take(&mina, &ticket).await;
     let details = mina
-        .until("the details", "document.querySelector('#t-details').innerText")
+        .until(
+            "the details",
+            "document.querySelector('#t-details').innerText",
+        )
         .await;
     assert!(details.as_str().unwrap().contains("USDT"), "{details}");
     assert!(
@@ -437,17 +465,24 @@ async fn customer_agent_transfer_rating_accessibility_and_screenshots() {
     )
     .await;
     customer
-        .until("agent joined", "document.querySelector('.idw-ticket-active')")
+        .until(
+            "agent joined",
+            "document.querySelector('.idw-ticket-active')",
+        )
         .await;
     let reply = "안녕하세요, 상담원 미나입니다. 입금 건을 확인하고 있어요.";
-    mina.type_into("#reply", &format!("{reply}{CTRL_ENTER}")).await;
+    mina.type_into("#reply", &format!("{reply}{CTRL_ENTER}"))
+        .await;
     let from = customer
         .until(
             "the agent's reply in the widget",
             &format!("[...document.querySelectorAll('.idw-from-agent')].find(e => e.innerText.includes('{reply}'))?.querySelector('.idw-who').innerText"),
         )
         .await;
-    assert!(from.as_str().unwrap().contains("Mina"), "shown as from Mina: {from}");
+    assert!(
+        from.as_str().unwrap().contains("Mina"),
+        "shown as from Mina: {from}"
+    );
     mina.until(
         "the reply in the agent's transcript",
         &format!("document.querySelector('#t-transcript').innerText.includes('{reply}')"),
@@ -497,7 +532,10 @@ async fn customer_agent_transfer_rating_accessibility_and_screenshots() {
 
     // The widget asks for a rating; four stars and a comment.
     customer
-        .until("the rating form", "document.querySelector('.idw-rating .idw-star')")
+        .until(
+            "the rating form",
+            "document.querySelector('.idw-rating .idw-star')",
+        )
         .await;
     customer.click(".idw-star[data-score='4']").await;
     customer
@@ -505,7 +543,10 @@ async fn customer_agent_transfer_rating_accessibility_and_screenshots() {
         .await;
     customer.click(".idw-rate-send").await;
     customer
-        .until("thanks for the rating", "document.querySelector('.idw-rated')")
+        .until(
+            "thanks for the rating",
+            "document.querySelector('.idw-rated')",
+        )
         .await;
     let ratings = jun
         .until(
@@ -539,7 +580,10 @@ async fn widget_reload_and_server_restart_resume_the_conversation() {
     // Reload: the same bubbles, each once.
     customer.client.refresh().await.unwrap();
     customer
-        .until("the widget", "document.querySelector('#intentdesk-widget[data-ready]')")
+        .until(
+            "the widget",
+            "document.querySelector('#intentdesk-widget[data-ready]')",
+        )
         .await;
     customer
         .until(
@@ -556,7 +600,11 @@ async fn widget_reload_and_server_restart_resume_the_conversation() {
     say(&customer, "입금은 얼마나 걸려요?").await;
     wait_reply_after(&customer, last).await;
     let after = bubbles(&customer).await;
-    assert_eq!(&after[..before.len()], &before[..], "history restored in order");
+    assert_eq!(
+        &after[..before.len()],
+        &before[..],
+        "history restored in order"
+    );
     let mut seqs: Vec<i64> = after.iter().map(|x| x.0).collect();
     seqs.sort();
     seqs.dedup();
@@ -571,7 +619,10 @@ async fn widget_reload_and_server_restart_resume_the_conversation() {
     let last = max_seq(&customer).await;
     let server = server.restart(dir.path()).await;
     customer
-        .until("reconnected", "document.querySelector('.idw-root:not(.idw-offline)')")
+        .until(
+            "reconnected",
+            "document.querySelector('.idw-root:not(.idw-offline)')",
+        )
         .await;
     say(&customer, "비밀번호를 잊어버렸어요").await;
     let (seq, _, text) = wait_reply_after(&customer, last).await;
@@ -580,7 +631,11 @@ async fn widget_reload_and_server_restart_resume_the_conversation() {
     let mut seqs: Vec<i64> = all.iter().map(|x| x.0).collect();
     seqs.sort();
     seqs.dedup();
-    assert_eq!(seqs.len(), all.len(), "no duplicates after the restart: {all:?}");
+    assert_eq!(
+        seqs.len(),
+        all.len(),
+        "no duplicates after the restart: {all:?}"
+    );
     assert_eq!(
         all.iter()
             .filter(|x| x.2.contains("비밀번호를 잊어버렸어요"))
@@ -604,22 +659,44 @@ async fn a_supervisor_posts_a_notice_and_the_widget_shows_the_banner() {
     let lead = Browser::open(&driver).await;
     agent_sign_in(&lead, &base, MINA.1).await;
     lead.click("#notices-toggle").await;
-    lead.until("the intents", "document.querySelectorAll('#n-intents option').length > 10")
+    lead.until(
+        "the intents",
+        "document.querySelectorAll('#n-intents option').length > 10",
+    )
+    .await;
+    lead.click("#n-intents option[value='withdrawal_delayed']")
         .await;
-    lead.click("#n-intents option[value='withdrawal_delayed']").await;
     lead.type_into("#n-coins", "ETH").await;
     lead.type_into("#n-networks", "ERC-20").await;
-    lead.js("document.querySelector('#n-severity').value = 'high'; return true").await;
+    lead.js("document.querySelector('#n-severity').value = 'high'; return true")
+        .await;
     let ko = "ETH(ERC-20) 출금이 네트워크 혼잡으로 지연되고 있습니다. 15시까지 순차 처리됩니다.";
     lead.type_into("#n-text-ko", ko).await;
-    let missing = lead.until("the missing languages", "document.querySelector('#n-missing').innerText").await;
+    let missing = lead
+        .until(
+            "the missing languages",
+            "document.querySelector('#n-missing').innerText",
+        )
+        .await;
     assert!(missing.as_str().unwrap().contains("English"), "{missing}");
     lead.type_into("#n-text-en", "ETH (ERC-20) withdrawals are delayed by network congestion. They will be processed by 15:00.").await;
     let missing = lead.until("Chinese and Japanese missing", "document.querySelector('#n-missing').innerText.includes('read the English') && document.querySelector('#n-missing').innerText").await;
-    assert!(missing.as_str().unwrap().contains("Chinese, Japanese"), "{missing}");
+    assert!(
+        missing.as_str().unwrap().contains("Chinese, Japanese"),
+        "{missing}"
+    );
     lead.click("#n-submit").await;
-    lead.until("the posted notice in the list", "document.querySelector('#n-list [data-notice=\"N-000001\"]')").await;
-    let item = lead.until("its counters", "document.querySelector('#n-list [data-notice=\"N-000001\"]').innerText").await;
+    lead.until(
+        "the posted notice in the list",
+        "document.querySelector('#n-list [data-notice=\"N-000001\"]')",
+    )
+    .await;
+    let item = lead
+        .until(
+            "its counters",
+            "document.querySelector('#n-list [data-notice=\"N-000001\"]').innerText",
+        )
+        .await;
     assert!(item.as_str().unwrap().contains("answered 0"), "{item}");
     assert!(item.as_str().unwrap().contains("missing: zh, ja"), "{item}");
     axe(&lead, "the agent workspace with the notices form").await;
@@ -628,10 +705,15 @@ async fn a_supervisor_posts_a_notice_and_the_widget_shows_the_banner() {
     let customer = Browser::open(&driver).await;
     open_widget(&customer, &base).await;
     let banner = customer
-        .until("the banner", "document.querySelector('.idw-banner:not([hidden])')?.innerText")
+        .until(
+            "the banner",
+            "document.querySelector('.idw-banner:not([hidden])')?.innerText",
+        )
         .await;
     assert!(banner.as_str().unwrap().contains(ko), "{banner}");
-    let live = customer.js("return document.querySelector('.idw-banner').getAttribute('aria-live')").await;
+    let live = customer
+        .js("return document.querySelector('.idw-banner').getAttribute('aria-live')")
+        .await;
     assert_eq!(live, "polite");
     axe(&customer, "the widget with the incident banner").await;
     screenshot(&customer, "widget-banner", 1280).await;

@@ -62,7 +62,11 @@ fn load_scripts() -> Vec<Script> {
     let mut scripts = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).unwrap();
-        for (n, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+        for (n, line) in text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+        {
             let s: Script = serde_json::from_str(line)
                 .unwrap_or_else(|e| panic!("{}:{}: {e}", file.display(), n + 1));
             for intent in std::iter::once(&s.intent).chain(s.change.as_ref().map(|c| &c.intent)) {
@@ -216,7 +220,10 @@ async fn play(service: &ChatService, script: &Script) -> Played {
     let required: Vec<&String> = script
         .details
         .iter()
-        .filter(|v| sent.iter().any(|t| t.to_lowercase().contains(&v.to_lowercase())))
+        .filter(|v| {
+            sent.iter()
+                .any(|t| t.to_lowercase().contains(&v.to_lowercase()))
+        })
         .collect();
     let dropped = required
         .iter()
@@ -256,7 +263,11 @@ struct Score {
 }
 
 fn pct(n: usize, d: usize) -> f64 {
-    if d == 0 { 100.0 } else { 100.0 * n as f64 / d as f64 }
+    if d == 0 {
+        100.0
+    } else {
+        100.0 * n as f64 / d as f64
+    }
 }
 
 impl Score {
@@ -346,7 +357,11 @@ fn candidates() -> Vec<(String, PolicyConfig)> {
         for keep in [false, true] {
             let name = format!(
                 "switch > {t:.2} to a handover intent only{}",
-                if keep { " + asked detail → answer" } else { "" }
+                if keep {
+                    " + asked detail → answer"
+                } else {
+                    ""
+                }
             );
             let config = PolicyConfig {
                 collect_switch_confidence: t,

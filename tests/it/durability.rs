@@ -67,7 +67,50 @@ async fn spawn_server_on(db: &Db) -> (Child, SocketAddr) {
     })
     .await
     .expect("the server listens within 2 minutes");
+    // Keep reading: a server whose stdout reader went away must not be what a test sees.
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     (child, addr)
+}
+
+/// `intentdesk serve | true`: nobody reads stdout, and the service must serve anyway (it
+/// once panicked on the first line it printed after its reader went away).
+#[tokio::test]
+async fn serve_goes_on_when_nobody_reads_its_stdout() {
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_intentdesk"))
+        .args(["serve", "--port", &port.to_string(), "--data-dir"])
+        .arg(dir.path())
+        .current_dir(root())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("the intentdesk binary starts");
+    drop(child.stdout.take());
+    let addr = SocketAddr::from(([127, 0, 0, 1], port));
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
+    loop {
+        assert!(
+            child.try_wait().unwrap().is_none(),
+            "the server exited: its stdout was closed"
+        );
+        if let Ok(r) = http(addr, "GET", "/ready", None, None).await {
+            assert_eq!(r.status, 200, "{}", r.body);
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server was not ready in 2 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    child.start_kill().unwrap();
+    child.wait().await.unwrap();
 }
 
 #[tokio::test]
@@ -214,7 +257,12 @@ type Current = Arc<tokio::sync::watch::Sender<Option<SocketAddr>>>;
 /// POSTs until an answer comes: a conversation, created on whichever server is up.
 async fn create_conversation(current: &Current) -> String {
     let mut rx = current.subscribe();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(120);
     loop {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no server created a conversation for 2 minutes"
+        );
         let addr = *rx.borrow_and_update();
         if let Some(addr) = addr
             && let Ok(r) = http(addr, "POST", "/v1/conversations", None, None).await
@@ -268,7 +316,10 @@ async fn run_script(
 /// Checks that every conversation is between turns: each customer message has its bot
 /// replies and is stored once; each ticket has its `ticket_opened` event and bot line; at
 /// most one open ticket per conversation. Returns the number of tickets.
-async fn check_between_turns(store: &intentdesk::store::Store, conversations: &[(String, usize)]) -> usize {
+async fn check_between_turns(
+    store: &intentdesk::store::Store,
+    conversations: &[(String, usize)],
+) -> usize {
     let mut tickets_seen = 0;
     let open = store.open_tickets().await.unwrap();
     for (id, script) in conversations {
@@ -288,8 +339,15 @@ async fn check_between_turns(store: &intentdesk::store::Store, conversations: &[
             .filter(|m| m.sender == intentdesk::store::Sender::Customer)
             .map(|m| m.text.as_str())
             .collect();
-        let said = events.iter().filter(|e| e.kind == "customer_message").count();
-        assert_eq!(said, customer.len(), "conversation {id}: messages and events disagree");
+        let said = events
+            .iter()
+            .filter(|e| e.kind == "customer_message")
+            .count();
+        assert_eq!(
+            said,
+            customer.len(),
+            "conversation {id}: messages and events disagree"
+        );
         assert_eq!(
             customer.len(),
             SCRIPTS[*script].len(),
@@ -298,11 +356,25 @@ async fn check_between_turns(store: &intentdesk::store::Store, conversations: &[
         let mut distinct = customer.clone();
         distinct.sort_unstable();
         distinct.dedup();
-        assert_eq!(distinct.len(), customer.len(), "conversation {id}: a message stored twice");
-        let opened: Vec<_> = events.iter().filter(|e| e.kind == "ticket_opened").collect();
+        assert_eq!(
+            distinct.len(),
+            customer.len(),
+            "conversation {id}: a message stored twice"
+        );
+        let opened: Vec<_> = events
+            .iter()
+            .filter(|e| e.kind == "ticket_opened")
+            .collect();
         for e in &opened {
-            let ticket = e.ticket_id.as_deref().expect("a ticket_opened event names its ticket");
-            let t = store.ticket(ticket).await.unwrap().expect("the ticket exists");
+            let ticket = e
+                .ticket_id
+                .as_deref()
+                .expect("a ticket_opened event names its ticket");
+            let t = store
+                .ticket(ticket)
+                .await
+                .unwrap()
+                .expect("the ticket exists");
             assert_eq!(&t.conversation_id, id);
         }
         let mut ticket_ids: Vec<String> = Vec::new();
@@ -311,10 +383,15 @@ async fn check_between_turns(store: &intentdesk::store::Store, conversations: &[
                 ticket_ids.push(t.id);
             }
         }
-        assert!(ticket_ids.len() <= 1, "conversation {id}: two open tickets {ticket_ids:?}");
+        assert!(
+            ticket_ids.len() <= 1,
+            "conversation {id}: two open tickets {ticket_ids:?}"
+        );
         for t in &ticket_ids {
             assert!(
-                opened.iter().any(|e| e.ticket_id.as_deref() == Some(t.as_str())),
+                opened
+                    .iter()
+                    .any(|e| e.ticket_id.as_deref() == Some(t.as_str())),
                 "conversation {id}: ticket {t} without its ticket event (the customer was never told)"
             );
         }
@@ -322,7 +399,10 @@ async fn check_between_turns(store: &intentdesk::store::Store, conversations: &[
             .iter()
             .filter(|m| m.sender == intentdesk::store::Sender::Bot)
             .count();
-        assert!(bot_told >= said, "conversation {id}: fewer bot lines than turns");
+        assert!(
+            bot_told >= said,
+            "conversation {id}: fewer bot lines than turns"
+        );
         tickets_seen += opened.len();
     }
     assert!(open.len() <= conversations.len());
@@ -343,7 +423,12 @@ async fn escalating_turns_survive_a_kill_9(db: Db) {
     let mut clients = Vec::new();
     for (client, (id, script)) in conversations.iter().cloned().enumerate() {
         let (current, answered) = (current.clone(), answered.clone());
-        clients.push(tokio::spawn(run_script(current, id, (script, client), answered)));
+        clients.push(tokio::spawn(run_script(
+            current,
+            id,
+            (script, client),
+            answered,
+        )));
     }
     // Kill while turns are in flight: once a third of the messages were answered.
     let total = conversations.len() * SCRIPTS[0].len();
@@ -378,8 +463,14 @@ async fn escalating_turns_survive_a_kill_9(db: Db) {
         Db::Url(url) => intentdesk::store::Store::connect(url).await.unwrap(),
     };
     let tickets = check_between_turns(&store, &conversations).await;
-    eprintln!("{db:?}: {} conversations, {retries} retried after the kill, {tickets} tickets", conversations.len());
-    assert!(retries > 0, "the kill interrupted no client: the test proved nothing");
+    eprintln!(
+        "{db:?}: {} conversations, {retries} retried after the kill, {tickets} tickets",
+        conversations.len()
+    );
+    assert!(
+        retries > 0,
+        "the kill interrupted no client: the test proved nothing"
+    );
     assert!(tickets > 0, "no script escalated to a ticket");
     store.close().await;
 }

@@ -84,7 +84,6 @@ impl Predictor for Held {
             })
             .collect())
     }
-
 }
 
 /// An engine whose forward passes run only when the test sends a token on `release`.
@@ -371,8 +370,29 @@ pub async fn claim(addr: SocketAddr, ticket: &str, token: &str) {
     assert_eq!(r.status, 200, "{}", r.body);
 }
 
-/// A minimal HTTP/1.1 client over a real socket (one request per connection).
+/// A minimal HTTP/1.1 client over a real socket (one request per connection). A request
+/// that gets no complete answer within two minutes is an error, never a hung test.
 pub async fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+) -> std::io::Result<HttpResponse> {
+    tokio::time::timeout(
+        Duration::from_secs(120),
+        http_exchange(addr, method, path, token, body),
+    )
+    .await
+    .unwrap_or_else(|_| {
+        Err(std::io::Error::new(
+            std::io::ErrorKind::TimedOut,
+            format!("{method} {path}: no answer within 2 minutes"),
+        ))
+    })
+}
+
+async fn http_exchange(
     addr: SocketAddr,
     method: &str,
     path: &str,

@@ -156,7 +156,10 @@ fn check(name: &str) {
     let rows = read_rows(&data_file(name));
     let f = measure(&rows);
     report(name, &f);
-    assert!(f.secrets > 0 && f.look_alikes > 0, "{name}: no secrets or look-alikes");
+    assert!(
+        f.secrets > 0 && f.look_alikes > 0,
+        "{name}: no secrets or look-alikes"
+    );
     assert!(
         f.masked_share() >= MIN_MASKED,
         "{name}: {:.2} % of secrets masked, below {:.1} % (failures above)",

@@ -348,7 +348,8 @@ mod x86 {
             let mut acc = _mm256_setzero_si256();
             for s in 0..steps {
                 // x + 128 as unsigned bytes: flipping the sign bit.
-                let xu = _mm256_xor_si256(_mm256_loadu_si256(xp.add(s * 32) as *const __m256i), shift);
+                let xu =
+                    _mm256_xor_si256(_mm256_loadu_si256(xp.add(s * 32) as *const __m256i), shift);
                 let wv = _mm256_loadu_si256(wp.add(s * 32) as *const __m256i);
                 acc = _mm256_dpbusd_avx_epi32(acc, xu, wv);
             }
@@ -396,9 +397,8 @@ mod x86 {
     ) {
         let kv = k / 8 * 8;
         let (xp, wp) = (x.as_ptr(), w.as_ptr());
-        let tail = |t: usize, o: usize| -> f32 {
-            (kv..k).map(|i| x[t * k + i] * w[o * k + i]).sum()
-        };
+        let tail =
+            |t: usize, o: usize| -> f32 { (kv..k).map(|i| x[t * k + i] * w[o * k + i]).sum() };
         let mut t = 0;
         while t < rows {
             let tn = (rows - t).min(4);
@@ -460,11 +460,22 @@ mod tests {
     fn every_int8_kernel_matches_the_scalar_reference_on_odd_shapes() {
         let mut rng = StdRng::seed_from_u64(12);
         let kernels = Kernel::available();
-        for &(rows, k, outs) in &[(1, 1, 1), (3, 7, 5), (5, 33, 9), (17, 64, 6), (2, 383, 13), (9, 384, 30), (4, 1536, 7)] {
+        for &(rows, k, outs) in &[
+            (1, 1, 1),
+            (3, 7, 5),
+            (5, 33, 9),
+            (17, 64, 6),
+            (2, 383, 13),
+            (9, 384, 30),
+            (4, 1536, 7),
+        ] {
             let xf = random(&mut rng, rows * k, 3.0);
             let wf = random(&mut rng, outs * k, 0.2);
             let bias = random(&mut rng, outs, 1.0);
-            let (x, w) = (QuantRows::quantize(&xf, rows, k), QuantRows::quantize(&wf, outs, k));
+            let (x, w) = (
+                QuantRows::quantize(&xf, rows, k),
+                QuantRows::quantize(&wf, outs, k),
+            );
             let want = reference_i8(&x, &w, &bias);
             for &kernel in &kernels {
                 let mut got = vec![0f32; rows * outs];
@@ -509,7 +520,9 @@ mod tests {
             let mut want = vec![0f32; rows * outs];
             for t in 0..rows {
                 for o in 0..outs {
-                    let dot: f64 = (0..k).map(|i| x[t * k + i] as f64 * w[o * k + i] as f64).sum();
+                    let dot: f64 = (0..k)
+                        .map(|i| x[t * k + i] as f64 * w[o * k + i] as f64)
+                        .sum();
                     want[t * outs + o] = dot as f32 + bias[o];
                 }
             }
@@ -517,7 +530,10 @@ mod tests {
                 let mut got = vec![0f32; rows * outs];
                 matmul_f32(kernel, &x, rows, k, &w, outs, &bias, 0..outs, &mut got);
                 for (g, e) in got.iter().zip(&want) {
-                    assert!((g - e).abs() <= 1e-4 * (1.0 + e.abs()) * (k as f32).sqrt(), "{kernel:?} {rows}x{k}x{outs}: {g} vs {e}");
+                    assert!(
+                        (g - e).abs() <= 1e-4 * (1.0 + e.abs()) * (k as f32).sqrt(),
+                        "{kernel:?} {rows}x{k}x{outs}: {g} vs {e}"
+                    );
                 }
             }
         }
@@ -540,7 +556,12 @@ mod tests {
 
     #[test]
     fn kernel_names_parse_back() {
-        for k in [Kernel::Portable, Kernel::Avx2, Kernel::AvxVnni, Kernel::Avx512Vnni] {
+        for k in [
+            Kernel::Portable,
+            Kernel::Avx2,
+            Kernel::AvxVnni,
+            Kernel::Avx512Vnni,
+        ] {
             assert_eq!(Kernel::parse(k.name()), Some(k));
         }
         assert_eq!(Kernel::parse("sse9"), None);

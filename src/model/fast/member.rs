@@ -8,8 +8,8 @@ use std::path::Path;
 use super::{FastEncoder, Forward, LinearFormat, MappedE5s1};
 use crate::error::Result;
 use crate::model::classifier::{Classifier, MapSource, WEIGHTS_FILE};
-use crate::model::prediction::Scores;
 use crate::model::embed::{EncoderIdentity, EncoderOptions, Resolved};
+use crate::model::prediction::Scores;
 use crate::model::tokenize::TextTokenizer;
 
 /// A classifier with the fast encoder it runs on.

@@ -23,8 +23,8 @@ use super::encoder::ParamSource;
 use crate::error::Result;
 pub use kernels::Kernel;
 pub use member::FastMember;
-pub use weights::{LinearFormat, MappedE5s1};
 use weights::{Linear, Norm, WordTable, param_f32};
+pub use weights::{LinearFormat, MappedE5s1};
 
 /// Environment variable choosing the inference forward: `candle` (the
 /// training encoder, f32, the default until this forward's parity and
@@ -68,7 +68,12 @@ struct Layer {
 }
 
 impl Layer {
-    fn load(src: &dyn ParamSource, l: usize, c: &EncoderConfig, format: LinearFormat) -> Result<Self> {
+    fn load(
+        src: &dyn ParamSource,
+        l: usize,
+        c: &EncoderConfig,
+        format: LinearFormat,
+    ) -> Result<Self> {
         let (h, f) = (c.hidden, c.intermediate);
         let p = |part: &str| format!("l{l}.{part}");
         let mut qkv_w = Vec::with_capacity(3 * h * h);
@@ -196,7 +201,11 @@ impl FastEncoder {
             out.iter_mut().for_each(|v| *v /= n);
             start += row.len();
         }
-        Ok(Tensor::from_vec(pooled, (rows.len(), h), &candle_core::Device::Cpu)?)
+        Ok(Tensor::from_vec(
+            pooled,
+            (rows.len(), h),
+            &candle_core::Device::Cpu,
+        )?)
     }
 
     /// Last hidden states of all tokens of all rows, packed: [Σ len, hidden].
@@ -252,13 +261,17 @@ impl FastEncoder {
         layer.qkv.forward(k, x, tokens, &mut s.qkv, &mut s.quant);
         s.context.resize(tokens * h, 0.0);
         attention(&s.qkv, lengths, self.config.heads, h, &mut s.context);
-        layer.attn_out.forward(k, &s.context, tokens, &mut s.hidden2, &mut s.quant);
+        layer
+            .attn_out
+            .forward(k, &s.context, tokens, &mut s.hidden2, &mut s.quant);
         // Residual + layer norm, in place.
         for (row, res) in s.hidden2.chunks_exact_mut(h).zip(x.chunks_exact(h)) {
             row.iter_mut().zip(res).for_each(|(a, b)| *a += b);
             layer.attn_norm.apply(row);
         }
-        layer.ff_in.forward(k, &s.hidden2, tokens, &mut s.ff, &mut s.quant);
+        layer
+            .ff_in
+            .forward(k, &s.hidden2, tokens, &mut s.ff, &mut s.quant);
         gelu_in_place(&mut s.ff);
         layer.ff_out.forward(k, &s.ff, tokens, x, &mut s.quant);
         for (row, res) in x.chunks_exact_mut(h).zip(s.hidden2.chunks_exact(h)) {
@@ -328,8 +341,9 @@ fn gelu_in_place(x: &mut [f32]) {
 fn erf(x: f32) -> f32 {
     let ax = x.abs();
     let t = 1.0 / (1.0 + 0.327_591_1 * ax);
-    let poly = t * (0.254_829_6
-        + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
+    let poly = t
+        * (0.254_829_6
+            + t * (-0.284_496_74 + t * (1.421_413_7 + t * (-1.453_152_1 + t * 1.061_405_4))));
     let r = 1.0 - poly * (-ax * ax).exp();
     if x < 0.0 { -r } else { r }
 }
@@ -340,8 +354,19 @@ mod tests {
 
     #[test]
     fn erf_matches_known_values() {
-        for (x, want) in [(0.0, 0.0), (0.5, 0.520_499_877_8), (1.0, 0.842_700_792_9), (2.0, 0.995_322_265), (3.0, 0.999_977_909_5), (-1.5, -0.966_105_146_5)] {
-            assert!((erf(x) - want).abs() < 3e-7, "erf({x}) = {} not {want}", erf(x));
+        for (x, want) in [
+            (0.0, 0.0),
+            (0.5, 0.520_499_877_8),
+            (1.0, 0.842_700_792_9),
+            (2.0, 0.995_322_265),
+            (3.0, 0.999_977_909_5),
+            (-1.5, -0.966_105_146_5),
+        ] {
+            assert!(
+                (erf(x) - want).abs() < 3e-7,
+                "erf({x}) = {} not {want}",
+                erf(x)
+            );
         }
     }
 

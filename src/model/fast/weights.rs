@@ -8,10 +8,10 @@ use std::sync::Arc;
 use candle_core::{Device, Tensor};
 
 use super::kernels::{self, Kernel, QuantRows};
+use crate::error::{Error, Result};
 use crate::model::e5s1::{self, E5s1Header, Q4_0_BLOCK_BYTES, Q4_0_BLOCK_WEIGHTS, TensorDType};
 use crate::model::encoder::{ParamSource, RawParam};
 use crate::model::source;
-use crate::error::{Error, Result};
 
 /// An E5S1 weights file mapped into memory, its header parsed and checked.
 pub struct MappedE5s1 {
@@ -46,7 +46,10 @@ impl MappedE5s1 {
         if entry.elements != elements {
             return Err(source::corrupt(
                 &self.path,
-                format!("tensor {name} has {} elements, expected {elements}", entry.elements),
+                format!(
+                    "tensor {name} has {} elements, expected {elements}",
+                    entry.elements
+                ),
             ));
         }
         Ok((entry.dtype, data))
@@ -87,7 +90,11 @@ impl ParamSource for E5s1Params {
                 v
             }
         };
-        Ok(RawParam::Dense(Tensor::from_vec(values, shape, &Device::Cpu)?))
+        Ok(RawParam::Dense(Tensor::from_vec(
+            values,
+            shape,
+            &Device::Cpu,
+        )?))
     }
 }
 
@@ -97,7 +104,9 @@ pub fn param_f32(src: &dyn ParamSource, name: &str, shape: &[usize]) -> Result<V
         RawParam::Dense(t) => t,
         RawParam::Quantized(q) => q.dequantize(&Device::Cpu)?,
     };
-    Ok(t.to_dtype(candle_core::DType::F32)?.flatten_all()?.to_vec1::<f32>()?)
+    Ok(t.to_dtype(candle_core::DType::F32)?
+        .flatten_all()?
+        .to_vec1::<f32>()?)
 }
 
 /// The word-embedding table, left in its Q4_0 blocks inside the mapped file:
@@ -115,7 +124,10 @@ impl WordTable {
         let (rows, hidden) = (file.header.config.vocab, file.header.config.hidden);
         let (dtype, _) = file.tensor("emb.word", rows * hidden)?;
         if dtype != TensorDType::Q4_0 {
-            return Err(source::corrupt(&file.path, "emb.word is not stored in Q4_0"));
+            return Err(source::corrupt(
+                &file.path,
+                "emb.word is not stored in Q4_0",
+            ));
         }
         Ok(WordTable { file, rows, hidden })
     }
@@ -156,15 +168,32 @@ pub struct Linear {
 }
 
 impl Linear {
-    pub fn new(w: Vec<f32>, bias: Vec<f32>, out_dim: usize, in_dim: usize, format: LinearFormat) -> Self {
+    pub fn new(
+        w: Vec<f32>,
+        bias: Vec<f32>,
+        out_dim: usize,
+        in_dim: usize,
+        format: LinearFormat,
+    ) -> Self {
         let weight = match format {
             LinearFormat::F32 => Weight::F32(w),
             LinearFormat::Int8 => Weight::Int8(QuantRows::quantize(&w, out_dim, in_dim)),
         };
-        Linear { weight, bias, out_dim, in_dim }
+        Linear {
+            weight,
+            bias,
+            out_dim,
+            in_dim,
+        }
     }
 
-    pub fn load(src: &dyn ParamSource, name: &str, out_dim: usize, in_dim: usize, format: LinearFormat) -> Result<Self> {
+    pub fn load(
+        src: &dyn ParamSource,
+        name: &str,
+        out_dim: usize,
+        in_dim: usize,
+        format: LinearFormat,
+    ) -> Result<Self> {
         let w = param_f32(src, &format!("{name}.w"), &[out_dim, in_dim])?;
         let b = param_f32(src, &format!("{name}.b"), &[out_dim])?;
         Ok(Linear::new(w, b, out_dim, in_dim, format))
@@ -180,7 +209,14 @@ impl Linear {
 
     /// `out` ([tokens, out_dim], resized) from `x` ([tokens, in_dim]); the
     /// tokens are split between two threads of rayon's pool.
-    pub fn forward(&self, kernel: Kernel, x: &[f32], tokens: usize, out: &mut Vec<f32>, quant: &mut QuantRows) {
+    pub fn forward(
+        &self,
+        kernel: Kernel,
+        x: &[f32],
+        tokens: usize,
+        out: &mut Vec<f32>,
+        quant: &mut QuantRows,
+    ) {
         out.clear();
         out.resize(tokens * self.out_dim, 0.0);
         if let Weight::Int8(_) = self.weight {
@@ -188,7 +224,11 @@ impl Linear {
         }
         let quant = &*quant;
         // Split at a multiple of four rows (the f32 kernel's block).
-        let mid = if tokens >= 8 { tokens.div_ceil(8) * 4 } else { tokens };
+        let mid = if tokens >= 8 {
+            tokens.div_ceil(8) * 4
+        } else {
+            tokens
+        };
         let (out_a, out_b) = out.split_at_mut(mid * self.out_dim);
         let run = |from: usize, n: usize, out: &mut [f32]| {
             if n == 0 {
@@ -206,9 +246,15 @@ impl Linear {
                     0..self.out_dim,
                     out,
                 ),
-                Weight::Int8(w) => {
-                    kernels::matmul_i8(kernel, quant, from..from + n, w, &self.bias, 0..self.out_dim, out)
-                }
+                Weight::Int8(w) => kernels::matmul_i8(
+                    kernel,
+                    quant,
+                    from..from + n,
+                    w,
+                    &self.bias,
+                    0..self.out_dim,
+                    out,
+                ),
             }
         };
         if mid == tokens {
@@ -259,7 +305,11 @@ mod tests {
             &Device::Cpu,
         )
         .unwrap();
-        let theirs = q.dequantize(&Device::Cpu).unwrap().to_vec1::<f32>().unwrap();
+        let theirs = q
+            .dequantize(&Device::Cpu)
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
         assert_eq!(ours, theirs);
         assert_eq!(ours[0], -4.0);
         assert_eq!(ours[16], 3.5);
@@ -267,7 +317,11 @@ mod tests {
 
     #[test]
     fn norm_gives_zero_mean_unit_variance() {
-        let norm = Norm { weight: vec![1.0; 4], bias: vec![0.0; 4], eps: 1e-12 };
+        let norm = Norm {
+            weight: vec![1.0; 4],
+            bias: vec![0.0; 4],
+            eps: 1e-12,
+        };
         let mut row = [1.0, 2.0, 3.0, 4.0];
         norm.apply(&mut row);
         let mean: f32 = row.iter().sum::<f32>() / 4.0;

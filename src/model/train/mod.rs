@@ -20,15 +20,18 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use serde_json::json;
 
-use self::phase::{Frozen, Phase, PhaseInput, Run, Targets, Trainable, clone_frozen, pool_through, run_frozen, run_phase};
+use self::phase::{
+    Frozen, Phase, PhaseInput, Run, Targets, Trainable, clone_frozen, pool_through, run_frozen,
+    run_phase,
+};
 use super::calibration::{ThresholdGoal, choose_thresholds, ece, fit_temperature};
-use super::prediction::{Scores, Thresholds, is_oos_label};
 use super::classifier::{
     Classifier, ClassifierMeta, ClassifierParts, FORMAT_VERSION, MapSource, softmax_rows,
 };
 use super::embed::EmbeddingModel;
 use super::encoder::{EncoderLayer, l2_normalize, layer_tensor_names};
 use super::labels::{LabelledTexts, held_out_classes};
+use super::prediction::{Scores, Thresholds, is_oos_label};
 use crate::error::{Error, Result};
 
 /// Training settings.
@@ -104,7 +107,12 @@ pub fn train(
     trainer.fine_tune()?;
     let embeddings = trainer.embeddings()?;
     let calibration = trainer.calibrate(&embeddings)?;
-    trainer.finish(embeddings, calibration, training_data_sha256, catalog_sha256)
+    trainer.finish(
+        embeddings,
+        calibration,
+        training_data_sha256,
+        catalog_sha256,
+    )
 }
 
 /// Checks the options against the data and the encoder.
@@ -205,8 +213,20 @@ impl<'a> Trainer<'a> {
         let k = opts.tune_layers;
         let train_texts: Vec<&str> = train_set.texts.iter().map(String::as_str).collect();
         let valid_texts: Vec<&str> = valid.texts.iter().map(String::as_str).collect();
-        let frozen_train = run_frozen(model, &train_texts, k, "encoding training set", opts.progress)?;
-        let frozen_valid = run_frozen(model, &valid_texts, k, "encoding held-out set", opts.progress)?;
+        let frozen_train = run_frozen(
+            model,
+            &train_texts,
+            k,
+            "encoding training set",
+            opts.progress,
+        )?;
+        let frozen_valid = run_frozen(
+            model,
+            &valid_texts,
+            k,
+            "encoding held-out set",
+            opts.progress,
+        )?;
         let encode_secs = started.elapsed().as_secs_f64();
 
         let mut rng = StdRng::seed_from_u64(opts.seed);
@@ -227,14 +247,23 @@ impl<'a> Trainer<'a> {
             valid_rows: valid.len(),
             labels,
             oos_label,
-            targets: Targets { train_y, valid_y, oos_class },
+            targets: Targets {
+                train_y,
+                valid_y,
+                oos_class,
+            },
             frozen_train,
             frozen_valid,
             encode_secs,
             layer_vars,
             trainable,
             head_vars: vec![head_w, head_b],
-            run: Run { opts, rng, history: Vec::new(), started },
+            run: Run {
+                opts,
+                rng,
+                history: Vec::new(),
+                started,
+            },
         })
     }
 
@@ -260,7 +289,10 @@ impl<'a> Trainer<'a> {
                     pool_through(layers, v, opts.progress)?,
                 )
             }
-            _ => (clone_frozen(&self.frozen_train), clone_frozen(&self.frozen_valid)),
+            _ => (
+                clone_frozen(&self.frozen_train),
+                clone_frozen(&self.frozen_valid),
+            ),
         };
         let head_only = Trainable {
             layers: Vec::new(),
@@ -311,7 +343,11 @@ impl<'a> Trainer<'a> {
     /// Exemplars: the in-scope training embeddings themselves, for the
     /// nearest-example similarity.
     fn embeddings(&mut self) -> Result<Embeddings> {
-        let pooled = l2_normalize(&self.trainable.all_pooled(&self.frozen_train, self.train_rows)?)?;
+        let pooled = l2_normalize(
+            &self
+                .trainable
+                .all_pooled(&self.frozen_train, self.train_rows)?,
+        )?;
         let train_y = &self.targets.train_y;
         let mut rows = Vec::with_capacity(self.labels.len());
         for class in 0..self.labels.len() {
@@ -327,7 +363,10 @@ impl<'a> Trainer<'a> {
             .filter(|&i| Some(train_y[i]) != self.targets.oos_class)
             .collect();
         let exemplars = exemplar_rows(&pooled, in_scope, &mut self.run.rng)?;
-        Ok(Embeddings { centroids, exemplars })
+        Ok(Embeddings {
+            centroids,
+            exemplars,
+        })
     }
 
     /// The temperature and thresholds, fitted on the held-out rows. The tuned layers run
@@ -336,7 +375,9 @@ impl<'a> Trainer<'a> {
         let (valid_logits, valid_sims, valid_nearest) = if self.valid_rows == 0 {
             (Vec::new(), Vec::new(), Vec::new())
         } else {
-            let pooled = self.trainable.all_pooled(&self.frozen_valid, self.valid_rows)?;
+            let pooled = self
+                .trainable
+                .all_pooled(&self.frozen_valid, self.valid_rows)?;
             let unit = l2_normalize(&pooled)?;
             let sims = unit.matmul(&embeddings.centroids.t()?)?.to_vec2::<f32>()?;
             let nearest = match &embeddings.exemplars {
@@ -370,7 +411,12 @@ impl<'a> Trainer<'a> {
             let goal = self.run.opts.goal;
             choose_thresholds(&valid_scores, valid_y, self.targets.oos_class, goal)
         };
-        Ok(Calibration { temperature, thresholds, ece_before, ece_after })
+        Ok(Calibration {
+            temperature,
+            thresholds,
+            ece_before,
+            ece_after,
+        })
     }
 
     /// The tuned layers' tensors as they are saved (f16).
@@ -512,4 +558,3 @@ fn exemplar_rows(
         .to_dtype(DType::F32)?;
     Ok(Some(rows))
 }
-

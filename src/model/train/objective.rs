@@ -72,7 +72,11 @@ pub(super) fn supervised_contrastive(
 
 /// Batches for plain cross-entropy: shuffled, then sorted by length within
 /// windows of 8 batches, so batches stay random with little padding.
-pub(super) fn length_sorted_batches(lengths: &[usize], bs: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
+pub(super) fn length_sorted_batches(
+    lengths: &[usize],
+    bs: usize,
+    rng: &mut StdRng,
+) -> Vec<Vec<usize>> {
     let mut order: Vec<usize> = (0..lengths.len()).collect();
     order.shuffle(rng);
     for window in order.chunks_mut(bs * 8) {
@@ -96,7 +100,12 @@ pub(super) fn grouped_batch_count(labels: &[usize], bs: usize, group: usize) -> 
 /// Batches for the contrastive term: every row once, in groups of `group`
 /// rows of one label, `bs / group` groups per batch in random order, so
 /// that most rows meet others of their intent.
-pub(super) fn grouped_batches(labels: &[usize], bs: usize, group: usize, rng: &mut StdRng) -> Vec<Vec<usize>> {
+pub(super) fn grouped_batches(
+    labels: &[usize],
+    bs: usize,
+    group: usize,
+    rng: &mut StdRng,
+) -> Vec<Vec<usize>> {
     let classes = labels.iter().max().map_or(0, |&m| m + 1);
     let mut by_class: Vec<Vec<usize>> = vec![Vec::new(); classes];
     for (i, &y) in labels.iter().enumerate() {

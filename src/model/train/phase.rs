@@ -238,7 +238,12 @@ struct Optimisers {
 }
 
 impl Optimisers {
-    fn new(phase: &Phase, input: &PhaseInput, opts: &TrainOptions, total_steps: usize) -> Result<Self> {
+    fn new(
+        phase: &Phase,
+        input: &PhaseInput,
+        opts: &TrainOptions,
+        total_steps: usize,
+    ) -> Result<Self> {
         let adam = |lr: f64| ParamsAdamW {
             lr,
             weight_decay: opts.weight_decay,
@@ -247,7 +252,10 @@ impl Optimisers {
         let layers = if input.layer_vars.is_empty() {
             None
         } else {
-            Some(AdamW::new(input.layer_vars.to_vec(), adam(phase.lr_layers))?)
+            Some(AdamW::new(
+                input.layer_vars.to_vec(),
+                adam(phase.lr_layers),
+            )?)
         };
         Ok(Optimisers {
             head: AdamW::new(input.head_vars.to_vec(), adam(phase.lr_head))?,
@@ -289,7 +297,13 @@ fn dropout_mask(rows: usize, hidden: usize, p: f32, rng: &mut StdRng) -> Result<
     use rand::Rng;
     let keep = 1.0 - p;
     let m: Vec<f32> = (0..rows * hidden)
-        .map(|_| if rng.r#gen::<f32>() < keep { 1.0 / keep } else { 0.0 })
+        .map(|_| {
+            if rng.r#gen::<f32>() < keep {
+                1.0 / keep
+            } else {
+                0.0
+            }
+        })
         .collect();
     Ok(Some(Tensor::from_vec(m, (rows, hidden), &Device::Cpu)?))
 }
@@ -326,7 +340,12 @@ fn batch_loss(
 
 /// Runs one stage: AdamW with linear warm-up and decay, label smoothing and
 /// dropout on the pooled features; held-out top-1 printed after each epoch.
-pub(super) fn run_phase(phase: &Phase, input: PhaseInput, targets: &Targets, run: &mut Run) -> Result<()> {
+pub(super) fn run_phase(
+    phase: &Phase,
+    input: PhaseInput,
+    targets: &Targets,
+    run: &mut Run,
+) -> Result<()> {
     let opts = run.opts;
     let n = targets.train_y.len();
     let bs = opts.batch_size.max(1);
@@ -338,7 +357,8 @@ pub(super) fn run_phase(phase: &Phase, input: PhaseInput, targets: &Targets, run
     } else {
         n.div_ceil(bs)
     };
-    let mut optimisers = Optimisers::new(phase, &input, opts, (steps_per_epoch * phase.epochs).max(1))?;
+    let mut optimisers =
+        Optimisers::new(phase, &input, opts, (steps_per_epoch * phase.epochs).max(1))?;
     let lengths: Vec<usize> = match input.train {
         Frozen::Pooled(_) => vec![0; n],
         Frozen::Hidden(rows) => rows.iter().map(|r| r.dims()[0]).collect(),
@@ -392,7 +412,9 @@ fn report_epoch(
     let valid_acc = if targets.valid_y.is_empty() {
         None
     } else {
-        let logits = input.trainable.all_logits(input.valid, targets.valid_y.len())?;
+        let logits = input
+            .trainable
+            .all_logits(input.valid, targets.valid_y.len())?;
         Some(top1_accuracy(&logits, &targets.valid_y))
     };
     if run.opts.progress {

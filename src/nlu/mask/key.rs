@@ -68,8 +68,7 @@ fn is_wif(run: &str) -> bool {
 
 /// Words that introduce an API secret ("API secret", "secret", "시크릿", "API密钥", "シークレット").
 static API_SECRET_LABEL: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)secret|api\s*key|시크릿|密钥|密鑰|シークレット")
-        .expect("valid regex")
+    Regex::new(r"(?i)secret|api\s*key|시크릿|密钥|密鑰|シークレット").expect("valid regex")
 });
 
 /// Letters and digits of an API secret given after its label.
@@ -169,4 +168,3 @@ pub(super) fn private_keys(text: &str, out: &mut Vec<Span>) {
         }
     }
 }
-

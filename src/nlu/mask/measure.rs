@@ -22,7 +22,10 @@ fn count(haystack: &[char], needle: &[char]) -> usize {
     if needle.is_empty() || needle.len() > haystack.len() {
         return 0;
     }
-    haystack.windows(needle.len()).filter(|w| *w == needle).count()
+    haystack
+        .windows(needle.len())
+        .filter(|w| *w == needle)
+        .count()
 }
 
 /// True when the secret `value`, written in `original`, survives in `masked` (the masker's

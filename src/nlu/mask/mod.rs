@@ -209,8 +209,7 @@ impl Scan {
     fn new(original: &str) -> Scan {
         // The full-width comma is CJK punctuation, never a thousands separator: "１１８２０４，5分钟"
         // is a code and a duration, not one number.
-        let folds =
-            |c: char| matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{3000}') && c != '\u{FF0C}';
+        let folds = |c: char| matches!(c, '\u{FF01}'..='\u{FF5E}' | '\u{3000}') && c != '\u{FF0C}';
         let mut text = PLACEHOLDER
             .replace_all(original, |m: &regex::Captures<'_>| {
                 BLANK.to_string().repeat(m[0].len())

@@ -6,7 +6,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::super::scan::{after, before, char_after_next, is_alnum, is_digit, next_char, prev_char, runs};
+use super::super::scan::{
+    after, before, char_after_next, is_alnum, is_digit, next_char, prev_char, runs,
+};
 use super::{LABEL_REACH, SecretKind, Span, is_whole_word};
 
 /// Digit groups joined by single spaces or dashes ("4111 1111 1111 1111", "900101-1234568").
@@ -228,7 +230,9 @@ fn grouped_code(text: &str, tokens: &[Range<usize>], min: usize) -> Option<(usiz
     if !token.bytes().all(|b| b.is_ascii_digit()) {
         let groups: Vec<usize> = token.split('-').map(str::len).collect();
         let hyphenated = groups.len() >= 2
-            && groups.iter().all(|&g| (1..=4).contains(&g) && g == groups[0])
+            && groups
+                .iter()
+                .all(|&g| (1..=4).contains(&g) && g == groups[0])
             && token.bytes().all(|b| b.is_ascii_digit() || b == b'-');
         return hyphenated.then(|| (first.end, groups.iter().sum(), 1));
     }
@@ -264,7 +268,16 @@ fn grouped_code(text: &str, tokens: &[Range<usize>], min: usize) -> Option<(usiz
 /// Words right after a number that make it the sender of a message ("인증번호가 1588-1234에서
 /// 왔어요"), not the code.
 const SENDER_SUFFIXES: &[&str] = &[
-    "에서", "로 왔", "으로 왔", "から", "より", "from", "发来", "發來", "来的", "來的",
+    "에서",
+    "로 왔",
+    "으로 왔",
+    "から",
+    "より",
+    "from",
+    "发来",
+    "發來",
+    "来的",
+    "來的",
 ];
 
 /// A code of `min..=max` digits near a label: the first number standing alone within
@@ -383,9 +396,8 @@ static PHONE_ENDING: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Six single digits separated by single spaces or hyphens ("4 8 2 6 1 0"): a code read out
 /// digit by digit, the way no date, amount or id is written.
-static SPACED_SIX: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?-u:\b)\d(?:[ \-]\d){5}(?-u:\b)").expect("valid regex")
-});
+static SPACED_SIX: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u:\b)\d(?:[ \-]\d){5}(?-u:\b)").expect("valid regex"));
 
 /// Words before "code" that make it something other than a one-time code.
 const NOT_OTP_CODE: &[&str] = &[
@@ -446,9 +458,10 @@ pub(super) fn otp_codes(text: &str, out: &mut Vec<Span>) {
     }
     lone_codes(text, out);
     for m in SPACED_SIX.find_iter(text) {
-        if !is_digit(next_char(text, m.end() + 1).filter(|_| {
-            matches!(next_char(text, m.end()), Some(' ' | '-'))
-        })) {
+        if !is_digit(
+            next_char(text, m.end() + 1)
+                .filter(|_| matches!(next_char(text, m.end()), Some(' ' | '-'))),
+        ) {
             out.push(Span {
                 start: m.start(),
                 end: m.end(),
@@ -487,4 +500,3 @@ fn lone_codes(text: &str, out: &mut Vec<Span>) {
         }
     }
 }
-

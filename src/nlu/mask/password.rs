@@ -136,8 +136,8 @@ pub(super) fn typed_passwords(text: &str, out: &mut Vec<Span>) {
             continue;
         }
         let v = value.as_str().trim_end_matches(CLOSING);
-        let strong = v.bytes().any(|b| b.is_ascii_digit())
-            && v.bytes().any(|b| b.is_ascii_punctuation());
+        let strong =
+            v.bytes().any(|b| b.is_ascii_digit()) && v.bytes().any(|b| b.is_ascii_punctuation());
         if strong && looks_like_password(v) {
             let start = word.end() + value.start();
             out.push(Span {

@@ -79,12 +79,12 @@ const PASSWORD_CONTEXTS: [&[&str]; 4] = [
         "my password for the exchange is {}",
         "pw {} if you need it",
     ],
+    &["비번 {}", "비밀번호는 {}입니다", "패스워드 {} 로 바꿨어요"],
     &[
-        "비번 {}",
-        "비밀번호는 {}입니다",
-        "패스워드 {} 로 바꿨어요",
+        "パスワードは{}",
+        "パスワード：{}",
+        "新しいパスワード「{}」で入れません",
     ],
-    &["パスワードは{}", "パスワード：{}", "新しいパスワード「{}」で入れません"],
     &["密码是{}", "我的密码 {}", "登录密码：{}"],
 ];
 const PIN_CONTEXTS: [&[&str]; 4] = [
@@ -104,7 +104,11 @@ const SEED_CONTEXTS: [&[&str]; 4] = [
     &["助记词是 {}", "我的助记词：{}"],
 ];
 const KEY_CONTEXTS: [&[&str]; 4] = [
-    &["my private key is {}", "private key: {}", "{} is my private key"],
+    &[
+        "my private key is {}",
+        "private key: {}",
+        "{} is my private key",
+    ],
     &["개인키 {}", "프라이빗 키는 {} 입니다"],
     &["秘密鍵は{}です", "秘密鍵：{}"],
     &["私钥是{}", "我的私钥 {}"],
@@ -197,8 +201,14 @@ fn seed(lang: usize) -> impl Strategy<Value = String> {
 
 const BASE58: &[u8] = b"123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz";
 
-fn base58(len: std::ops::RangeInclusive<usize>, first: &'static [u8]) -> impl Strategy<Value = String> {
-    (select(first.to_vec()), proptest::collection::vec(select(BASE58.to_vec()), len))
+fn base58(
+    len: std::ops::RangeInclusive<usize>,
+    first: &'static [u8],
+) -> impl Strategy<Value = String> {
+    (
+        select(first.to_vec()),
+        proptest::collection::vec(select(BASE58.to_vec()), len),
+    )
         .prop_map(|(f, rest)| std::iter::once(f).chain(rest).map(char::from).collect())
 }
 
@@ -296,7 +306,12 @@ fn secret_sentence(lang: usize) -> impl Strategy<Value = (String, String)> {
 fn message_with_secret() -> impl Strategy<Value = (String, String)> {
     (0usize..4).prop_flat_map(|lang| {
         let chat = || proptest::collection::vec(select(CHAT[lang].to_vec()), 0..3);
-        (chat(), secret_sentence(lang), chat(), select(vec![" ", "\n", ". "]))
+        (
+            chat(),
+            secret_sentence(lang),
+            chat(),
+            select(vec![" ", "\n", ". "]),
+        )
             .prop_map(|(before, (sentence, secret), after, sep)| {
                 let parts: Vec<&str> = before
                     .iter()
@@ -314,9 +329,35 @@ fn odd_text() -> impl Strategy<Value = String> {
     let pieces = prop_oneof![
         any::<char>().prop_map(String::from),
         select(vec![
-            "OTP", "pw:", "비번", "パスワードは", "密码是", "PIN", "暗証番号", "私钥", "助记词",
-            "[masked:password]", "[masked:", "]", "１", "２", "　", "-", " ", "\n", "0x", "4111",
-            "abandon", "是", "は", "code", "tx", "\u{0}", "\u{FEFF}", "̈", "🏳️‍🌈",
+            "OTP",
+            "pw:",
+            "비번",
+            "パスワードは",
+            "密码是",
+            "PIN",
+            "暗証番号",
+            "私钥",
+            "助记词",
+            "[masked:password]",
+            "[masked:",
+            "]",
+            "１",
+            "２",
+            "　",
+            "-",
+            " ",
+            "\n",
+            "0x",
+            "4111",
+            "abandon",
+            "是",
+            "は",
+            "code",
+            "tx",
+            "\u{0}",
+            "\u{FEFF}",
+            "̈",
+            "🏳️‍🌈",
         ])
         .prop_map(String::from),
         "[0-9]{1,8}",

@@ -224,4 +224,3 @@ pub(super) fn seed_phrases(text: &str, out: &mut Vec<Span>) {
         }
     }
 }
-

@@ -133,9 +133,7 @@ fn seed_phrases_english() {
 
 #[test]
 fn ordinary_english_with_bip39_words_survives() {
-    survives(
-        "I want to withdraw all my bitcoin today because the price is high and I need cash",
-    );
+    survives("I want to withdraw all my bitcoin today because the price is high and I need cash");
     survives(
         "You can just tell me when there is any way to move all that money again before the end of the month",
     );
@@ -226,9 +224,7 @@ fn txids_and_addresses_survive() {
     survives(&format!("TXID: {TXID}"));
     survives(&format!("tx hash 0x{TXID}"));
     survives("address 0x742d35Cc6634C0532925a3b844Bc454e4438f44e");
-    survives(
-        "bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq and 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2",
-    );
+    survives("bc1qar0srrr7xfkvy5l643lydnw9re59gtzzwf5mdq and 1BvBMSEYstWetqTFn5Au4m4GFg7xJaNVN2");
     survives("TRON TN3W4H6rK2ce4vX9YnFQHwKENnHjoxb3m9");
 }
 
