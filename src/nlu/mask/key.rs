@@ -28,7 +28,7 @@ fn is_hex_key(run: &str) -> bool {
 /// key (a base58 signature): transaction, signature, TXID, hash, an explorer's `/tx/` path.
 static TRANSACTION_WORD: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?-u:\b)(?:tx|txn|txid|txhash|sig)(?-u:\b)|transaction|signature|hash|트랜잭션|트잭|거래\s*(?:id|아이디|해시|번호)|해시|서명|交易|哈希|签名|簽名|トランザクション|取引\s*(?:id|ハッシュ)|ハッシュ|署名",
+        r"(?i)(?-u:\b)(?:tx|txn|txid|txhash|sig)(?-u:\b)|transaction|signature|hash|트랜잭션|트잭|시그니처|시그니쳐|シグネチャ|シグニチャ|거래\s*(?:id|아이디|해시|번호)|해시|서명|交易|哈希|签名|簽名|トランザクション|取引\s*(?:id|ハッシュ)|ハッシュ|署名",
     )
     .expect("valid regex")
 });
@@ -54,6 +54,22 @@ fn introduced_as_transaction(text: &str, start: usize, end: usize) -> bool {
     TRANSACTION_WORD
         .find(tail)
         .is_some_and(|m| !PRIVATE_KEY_LABEL.is_match(&tail[..m.start()]))
+}
+
+/// How many characters may stand between a key and the label after it ("X\nthat's the raw
+/// private key").
+const KEY_BEFORE_LABEL: usize = 24;
+
+/// Words that deny what follows ("X 这个是我的转账记录，不是私钥", "秘密鍵じゃないです").
+static NEGATION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)(?:not|isn't|isnt|never)(?-u:\b)|不是|並不是|并不是|非|아니|아닌|じゃな|ではな|でもな").expect("valid regex")
+});
+
+/// True when the text between a key label and a long run says the run is something else: the
+/// label's own value stands (masked) before it ("私钥：[masked]，交易哈希 0x…"), or a transaction
+/// word introduces the run ("private key …, and the tx hash is 0x…").
+fn names_another_value(between: &str) -> bool {
+    between.contains(super::BLANK) || TRANSACTION_WORD.is_match(between)
 }
 
 /// A WIF private key: `5` + 50 base58 characters, or `K`/`L` + 51.
@@ -85,15 +101,29 @@ fn is_api_secret_shape(run: &str) -> bool {
         && has(u8::is_ascii_digit)
         && !is_base58(run)
         && !is_hex(run.strip_prefix("0x").unwrap_or(run))
+        && !is_labelled_hash(run)
 }
 
 /// A mixed-case letters-and-digits string after an API-secret label.
 fn is_labelled_secret(run: &str) -> bool {
     let has = |f: fn(&u8) -> bool| run.as_bytes().iter().any(f);
+    let mixed_case = has(u8::is_ascii_uppercase) && has(u8::is_ascii_lowercase);
+    // Some exchanges issue secrets as 64 hex digits.
+    let hex_secret = run.len() == 64 && is_hex(run);
     LABELLED_SECRET_LEN.contains(&run.len())
-        && has(u8::is_ascii_uppercase)
-        && has(u8::is_ascii_lowercase)
         && has(u8::is_ascii_digit)
+        && (mixed_case || hex_secret)
+}
+
+/// A hash with its label glued on ("TXIDca61…", "txhash0x…"): a transaction id, not a secret.
+fn is_labelled_hash(run: &str) -> bool {
+    let lower = run.to_ascii_lowercase();
+    ["txid", "txhash", "hash", "tx"].iter().any(|label| {
+        lower.strip_prefix(label).is_some_and(|rest| {
+            let hex = rest.strip_prefix("0x").unwrap_or(rest);
+            hex.len() == 64 && is_hex(hex)
+        })
+    })
 }
 
 /// API secrets: by shape anywhere, and after an API-secret label.
@@ -109,6 +139,7 @@ pub(super) fn api_secrets(text: &str, out: &mut Vec<Span>) {
         if let Some(run) = alnum_runs(tail)
             .take_while(|r| r.start < reach)
             .find(|r| is_labelled_secret(&tail[r.clone()]))
+            && !names_another_value(&tail[..run.start])
         {
             out.push(span(label.end() + run.start, label.end() + run.end));
         }
@@ -131,6 +162,7 @@ pub(super) fn private_keys(text: &str, out: &mut Vec<Span>) {
             .find(|r| r.len() >= 32);
         if let Some(run) = next_long_run
             && is_key(&tail[run.clone()])
+            && !names_another_value(&tail[..run.start])
         {
             out.push(Span {
                 start: label.end() + run.start,
@@ -143,12 +175,29 @@ pub(super) fn private_keys(text: &str, out: &mut Vec<Span>) {
         let head_start = label.start() - head.len();
         if let Some(run) = alnum_runs(head).filter(|r| r.len() >= 51).last()
             && is_key(&head[run.clone()])
-            && head[run.end..].chars().count() <= 12
+            && head[run.end..].chars().count() <= KEY_BEFORE_LABEL
             && !head[run.end..].chars().any(|c| c.is_ascii_digit())
+            && !NEGATION.is_match(&head[run.end..])
+            && !introduced_as_transaction(text, head_start + run.start, head_start + run.end)
         {
             out.push(Span {
                 start: head_start + run.start,
                 end: head_start + run.end,
+                kind: SecretKind::PrivateKey,
+            });
+        }
+    }
+    // In a message about a private key that names no transaction, every 64-digit hex string
+    // is a key ("import failed for key X and also for the other one Y").
+    let about_a_private_key = PRIVATE_KEY_LABEL.find_iter(text).any(|label| {
+        let api = before(text, label.start(), 5).to_ascii_lowercase();
+        !(label.as_str().eq_ignore_ascii_case("key") && api.trim_end().ends_with("api"))
+    });
+    if about_a_private_key && !TRANSACTION_WORD.is_match(text) {
+        for run in alnum_runs(text).filter(|r| is_hex_key(&text[r.clone()])) {
+            out.push(Span {
+                start: run.start,
+                end: run.end,
                 kind: SecretKind::PrivateKey,
             });
         }

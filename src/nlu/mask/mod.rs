@@ -116,7 +116,7 @@ fn mask_once(text: &str) -> Masked {
     // Finders run in priority order: a later span keeps only its parts outside earlier ones.
     // Accepted spans never overlap, so ordered by start they are ordered by end too.
     let mut accepted: BTreeMap<usize, Span> = BTreeMap::new();
-    let finders: [fn(&str, &mut Vec<Span>); 10] = [
+    let finders: [fn(&str, &mut Vec<Span>); 13] = [
         seed::seed_phrases,
         key::private_keys,
         key::api_secrets,
@@ -127,6 +127,9 @@ fn mask_once(text: &str) -> Masked {
         password::passwords,
         password::login_pairs,
         password::typed_passwords,
+        password::set_passwords,
+        password::tried_passwords,
+        password::values_before_verbs,
     ];
     let mut found = Vec::new();
     for find in finders {

@@ -23,8 +23,12 @@ static NUMBER_TOKEN: LazyLock<Regex> =
 fn stands_alone(text: &str, start: usize, end: usize) -> bool {
     let before_c = prev_char(text, start);
     let after_c = next_char(text, end);
-    let glued_before =
-        is_alnum(before_c) || matches!(before_c, Some('#' | '+' | '$' | '₩' | '¥' | '€'));
+    // "T-000042", "ORD_123456": a number after letters and a hyphen or underscore is an id.
+    let id_prefix = matches!(before_c, Some('-' | '_'))
+        && prev_char(text, start - 1).is_some_and(|c| c.is_ascii_alphabetic());
+    let glued_before = is_alnum(before_c)
+        || id_prefix
+        || matches!(before_c, Some('#' | '+' | '$' | '₩' | '¥' | '€'));
     let decimal_before = matches!(before_c, Some('.' | ',' | '-' | ':' | '/'))
         && is_digit(prev_char(text, start - before_c.map_or(0, char::len_utf8)));
     let decimal_after = matches!(after_c, Some('.' | ',' | '-' | ':' | '/'))
@@ -165,7 +169,7 @@ fn introduced_as_id(context: &str) -> bool {
     let card_after = CARD_LABEL
         .find_iter(context)
         .last()
-        .is_some_and(|card| card.end() >= id_word.start());
+        .is_some_and(|card| card.end() + 1 >= id_word.start());
     !card_after && ID_CONNECTOR.is_match(&context[id_word.end()..])
 }
 
@@ -273,7 +277,6 @@ const SENDER_SUFFIXES: &[&str] = &[
     "으로 왔",
     "から",
     "より",
-    "from",
     "发来",
     "發來",
     "来的",
@@ -291,11 +294,14 @@ fn code_near_label(
     max: usize,
 ) -> Option<(usize, usize)> {
     let ok = |start: usize, end: usize, digits: usize| {
-        let glued_to_label = start == label_end && !is_digit(next_char(text, end));
-        let rest = &text[end..];
         let between = &text[label_end.min(start)..start];
+        let glued_to_label = matches!(between, "" | "-" | "_" | ":" | "#" | "=")
+            && !is_digit(next_char(text, end));
+        let rest = &text[end..];
         (min..=max).contains(&digits)
             && !PHONE_ENDING.is_match(between)
+            && !PHONE_ENDING.is_match(before(text, start, 6))
+            && !ID_WORD.is_match(between)
             && (glued_to_label || stands_alone(text, start, end))
             && !UNIT_SUFFIXES
                 .iter()
@@ -344,7 +350,7 @@ fn code_before_label(text: &str, label_start: usize, min: usize) -> Option<(usiz
     let last_end = tokens.last()?.end;
     let between = text[last_end..label_start].trim();
     let connector = [
-        "", "is my", "is the", "is", "=", ":", "이", "가", "은", "는", "是", "は", "が",
+        "", "is my", "is the", "is", "from", "=", ":", "이", "가", "은", "는", "是", "は", "が",
     ]
     .iter()
     .any(|c| between.eq_ignore_ascii_case(c));
@@ -382,15 +388,22 @@ pub(super) fn bank_pins(text: &str, out: &mut Vec<Span>) {
 
 static OTP_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)otp|2fa|mfa|one[\s-]?time\s+(?:password|code|pin)|authenticator|code|인증\s*(?:번호|코드|문자)|보안\s*코드|验证码|驗證碼|校验码|校驗碼|认证码|認證碼|动态码|動態碼|認証の?(?:コード|番号)|確認コード|セキュリティコード|ワンタイム(?:パスワード)?",
+        r"(?i)otp|2fa|mfa|one[\s-]?time\s+(?:password|code|pin)|authenticator|code|sms|문자로|문자\s*(?:온|받은|메시지)|短信|簡訊|ショートメール|authy|인증\s*(?:번호|코드|문자)|인증|認証|コード|보안\s*코드|验证码|驗證碼|校验码|校驗碼|认证码|認證碼|动态码|動態碼|認証の?(?:コード|番号)|確認コード|セキュリティコード|ワンタイム(?:パスワード)?",
     )
     .expect("valid regex")
+});
+
+/// Words between a code label and digits that make the digits an account, member, order or
+/// ticket id ("OTP 분실했어요. 회원번호 9012233", "2FA reset, ticket 482913").
+static ID_WORD: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)(?:uid|user\s*id|member|account\s*(?:id|no|number)|order|ticket|case|ref|reference|request|inquiry|tracking|invoice)(?-u:\b)|회원\s*번호|고객\s*번호|주문|문의\s*번호|접수\s*번호|티켓|계정\s*번호|订单|訂單|工单|工單|单号|單號|会员|會員|用户\s*id|账户\s*id|注文|受付|問い合わせ|問合せ|会員番号|チケット|ユーザー\s*id")
+        .expect("valid regex")
 });
 
 /// Words between a code label and digits that make the digits the end of a phone number ("sends
 /// the code to my phone ending 5521").
 static PHONE_ENDING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)phone|ending|끝\s*자리|뒷\s*자리|전화|尾号|尾號|手机|手機|末尾|下\d桁|電話")
+    Regex::new(r"(?i)phone|ending|끝\s*(?:자리|번호)|뒷\s*(?:자리|번호)|전화|尾号|尾號|手机|手機|末尾|下\d桁|電話")
         .expect("valid regex")
 });
 
@@ -437,6 +450,13 @@ pub(super) fn otp_codes(text: &str, out: &mut Vec<Span>) {
         if !is_whole_word(text, label.start(), label.end()) {
             continue;
         }
+        if label.as_str() == "コード"
+            && NOT_OTP_CODE_JA
+                .iter()
+                .any(|w| before(text, label.start(), 6).trim_end().ends_with(w))
+        {
+            continue;
+        }
         if label.as_str().eq_ignore_ascii_case("code") {
             let previous_word = before(text, label.start(), 16)
                 .trim_end()
@@ -454,14 +474,105 @@ pub(super) fn otp_codes(text: &str, out: &mut Vec<Span>) {
                 end,
                 kind: SecretKind::OtpCode,
             });
+            for (start, end) in more_codes(text, end) {
+                out.push(Span {
+                    start,
+                    end,
+                    kind: SecretKind::OtpCode,
+                });
+            }
         }
     }
     lone_codes(text, out);
+    three_three_codes(text, out);
     for m in SPACED_SIX.find_iter(text) {
         if !is_digit(
             next_char(text, m.end() + 1)
                 .filter(|_| matches!(next_char(text, m.end()), Some(' ' | '-'))),
         ) {
+            out.push(Span {
+                start: m.start(),
+                end: m.end(),
+                kind: SecretKind::OtpCode,
+            });
+        }
+    }
+}
+
+/// Words before コード that make it something other than a one-time code.
+const NOT_OTP_CODE_JA: &[&str] = &[
+    "エラー", "招待", "紹介", "QR", "プロモ", "クーポン", "郵便", "国", "銀行", "支店", "商品", "注文",
+    "ステータス", "理由", "割引", "ソース",
+];
+
+/// Joiners of a second code after the first ("gave X and then Y", "验证码X和Y", "X랑 Y").
+static CODE_JOINER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:,|/|、|，|(?-u:\b)(?:and(?:\s+then)?|then|or)(?-u:\b)|和|跟|及|或|还有|還有|と|や|랑|하고|이랑|그리고)\s*")
+        .expect("valid regex")
+});
+
+/// Codes given one after the other after the first (up to three more): digits of the first
+/// code's kind of length (4–8) joined to it by "and", "or", a comma, 和, と, 랑.
+fn more_codes(text: &str, mut end: usize) -> Vec<(usize, usize)> {
+    let mut found = Vec::new();
+    for _ in 0..3 {
+        let rest = text[end..].trim_start_matches(super::BLANK);
+        let skipped = text.len() - end - rest.len();
+        let Some(joiner) = CODE_JOINER.find(rest) else { break };
+        let start = end + skipped + joiner.end();
+        let tokens: Vec<Range<usize>> = NUMBER_TOKEN
+            .find_iter(&text[start..])
+            .map(|m| start + m.start()..start + m.end())
+            .take_while(|t| t.start - start <= 8)
+            .collect();
+        if tokens.first().is_none_or(|t| t.start != start) {
+            break;
+        }
+        let Some((code_end, digits, _)) = grouped_code(text, &tokens, 6) else { break };
+        let rest = text[code_end..].trim_start();
+        let unit = UNIT_SUFFIXES.iter().any(|u| rest.starts_with(u));
+        if !(4..=8).contains(&digits) || unit || !stands_alone(text, start, code_end) {
+            break;
+        }
+        found.push((start, code_end));
+        end = code_end;
+    }
+    found
+}
+
+/// Two groups of three digits ("557 031", "１２０ ４５５"): how authenticator apps show a code,
+/// and no date, amount, phone or id is written that way.
+static THREE_THREE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(?-u:\b)\d{3} \d{3}(?-u:\b)").expect("valid regex"));
+
+/// Words after a number that make it an amount.
+static CURRENCY_AFTER: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)^\s*(?:(?:krw|usd|usdt|usdc|jpy|cny|rmb|twd|hkd|eur|won|yen|eth|btc|sol|xrp|trx|bnb|ada|doge|coins?|tokens?|sats?|dollars?)(?-u:\b)|원|円|元|块|塊|ドル|달러|만|万|萬|千|천|%)")
+        .expect("valid regex")
+});
+
+/// Words just before a number that make it an error, postal or phone number.
+static NOT_A_CODE_BEFORE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)error|status|zip|postal|phone|tel(?-u:\b)|fax|エラー|郵便|電話|에러|오류|우편|전화|错误|錯誤|邮编|郵編|电话")
+        .expect("valid regex")
+});
+
+fn three_three_codes(text: &str, out: &mut Vec<Span>) {
+    for m in THREE_THREE.find_iter(text) {
+        let before_c = prev_char(text, m.start());
+        let grouped_before = matches!(before_c, Some(' ' | '-' | ',' | '.'))
+            && is_digit(prev_char(text, m.start() - 1));
+        let grouped_after = matches!(next_char(text, m.end()), Some(' ' | '-' | ',' | '.'))
+            && is_digit(char_after_next(text, m.end()));
+        let amount = CURRENCY_AFTER.is_match(&text[m.end()..])
+            || UNIT_SUFFIXES.iter().any(|u| text[m.end()..].trim_start().starts_with(u));
+        let not_a_code = NOT_A_CODE_BEFORE.is_match(before(text, m.start(), 12));
+        if !grouped_before
+            && !grouped_after
+            && !amount
+            && !not_a_code
+            && stands_alone(text, m.start(), m.end())
+        {
             out.push(Span {
                 start: m.start(),
                 end: m.end(),

@@ -162,6 +162,35 @@ fn chinese_run_at(text: &str, pos: usize) -> Option<(usize, usize)> {
     ok.then_some((pos, end))
 }
 
+/// A word count between a Chinese seed label and its words ("助记词24个：").
+static WORD_COUNT: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"^\s*(?:\(\s*)?(?:12|15|18|21|24)\s*(?:个|個|词|詞|字)?(?:\s*\))?").expect("valid regex")
+});
+
+/// Endings glued to the last word of a phrase ("…かんしゃです", "…사과입니다"): tried in order,
+/// the longest first.
+const JAPANESE_PARTICLES: &[&str] = &["でした", "です", "だよ", "だ", "を", "は", "が", "と", "の", "も", "で", "に", "ね", "よ"];
+const KOREAN_PARTICLES: &[&str] = &["입니다", "이에요", "예요", "이요", "이고", "이랑", "랑", "요", "을", "를", "은", "는", "이", "가", "와", "과"];
+
+/// The word of a run with a particle glued to its end cut off, when the run is not a word of
+/// the list but what is left is.
+fn without_particle(
+    text: &str,
+    run: Range<usize>,
+    particles: &[&str],
+    in_list: impl Fn(&str) -> bool,
+) -> Range<usize> {
+    let word = &text[run.clone()];
+    if in_list(word) {
+        return run;
+    }
+    particles
+        .iter()
+        .filter_map(|p| word.strip_suffix(p))
+        .find(|stem| !stem.is_empty() && in_list(stem))
+        .map_or(run.clone(), |stem| run.start..run.start + stem.len())
+}
+
 pub(super) fn seed_phrases(text: &str, out: &mut Vec<Span>) {
     let in_english = |w: &str| {
         w.len() <= 8
@@ -189,11 +218,18 @@ pub(super) fn seed_phrases(text: &str, out: &mut Vec<Span>) {
         in_english,
         out,
     );
-    word_runs(text, runs(text, hangul), |w| in_list(&KOREAN_WORDS, w), out);
+    let korean = |w: &str| in_list(&KOREAN_WORDS, w);
+    let japanese = |w: &str| in_list(&JAPANESE_WORDS, w);
     word_runs(
         text,
-        runs(text, hiragana),
-        |w| in_list(&JAPANESE_WORDS, w),
+        runs(text, hangul).map(|r| without_particle(text, r, KOREAN_PARTICLES, korean)),
+        korean,
+        out,
+    );
+    word_runs(
+        text,
+        runs(text, hiragana).map(|r| without_particle(text, r, JAPANESE_PARTICLES, japanese)),
+        japanese,
         out,
     );
     // Chinese words are single characters, frequent in any Chinese text: require a label.
@@ -202,7 +238,10 @@ pub(super) fn seed_phrases(text: &str, out: &mut Vec<Span>) {
             s.find(|c: char| !(c.is_whitespace() || ":：=\"'「『“".contains(c)))
                 .unwrap_or(s.len())
         };
-        let p0 = label.end() + skip(&text[label.end()..]);
+        let counted = WORD_COUNT
+            .find(&text[label.end()..])
+            .map_or(label.end(), |m| label.end() + m.end());
+        let p0 = counted + skip(&text[counted..]);
         let rest = &text[p0..];
         // "助记词是 ...": try after the copula first, then with it (it may be the first word).
         let after_copula = ["是", "为", "為", "如下"]

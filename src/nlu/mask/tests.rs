@@ -352,3 +352,118 @@ fn a_code_that_shows_only_once_its_neighbour_is_masked_is_masked_in_one_call() {
     assert_eq!(mask(&once.text).text, once.text);
     assert!(!once.text.contains("０００ 0０0"), "{}", once.text);
 }
+
+#[test]
+fn passwords_without_a_label_next_to_them() {
+    assert_eq!(
+        masked("i set it to summer2023 but maybe not"),
+        "i set it to [masked:password] but maybe not"
+    );
+    assert_eq!(masked("密码改成了abc12345"), "密码改成了[masked:password]");
+    assert_eq!(
+        masked("the password is MangoTree4! or MangoTree5!"),
+        "the password is [masked:password] or [masked:password]"
+    );
+    assert_eq!(
+        masked("비밀번호 qwer1234 아니면 asdf5678!"),
+        "비밀번호 [masked:password] 아니면 [masked:password]"
+    );
+    assert_eq!(
+        masked("my password has a space in it: 'blue sky 42'. help"),
+        "my password has a space in it: '[masked:password]'. help"
+    );
+    assert_eq!(
+        masked("パスワード忘れた。たぶん kitty_chan22 だったと思う"),
+        "パスワード忘れた。たぶん [masked:password] だったと思う"
+    );
+    assert_eq!(masked("パス Osaka_1970"), "パス [masked:password]");
+    survives("パスポートの番号 AB1234567 を登録しました");
+    survives("changed it to TRC20 and sent 100 USDT");
+    survives("password reset. my order id is ORD-2024A");
+}
+
+#[test]
+fn codes_next_to_ids_and_senders() {
+    assert_eq!(
+        masked("문자로 390211 이렇게 왔어요"),
+        "문자로 [masked:otp_code] 이렇게 왔어요"
+    );
+    assert_eq!(
+        masked("SMSの番号は６６２０１８、有効期限切れでした"),
+        "SMSの番号は[masked:otp_code]、有効期限切れでした"
+    );
+    assert_eq!(
+        masked("Bank wants my PIN, I put １２３４ from my keyboard"),
+        "Bank wants my PIN, I put [masked:bank_pin] from my keyboard"
+    );
+    assert_eq!(masked("OTP-482913"), "OTP-[masked:otp_code]");
+    survives("어제 OTP 초기화 요청한 T-000042 건 진행상황 알려주세요");
+    survives("OTP 분실했어요. 회원번호 9012233, 2024년 5월 17일 오전 10시 마지막 로그인입니다");
+    survives("2FA reset please, ticket 482913");
+}
+
+#[test]
+fn a_label_whose_key_is_masked_does_not_take_the_next_hash() {
+    let key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318";
+    let text = format!("私钥（0x开头）：0x{key}，交易哈希 0x{TXID} 就是被盗那笔");
+    let out = masked(&text);
+    assert!(!out.contains(key), "{out}");
+    assert!(out.contains(TXID), "{out}");
+}
+
+#[test]
+fn passwords_listed_after_trying_or_before_a_verb() {
+    assert_eq!(
+        masked("tried Jordan23, jordan23! and Jordan2323. all wrong"),
+        "tried [masked:password], [masked:password] and [masked:password]. all wrong"
+    );
+    assert_eq!(
+        masked("我试了zhang888和Zhang888!都不对"),
+        "我试了[masked:password]和[masked:password]都不对"
+    );
+    assert_eq!(
+        masked("Yamada1985!とyamada1985、両方試しましたがダメでした"),
+        "[masked:password]と[masked:password]、両方試しましたがダメでした"
+    );
+    assert_eq!(
+        masked("フィッシングサイトにShinji_0101を入力してしまいました"),
+        "フィッシングサイトに[masked:password]を入力してしまいました"
+    );
+    assert_eq!(
+        masked("비밀번호 까먹었어요 혹시 dlwlsgh92 였나"),
+        "비밀번호 까먹었어요 혹시 [masked:password] 였나"
+    );
+    assert_eq!(
+        masked("비밀번호를 \"우리집 강아지 2015\"로 했는데 안돼요"),
+        "비밀번호를 \"[masked:password]\"로 했는데 안돼요"
+    );
+    survives("tried TRC20 and ERC20, used BTC-USDT, entered ORD-88213 and T-000042");
+    survives("UID30291847です。ログインできません");
+}
+
+#[test]
+fn more_code_and_key_forms() {
+    assert_eq!(
+        masked("he needed my 2fa so i gave 482913 and then 802 337 when it failed"),
+        "he needed my 2fa so i gave [masked:otp_code] and then [masked:otp_code] when it failed"
+    );
+    assert_eq!(masked("コード６０１ ８８２"), "コード[masked:otp_code]");
+    assert_eq!(
+        masked("they wanted me to read back 557 031. I hung up"),
+        "they wanted me to read back [masked:otp_code]. I hung up"
+    );
+    survives("エラーコード 400 123 が出ます");
+    survives("sent 300 000 KRW and 100 200 won");
+    survives("폰 끝번호 7720 인증도 안 와요");
+    assert_eq!(
+        masked("카드 번호 5543873765336212 보내드릴게요"),
+        "카드 번호 [masked:card_number] 보내드릴게요"
+    );
+    survives("주문번호 5543873765336212 확인 부탁드려요");
+    let sig = "5rdUsuhBc1AHGW7PJwQnqeC28hiTV8naLoRqFjF3BRWtwC9zc5QTfnePsx9FGYybByTqhxdxPcnpYQjzFfhSy36n";
+    survives(&format!("交易签名{sig}这个是我的转账记录，不是私钥哦"));
+    survives(&format!("솔라나 시그니처 {sig} 조회하면 완료로 나와요"));
+    survives(&format!("出金が保留中です。TXID{TXID}"));
+    let out = masked(&format!("{TXID}\nthat's the raw private key (no 0x)"));
+    assert!(!out.contains(TXID), "{out}");
+}
