@@ -362,6 +362,35 @@ pub(crate) fn coin(mentions: &[Found], networks: &[Found]) -> Option<String> {
         .map(|f| f.value.clone())
 }
 
+/// The network whose native coin is `coin` ("TRX" → "TRC-20"): what a customer means by a chain
+/// name alone ("トロン使った", "폴리곤요") when asked for the network.
+pub fn native_network(coin: &str) -> Option<&'static str> {
+    Some(match coin {
+        "ETH" => "ERC-20",
+        "TRX" => "TRC-20",
+        "BNB" => "BEP-20",
+        "ARB" => "Arbitrum",
+        "OP" => "Optimism",
+        "POL" | "MATIC" => "Polygon",
+        "SOL" => "Solana",
+        "BCH" => "Bitcoin Cash",
+        "ETC" => "Ethereum Classic",
+        "BTC" => "Bitcoin",
+        "AVAX" => "Avalanche C-Chain",
+        "XRP" => "XRP Ledger",
+        "LTC" => "Litecoin",
+        "DOGE" => "Dogecoin",
+        "TON" => "TON",
+        "ATOM" => "Cosmos",
+        "XLM" => "Stellar",
+        "ADA" => "Cardano",
+        "APT" => "Aptos",
+        "SUI" => "Sui",
+        "EOS" => "EOS",
+        _ => return None,
+    })
+}
+
 // ---------------------------------------------------------------------------------------------
 // Networks
 

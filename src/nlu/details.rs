@@ -144,6 +144,16 @@ pub fn extract(text: &str) -> Details {
     }
 }
 
+/// The amount of a message that answers "how much?": a number is an amount there even with
+/// no coin or money word beside it ("0.0042です", "4,300개요").
+pub fn amount_as_answer(text: &str) -> Option<String> {
+    let mut protected: Vec<Range<usize>> = chain::long_runs(text);
+    protected.extend(emails(text));
+    protected.extend(phones(text));
+    protected.extend(when::find_all(text));
+    amount::find(text, &protected, true)
+}
+
 // ---------------------------------------------------------------------------------------------
 // E-mail, URL, phone
 

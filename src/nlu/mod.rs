@@ -11,7 +11,8 @@ mod when;
 
 use serde::Serialize;
 
-pub use details::{Details, extract};
+pub use chain::native_network;
+pub use details::{Details, amount_as_answer, extract};
 pub use language::{Detection, Lang, detect, detect_in_conversation};
 pub use mask::{Masked, SecretKind, mask};
 

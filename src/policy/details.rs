@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::nlu::{Details, Lang};
+use crate::nlu::{self, Details, Lang};
 
 /// The structured facts of one message, by nlu field name (`coin`, `email`, `time`...).
 pub fn facts(details: &Details) -> BTreeMap<String, String> {
@@ -62,6 +62,38 @@ pub fn is_free_text(key: &str) -> bool {
             | "contact_channel"
             | "scam_contact"
     )
+}
+
+/// The facts of a message read as the answer to the detail `asked`. A chain named alone answers
+/// "which network?" ("トロン使った", "폴리곤요"), and the chain's own coin named with its network
+/// does not replace a token given before ("USDT", then "ethereum": USDT on ERC-20). A bare
+/// number answers "how much?" ("0.0042です", "4,300개요").
+pub fn as_answer(
+    asked: Option<&str>,
+    facts: &BTreeMap<String, String>,
+    collected: &BTreeMap<String, String>,
+    text: &str,
+) -> BTreeMap<String, String> {
+    let mut facts = facts.clone();
+    if let Some(network) = facts.get("coin").and_then(|c| nlu::native_network(c)) {
+        if asked == Some("network") && !facts.contains_key("network") {
+            facts.insert("network".to_string(), network.to_string());
+        }
+        let names_the_chain = facts.get("network").is_some_and(|n| n == network);
+        let token_given = collected
+            .get("coin")
+            .is_some_and(|c| nlu::native_network(c).is_none());
+        if names_the_chain && token_given {
+            facts.remove("coin");
+        }
+    }
+    if asked == Some("amount")
+        && !facts.contains_key("amount")
+        && let Some(amount) = nlu::amount_as_answer(text)
+    {
+        facts.insert("amount".to_string(), amount);
+    }
+    facts
 }
 
 /// Details for a ticket or a hand-over: those collected so far, plus every other fact the
@@ -184,6 +216,43 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect()
+    }
+
+    #[test]
+    fn a_chain_named_alone_answers_the_network_and_keeps_the_token() {
+        let usdt = facts_of(&[("coin", "USDT")]);
+        let said = |text: &str| facts(&nlu::extract(text));
+        assert_eq!(
+            as_answer(Some("network"), &said("トロン使った"), &usdt, "トロン使った"),
+            facts_of(&[("network", "TRC-20")])
+        );
+        assert_eq!(
+            as_answer(Some("network"), &said("이더리움 네트워크"), &usdt, "이더리움 네트워크"),
+            facts_of(&[("network", "ERC-20")])
+        );
+        // A coin correction with a different network is kept.
+        let text = "sorry it was ETH on arbitrum";
+        assert_eq!(
+            as_answer(Some("network"), &said(text), &usdt, text).get("coin"),
+            Some(&"ETH".to_string())
+        );
+        // Without a token before, the chain's coin stands.
+        let text = "ビットコイン";
+        assert_eq!(
+            as_answer(Some("coin"), &said(text), &BTreeMap::new(), text).get("coin"),
+            Some(&"BTC".to_string())
+        );
+    }
+
+    #[test]
+    fn a_bare_number_answers_the_amount() {
+        let none = BTreeMap::new();
+        for (text, amount) in [("0.0042です", "0.0042"), ("4,300개요", "4300"), ("about 250", "250")] {
+            let got = as_answer(Some("amount"), &facts(&nlu::extract(text)), &none, text);
+            assert_eq!(got.get("amount").map(String::as_str), Some(amount), "{text}");
+        }
+        let text = "0.0042です";
+        assert!(!as_answer(Some("txid"), &facts(&nlu::extract(text)), &none, text).contains_key("amount"));
     }
 
     #[test]

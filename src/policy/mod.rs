@@ -546,6 +546,12 @@ impl<'a> Turn<'a> {
         {
             return CollectStep::Switch(collecting.details);
         }
+        let message_facts = &details::as_answer(
+            collecting.asked.as_deref(),
+            message_facts,
+            &collecting.details,
+            self.text,
+        );
         let mut corrected = Vec::new();
         let mut recorded = false;
         let mut found_any = false;

@@ -220,10 +220,7 @@ async fn play(service: &ChatService, script: &Script) -> Played {
     let required: Vec<&String> = script
         .details
         .iter()
-        .filter(|v| {
-            sent.iter()
-                .any(|t| t.to_lowercase().contains(&v.to_lowercase()))
-        })
+        .filter(|v| sent.iter().any(|t| holds_token(t, v)))
         .collect();
     let dropped = required
         .iter()
@@ -244,6 +241,16 @@ async fn play(service: &ChatService, script: &Script) -> Played {
         required: required.len(),
         sent,
     }
+}
+
+/// True when `text` holds `value` as a whole token (case-insensitive), not inside a longer run
+/// of letters and digits: "99" is not given by "chen_yu199080@163.com".
+fn holds_token(text: &str, value: &str) -> bool {
+    let (text, value) = (text.to_lowercase(), value.to_lowercase());
+    let alnum = |c: Option<char>| c.is_some_and(|c| c.is_ascii_alphanumeric());
+    text.match_indices(&value).any(|(i, _)| {
+        !alnum(text[..i].chars().next_back()) && !alnum(text[i + value.len()..].chars().next())
+    })
 }
 
 /// The figures of one rule on the scripts.
