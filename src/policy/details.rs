@@ -80,9 +80,12 @@ pub fn as_answer(
             facts.insert("network".to_string(), network.to_string());
         }
         let names_the_chain = facts.get("network").is_some_and(|n| n == network);
-        let token_given = collected
-            .get("coin")
-            .is_some_and(|c| nlu::native_network(c).is_none());
+        // A ticker given before that is no chain's own coin (USDT, USDC): not the customer's
+        // own words ("大饼"), which the chain's coin should replace.
+        let token_given = collected.get("coin").is_some_and(|c| {
+            c.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+                && nlu::native_network(c).is_none()
+        });
         if names_the_chain && token_given {
             facts.remove("coin");
         }
@@ -235,6 +238,13 @@ mod tests {
         assert_eq!(
             as_answer(Some("network"), &said(text), &usdt, text).get("coin"),
             Some(&"ETH".to_string())
+        );
+        // A coin given in the customer's own words is replaced by the chain's.
+        let slang = facts_of(&[("coin", "大饼")]);
+        let text = "BTC网络吧";
+        assert_eq!(
+            as_answer(Some("network"), &said(text), &slang, text).get("coin"),
+            Some(&"BTC".to_string())
         );
         // Without a token before, the chain's coin stands.
         let text = "ビットコイン";

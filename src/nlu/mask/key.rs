@@ -11,7 +11,7 @@ use super::{LABEL_REACH, SecretKind, Span};
 
 static PRIVATE_KEY_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)(?-u:\b)key(?-u:\b)|private[\s_-]*key|priv[\s_-]*key|secret[\s_-]*key|개인\s*키|프라이빗\s*키|비밀\s*키|私钥|私鑰|秘密鍵|秘密キー|プライベートキー",
+        r"(?i)(?-u:\b)key(?-u:\b)|private[\s_-]*key|priv[\s_-]*key|secret[\s_-]*key|개인\s*키|비공개\s*키|프라이빗\s*키|비밀\s*키|私钥|私鑰|秘密鍵|秘密キー|プライベートキー",
     )
     .expect("valid regex")
 });

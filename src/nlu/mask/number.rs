@@ -220,7 +220,7 @@ pub(super) fn card_numbers(text: &str, out: &mut Vec<Span>) {
 const UNIT_SUFFIXES: &[&str] = &[
     "년", "월", "일", "시", "분", "초", "원", "개", "번", "회", "차", "명", "%", "年", "月", "日",
     "時", "分", "秒", "点", "點", "円", "元", "块", "個", "个", "件", "回", "次", "万", "萬", "億",
-    "亿", "만", "억", "천",
+    "亿", "만", "억", "천", "桁", "자리", "digit", "位",
 ];
 
 /// The code starting at the first of `tokens` (number tokens of `text`, in order): its end,
@@ -292,6 +292,7 @@ fn code_near_label(
     label_end: usize,
     min: usize,
     max: usize,
+    reach: usize,
 ) -> Option<(usize, usize)> {
     let ok = |start: usize, end: usize, digits: usize| {
         let between = &text[label_end.min(start)..start];
@@ -308,7 +309,7 @@ fn code_near_label(
                 .chain(SENDER_SUFFIXES)
                 .any(|u| rest.trim_start().starts_with(u))
     };
-    let window_end = label_end + after(text, label_end, LABEL_REACH).len();
+    let window_end = label_end + after(text, label_end, reach).len();
     let window = &text[label_end..window_end];
     let tokens: Vec<Range<usize>> = NUMBER_TOKEN
         .find_iter(window)
@@ -366,7 +367,7 @@ fn code_before_label(text: &str, label_start: usize, min: usize) -> Option<(usiz
 
 static PIN_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)pin(?:\s*(?:code|number|no\.?|#))?|(?:account|bank|atm|card|debit|withdrawal|trading|fund|transaction)\s+(?:password|passcode|pw)|핀\s*(?:번호|코드)|(?:계좌|통장|카드|출금|거래|결제|은행)\s*비밀\s*번호|(?:계좌|통장|카드|출금|거래|결제|은행)\s*비번|暗証番号|(?:取款|支付|提款|提现|提現|交易|资金|資金|银行卡|銀行卡|卡)密[码碼]",
+        r"(?i)pin(?:\s*(?:code|number|no\.?|#))?|(?:account|bank|atm|card|debit|withdrawal|trading|fund|transaction)\s+(?:password|passcode|pw)|핀\s*(?:번호|코드)|(?:계좌|통장|카드|출금|거래|결제|은행)\s*비밀\s*번호|(?:계좌|통장|카드|출금|거래|결제|은행)\s*비번|(?:출금|거래|결제)\s*핀|핀\s*(?:번호|코드)|(?:出金|取引|資金)パスワード|暗証番号|(?:取款|支付|提款|提现|提現|交易|资金|資金|银行卡|銀行卡|卡)密[码碼]",
     )
     .expect("valid regex")
 });
@@ -376,19 +377,28 @@ pub(super) fn bank_pins(text: &str, out: &mut Vec<Span>) {
         if !is_whole_word(text, label.start(), label.end()) {
             continue;
         }
-        if let Some((start, end)) = code_near_label(text, label.start(), label.end(), 4, 6) {
+        if let Some((start, end)) =
+            code_near_label(text, label.start(), label.end(), 4, 6, PIN_REACH)
+        {
             out.push(Span {
                 start,
                 end,
                 kind: SecretKind::BankPin,
             });
+            if let Some((start, end)) = corrected_code(text, end, 4, 6) {
+                out.push(Span {
+                    start,
+                    end,
+                    kind: SecretKind::BankPin,
+                });
+            }
         }
     }
 }
 
 static OTP_LABEL: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(
-        r"(?i)otp|2fa|mfa|one[\s-]?time\s+(?:password|code|pin)|authenticator|code|sms|문자로|문자\s*(?:온|받은|메시지)|短信|簡訊|ショートメール|authy|인증\s*(?:번호|코드|문자)|인증|認証|コード|보안\s*코드|验证码|驗證碼|校验码|校驗碼|认证码|認證碼|动态码|動態碼|認証の?(?:コード|番号)|確認コード|セキュリティコード|ワンタイム(?:パスワード)?",
+        r"(?i)otp|2fa|mfa|one[\s-]?time\s+(?:password|code|pin)|authenticator|code|sms|문자(?:로|에)(?:\s*(?:온|받은))?|문자\s*(?:온|받은|메시지)|코드|短信|簡訊|ショートメール|authy|인증\s*(?:번호|코드|문자)|인증|認証|コード|보안\s*코드|验证码|驗證碼|校验码|校驗碼|认证码|認證碼|动态码|動態碼|認証の?(?:コード|番号)|確認コード|セキュリティコード|ワンタイム(?:パスワード)?",
     )
     .expect("valid regex")
 });
@@ -403,7 +413,7 @@ static ID_WORD: LazyLock<Regex> = LazyLock::new(|| {
 /// Words between a code label and digits that make the digits the end of a phone number ("sends
 /// the code to my phone ending 5521").
 static PHONE_ENDING: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)phone|ending|끝\s*(?:자리|번호)|뒷\s*(?:자리|번호)|전화|尾号|尾號|手机|手機|末尾|下\d桁|電話")
+    Regex::new(r"(?i)phone|ending|끝\s*(?:자리|번호)|뒷\s*(?:자리|번호)|뒤\s*\d?\s*자리|휴대폰|핸드폰|전화|携帯|ケータイ|尾号|尾號|手机|手機|末尾|下\d桁|電話")
         .expect("valid regex")
 });
 
@@ -450,9 +460,10 @@ pub(super) fn otp_codes(text: &str, out: &mut Vec<Span>) {
         if !is_whole_word(text, label.start(), label.end()) {
             continue;
         }
-        if label.as_str() == "コード"
+        if matches!(label.as_str(), "コード" | "코드")
             && NOT_OTP_CODE_JA
                 .iter()
+                .chain(NOT_OTP_CODE_KO)
                 .any(|w| before(text, label.start(), 6).trim_end().ends_with(w))
         {
             continue;
@@ -468,13 +479,15 @@ pub(super) fn otp_codes(text: &str, out: &mut Vec<Span>) {
                 continue;
             }
         }
-        if let Some((start, end)) = code_near_label(text, label.start(), label.end(), 4, 8) {
+        if let Some((start, end)) =
+            code_near_label(text, label.start(), label.end(), 4, 8, LABEL_REACH)
+        {
             out.push(Span {
                 start,
                 end,
                 kind: SecretKind::OtpCode,
             });
-            for (start, end) in more_codes(text, end) {
+            for (start, end) in more_codes(text, end).into_iter().chain(corrected_code(text, end, 4, 8)) {
                 out.push(Span {
                     start,
                     end,
@@ -504,6 +517,48 @@ const NOT_OTP_CODE_JA: &[&str] = &[
     "エラー", "招待", "紹介", "QR", "プロモ", "クーポン", "郵便", "国", "銀行", "支店", "商品", "注文",
     "ステータス", "理由", "割引", "ソース",
 ];
+
+/// Words before 코드 that make it something other than a one-time code.
+const NOT_OTP_CODE_KO: &[&str] = &[
+    "에러", "오류", "추천", "초대", "프로모션", "QR", "국가", "우편", "쿠폰", "할인", "이벤트", "상품", "주문",
+    "은행", "지점",
+];
+
+/// How far after a PIN word its digits may come ("withdrawal password, is that the 6 digit one?
+/// I think mine's 204816").
+const PIN_REACH: usize = 64;
+
+/// Words of a customer correcting the code just given ("wait no that's my old one. 1067",
+/// "아 잘못봤다 371904", "不对，应该是882310", "じゃなくて 339128").
+static CORRECTION: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)(?-u:\b)(?:wait|sorry|no|not|actually|i\s+mean|wrong|typo)(?-u:\b)|잘못|아니|아니고|오타|정정|不对|不對|不是|应该是|應該是|打错|打錯|じゃなくて|ではなく|間違|訂正|すみません")
+        .expect("valid regex")
+});
+
+/// A code correcting the one ending at `end`: a correction word within the next 40 characters,
+/// then the first number standing alone with `min..=max` digits.
+fn corrected_code(text: &str, end: usize, min: usize, max: usize) -> Option<(usize, usize)> {
+    let window = after(text, end, 48);
+    let word = CORRECTION.find(window)?;
+    if window[..word.start()].chars().count() > 16 {
+        return None;
+    }
+    let from = end + word.end();
+    let tokens: Vec<Range<usize>> = NUMBER_TOKEN
+        .find_iter(&text[from..end + window.len()])
+        .map(|m| from + m.start()..from + m.end())
+        .collect();
+    let (code_end, digits, _) = grouped_code(text, &tokens, 6)?;
+    let start = tokens[0].start;
+    let between = &text[from..start];
+    if ID_WORD.is_match(between) || PHONE_ENDING.is_match(between) {
+        return None;
+    }
+    let rest = text[code_end..].trim_start();
+    let unit = UNIT_SUFFIXES.iter().any(|u| rest.starts_with(u));
+    ((min..=max).contains(&digits) && !unit && stands_alone(text, start, code_end))
+        .then_some((start, code_end))
+}
 
 /// Joiners of a second code after the first ("gave X and then Y", "验证码X和Y", "X랑 Y").
 static CODE_JOINER: LazyLock<Regex> = LazyLock::new(|| {

@@ -63,7 +63,7 @@ const NOT_A_PASSWORD: &[&str] = &[
 const CONTEXT_REACH: usize = 48;
 
 /// Words of a sentence up to a password value given in context ("the new password I set (X)").
-const CONTEXT_WORDS: usize = 6;
+const CONTEXT_WORDS: usize = 8;
 
 /// Network and token names that look like passwords (letters and digits) but are public.
 static PUBLIC_TOKEN: LazyLock<Regex> = LazyLock::new(|| {
@@ -322,7 +322,7 @@ static QUOTED: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Joiners of alternatives ("X or Y", "X 아니면 Y", "X还是Y", "XかY").
 static ALTERNATIVE: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i)^\s*(?:,|/|\bor\b|\band\b|maybe|또는|아니면|이나|或者|或是|还是|還是|或|か|または|とか|それか)\s*")
+    Regex::new(r"(?i)^\s*(?:,|/|\bor\b|\band\b|\bnot\b|maybe|또는|아니면|아니고|아니라|이나|或者|或是|还是|還是|或|不是|而是|か|または|とか|それか|じゃなくて|ではなく|も)\s*")
         .expect("valid regex")
 });
 
@@ -470,7 +470,7 @@ pub(super) fn tried_passwords(text: &str, out: &mut Vec<Span>) {
 /// What follows a value that a customer set, typed, tried or remembers, in Japanese and Korean
 /// word order ("Xを入力してしまいました", "Xにしてた", "XとY、両方試しました", "X로 설정했", "X였나").
 static VERB_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:を|に|で|と|は|로|으로|를|을|이라고|라고)?\s*(?:[、,，]\s*)?(?:両方|どちらも|둘\s*다)?\s*(?:入力|試し|試した|設定|して|した|しま|する|変え|変更|打っ|입력|설정|바꿨|바꾸|변경|쳤|넣었|눌렀|해놨|했)")
+    Regex::new(r"^\s*(?:を|に|で|と|は|로|으로|를|을|이라고|라고)?\s*(?:[、,，]\s*)?(?:도|も|也)?\s*(?:両方|どちらも|둘\s*다)?\s*(?:入力|試し|試した|設定|して|した|しま|する|変え|変更|打っ|입력|설정|바꿨|바꾸|변경|쳤|넣었|넣어|눌렀|해놨|해봤|해 봤|해보|써봤|했|试|試)")
         .expect("valid regex")
 });
 
@@ -494,6 +494,7 @@ pub(super) fn values_before_verbs(text: &str, out: &mut Vec<Span>) {
         let remembered = about_password
             && WAS_AFTER.is_match(rest)
             && (6..=64).contains(&v.len())
+            && v.bytes().any(|b| b.is_ascii_alphabetic())
             && v.bytes().all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation());
         if !(looks_like_password(v) || remembered) {
             pending.clear();

@@ -78,7 +78,11 @@ fn word_runs(
     let mut run: Vec<Range<usize>> = Vec::new();
     let mut flush = |run: &mut Vec<Range<usize>>| {
         let mut first = 0;
-        while run.len() - first > MIN_SEED_WORDS
+        // A whole run of a mnemonic's length is the mnemonic, even when its first word is one
+        // of the label words ("secret", "key" are BIP-39 words too).
+        let mnemonic_length = |n: usize| [12, 15, 18, 21, 24].contains(&n);
+        while !mnemonic_length(run.len() - first)
+            && run.len() - first > MIN_SEED_WORDS
             && LABEL_WORDS_IN_LIST
                 .iter()
                 .any(|w| text[run[first].clone()].eq_ignore_ascii_case(w))
@@ -164,7 +168,7 @@ fn chinese_run_at(text: &str, pos: usize) -> Option<(usize, usize)> {
 
 /// A word count between a Chinese seed label and its words ("助记词24个：").
 static WORD_COUNT: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:\(\s*)?(?:12|15|18|21|24)\s*(?:个|個|词|詞|字)?(?:\s*\))?").expect("valid regex")
+    Regex::new(r"^\s*(?:[（(][^）)\n]{1,12}[）)])?\s*(?:(?:12|15|18|21|24)\s*(?:个|個|词|詞|字)?)?(?:\s*[）)])?").expect("valid regex")
 });
 
 /// Endings glued to the last word of a phrase ("…かんしゃです", "…사과입니다"): tried in order,
@@ -191,7 +195,47 @@ fn without_particle(
         .map_or(run.clone(), |stem| run.start..run.start + stem.len())
 }
 
+/// A number and a Chinese word of a numbered list ("1.秩 2.竟 3.屏").
+static NUMBERED_HAN: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(\d{1,2})\s*[.)、．]\s*(\p{Han})").expect("valid regex")
+});
+
+/// A Chinese mnemonic written as a numbered list, 1 to 12 (or 15, 18, 21, 24), with no label:
+/// the numbering says what it is.
+fn numbered_chinese(text: &str, out: &mut Vec<Span>) {
+    let mut run: Vec<(usize, usize)> = Vec::new();
+    let mut flush = |run: &mut Vec<(usize, usize)>| {
+        if [12, 15, 18, 21, 24].contains(&run.len()) {
+            out.push(Span {
+                start: run[0].0,
+                end: run[run.len() - 1].1,
+                kind: SecretKind::SeedPhrase,
+            });
+        }
+        run.clear();
+    };
+    for caps in NUMBERED_HAN.captures_iter(text) {
+        let (whole, n, word) = (&caps[0], &caps[1], &caps[2]);
+        let start = caps.get(0).map_or(0, |m| m.start());
+        let end = start + whole.len();
+        let in_list = word.chars().next().is_some_and(|c| CHINESE_CHARS.contains(&c));
+        let next = n.parse::<usize>().ok() == Some(run.len() + 1);
+        let adjacent = run.last().is_none_or(|&(_, last_end)| {
+            text[last_end..start].chars().all(|c| c.is_whitespace() || ",，、".contains(c))
+        });
+        if !(in_list && next && adjacent) {
+            flush(&mut run);
+            if !(in_list && n == "1") {
+                continue;
+            }
+        }
+        run.push((start, end));
+    }
+    flush(&mut run);
+}
+
 pub(super) fn seed_phrases(text: &str, out: &mut Vec<Span>) {
+    numbered_chinese(text, out);
     let in_english = |w: &str| {
         w.len() <= 8
             && if w.bytes().any(|b| b.is_ascii_uppercase()) {

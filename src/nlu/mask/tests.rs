@@ -467,3 +467,57 @@ fn more_code_and_key_forms() {
     let out = masked(&format!("{TXID}\nthat's the raw private key (no 0x)"));
     assert!(!out.contains(TXID), "{out}");
 }
+
+#[test]
+fn corrections_pins_and_lists_in_context() {
+    assert_eq!(
+        masked("card pin is 1066. wait no that's my old one. 1067"),
+        "card pin is [masked:bank_pin]. wait no that's my old one. [masked:bank_pin]"
+    );
+    assert_eq!(
+        masked("验证码是482913，不对，应该是882310"),
+        "验证码是[masked:otp_code]，不对，应该是[masked:otp_code]"
+    );
+    assert_eq!(masked("출금핀 물어보셨죠? 5512에요"), "출금핀 물어보셨죠? [masked:bank_pin]에요");
+    assert_eq!(
+        masked("出金パスワードは6桁で、508216にしました"),
+        "出金パスワードは6桁で、[masked:bank_pin]にしました"
+    );
+    assert_eq!(
+        masked("이메일로 온 8자리 코드 40918273 넣어도 만료래요"),
+        "이메일로 온 8자리 코드 [masked:otp_code] 넣어도 만료래요"
+    );
+    assert_eq!(
+        masked("いつものパスワード Mochi0000! も Mochi1234! もダメでした"),
+        "いつものパスワード [masked:password] も [masked:password] もダメでした"
+    );
+    assert_eq!(
+        masked("평소에 쓰는 비번 Sky1234^^ 넣어봤고 Sky9876^^ 도 넣어봤어요"),
+        "평소에 쓰는 비번 [masked:password] 넣어봤고 [masked:password] 도 넣어봤어요"
+    );
+    assert_eq!(
+        masked("OTP 482913은 만료됐고, sorry my UID is 12345678"),
+        "OTP [masked:otp_code]은 만료됐고, sorry my UID is 12345678"
+    );
+    survives("추천코드 482913 입력했어요");
+    survives("宛先タグは 81920374 でした。パスワードの話ではありません");
+    survives("휴대폰 번호 뒤 4자리는 3302 입니다, 백업코드도 없어요");
+}
+
+#[test]
+fn numbered_and_glued_seed_phrases() {
+    let words = ["秩", "竟", "屏", "轻", "仰", "寺", "词", "之", "卸", "竹", "父", "游"];
+    let numbered: Vec<String> = words
+        .iter()
+        .enumerate()
+        .map(|(i, w)| format!("{}.{w}", i + 1))
+        .collect();
+    let text = numbered.join(" ");
+    assert_eq!(masked(&text), "[masked:seed_phrase]");
+    survives("1.充值 2.提现 3.转账");
+    let spaced = words.join(" ");
+    assert_eq!(
+        masked(&format!("助记词12个：{spaced}")),
+        "助记词12个：[masked:seed_phrase]"
+    );
+}
