@@ -30,7 +30,7 @@ struct Committed {
 
 /// How one attempt at the turn's transaction ended.
 enum Attempt {
-    Done(Committed),
+    Done(Box<Committed>),
     /// The same client message id was committed before: its events.
     Replay(Vec<OutgoingEvent>),
     /// The model was spared (an agent owned the conversation) but no longer is.
@@ -142,7 +142,7 @@ impl ChatService {
                 }
             }
         };
-        Ok(self.after_commit(conversation_id, committed).await)
+        Ok(self.after_commit(conversation_id, *committed).await)
     }
 
     /// The turn's transaction: reads the state under the conversation's lock, decides,
@@ -208,7 +208,7 @@ impl ChatService {
         if let Some(effect) = &notice_effect {
             self.count_notice_effect(effect).await;
         }
-        Ok(Attempt::Done(committed))
+        Ok(Attempt::Done(Box::new(committed)))
     }
 
     /// Writes the message, the replies, a ticket and the new state into the turn.

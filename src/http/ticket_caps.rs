@@ -14,12 +14,15 @@ use crate::store::Ticket;
 /// tickets no longer count against its client: the cap errs on the customer's side).
 const MAX_REMEMBERED: usize = 200_000;
 
+/// conversation id → (client, order of the last write), and the next order.
+type Writers = (HashMap<String, (ClientKey, u64)>, u64);
+
 /// Who wrote last in each conversation, and the cap.
 pub struct TicketCaps {
     /// Open tickets one client may hold; 0 disables the cap.
     per_client: usize,
-    /// conversation id → (client, order of the last write). Short critical sections only.
-    writers: Mutex<(HashMap<String, (ClientKey, u64)>, u64)>,
+    /// Short critical sections only.
+    writers: Mutex<Writers>,
 }
 
 impl TicketCaps {

@@ -83,7 +83,8 @@ pub fn as_answer(
         // A ticker given before that is no chain's own coin (USDT, USDC): not the customer's
         // own words ("大饼"), which the chain's coin should replace.
         let token_given = collected.get("coin").is_some_and(|c| {
-            c.bytes().all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+            c.bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
                 && nlu::native_network(c).is_none()
         });
         if names_the_chain && token_given {
@@ -226,11 +227,21 @@ mod tests {
         let usdt = facts_of(&[("coin", "USDT")]);
         let said = |text: &str| facts(&nlu::extract(text));
         assert_eq!(
-            as_answer(Some("network"), &said("トロン使った"), &usdt, "トロン使った"),
+            as_answer(
+                Some("network"),
+                &said("トロン使った"),
+                &usdt,
+                "トロン使った"
+            ),
             facts_of(&[("network", "TRC-20")])
         );
         assert_eq!(
-            as_answer(Some("network"), &said("이더리움 네트워크"), &usdt, "이더리움 네트워크"),
+            as_answer(
+                Some("network"),
+                &said("이더리움 네트워크"),
+                &usdt,
+                "이더리움 네트워크"
+            ),
             facts_of(&[("network", "ERC-20")])
         );
         // A coin correction with a different network is kept.
@@ -257,12 +268,23 @@ mod tests {
     #[test]
     fn a_bare_number_answers_the_amount() {
         let none = BTreeMap::new();
-        for (text, amount) in [("0.0042です", "0.0042"), ("4,300개요", "4300"), ("about 250", "250")] {
+        for (text, amount) in [
+            ("0.0042です", "0.0042"),
+            ("4,300개요", "4300"),
+            ("about 250", "250"),
+        ] {
             let got = as_answer(Some("amount"), &facts(&nlu::extract(text)), &none, text);
-            assert_eq!(got.get("amount").map(String::as_str), Some(amount), "{text}");
+            assert_eq!(
+                got.get("amount").map(String::as_str),
+                Some(amount),
+                "{text}"
+            );
         }
         let text = "0.0042です";
-        assert!(!as_answer(Some("txid"), &facts(&nlu::extract(text)), &none, text).contains_key("amount"));
+        assert!(
+            !as_answer(Some("txid"), &facts(&nlu::extract(text)), &none, text)
+                .contains_key("amount")
+        );
     }
 
     #[test]

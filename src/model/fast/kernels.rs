@@ -412,10 +412,10 @@ mod x86 {
                 while i < kv {
                     let wa = _mm256_loadu_ps(w0.add(i));
                     let wb = _mm256_loadu_ps(w1.add(i));
-                    for r in 0..tn {
+                    for (r, acc) in acc.iter_mut().enumerate().take(tn) {
                         let xv = _mm256_loadu_ps(xp.add((t + r) * k + i));
-                        acc[r][0] = _mm256_fmadd_ps(xv, wa, acc[r][0]);
-                        acc[r][1] = _mm256_fmadd_ps(xv, wb, acc[r][1]);
+                        acc[0] = _mm256_fmadd_ps(xv, wa, acc[0]);
+                        acc[1] = _mm256_fmadd_ps(xv, wb, acc[1]);
                     }
                     i += 8;
                 }

@@ -482,7 +482,7 @@ impl<'a> Trainer<'a> {
             encoder: self.model.identity.clone(),
             tuned_layers: (self.tuned_from()..self.layer_count()).collect(),
             temperature: calibration.temperature,
-            thresholds: calibration.thresholds.clone(),
+            thresholds: calibration.thresholds,
             training_data_sha256,
             catalog_sha256,
             training: self.report(&calibration, &embeddings),

@@ -296,8 +296,8 @@ fn code_near_label(
 ) -> Option<(usize, usize)> {
     let ok = |start: usize, end: usize, digits: usize| {
         let between = &text[label_end.min(start)..start];
-        let glued_to_label = matches!(between, "" | "-" | "_" | ":" | "#" | "=")
-            && !is_digit(next_char(text, end));
+        let glued_to_label =
+            matches!(between, "" | "-" | "_" | ":" | "#" | "=") && !is_digit(next_char(text, end));
         let rest = &text[end..];
         (min..=max).contains(&digits)
             && !PHONE_ENDING.is_match(between)
@@ -487,7 +487,10 @@ pub(super) fn otp_codes(text: &str, out: &mut Vec<Span>) {
                 end,
                 kind: SecretKind::OtpCode,
             });
-            for (start, end) in more_codes(text, end).into_iter().chain(corrected_code(text, end, 4, 8)) {
+            for (start, end) in more_codes(text, end)
+                .into_iter()
+                .chain(corrected_code(text, end, 4, 8))
+            {
                 out.push(Span {
                     start,
                     end,
@@ -514,14 +517,41 @@ pub(super) fn otp_codes(text: &str, out: &mut Vec<Span>) {
 
 /// Words before コード that make it something other than a one-time code.
 const NOT_OTP_CODE_JA: &[&str] = &[
-    "エラー", "招待", "紹介", "QR", "プロモ", "クーポン", "郵便", "国", "銀行", "支店", "商品", "注文",
-    "ステータス", "理由", "割引", "ソース",
+    "エラー",
+    "招待",
+    "紹介",
+    "QR",
+    "プロモ",
+    "クーポン",
+    "郵便",
+    "国",
+    "銀行",
+    "支店",
+    "商品",
+    "注文",
+    "ステータス",
+    "理由",
+    "割引",
+    "ソース",
 ];
 
 /// Words before 코드 that make it something other than a one-time code.
 const NOT_OTP_CODE_KO: &[&str] = &[
-    "에러", "오류", "추천", "초대", "프로모션", "QR", "국가", "우편", "쿠폰", "할인", "이벤트", "상품", "주문",
-    "은행", "지점",
+    "에러",
+    "오류",
+    "추천",
+    "초대",
+    "프로모션",
+    "QR",
+    "국가",
+    "우편",
+    "쿠폰",
+    "할인",
+    "이벤트",
+    "상품",
+    "주문",
+    "은행",
+    "지점",
 ];
 
 /// How far after a PIN word its digits may come ("withdrawal password, is that the 6 digit one?
@@ -573,7 +603,9 @@ fn more_codes(text: &str, mut end: usize) -> Vec<(usize, usize)> {
     for _ in 0..3 {
         let rest = text[end..].trim_start_matches(super::BLANK);
         let skipped = text.len() - end - rest.len();
-        let Some(joiner) = CODE_JOINER.find(rest) else { break };
+        let Some(joiner) = CODE_JOINER.find(rest) else {
+            break;
+        };
         let start = end + skipped + joiner.end();
         let tokens: Vec<Range<usize>> = NUMBER_TOKEN
             .find_iter(&text[start..])
@@ -583,7 +615,9 @@ fn more_codes(text: &str, mut end: usize) -> Vec<(usize, usize)> {
         if tokens.first().is_none_or(|t| t.start != start) {
             break;
         }
-        let Some((code_end, digits, _)) = grouped_code(text, &tokens, 6) else { break };
+        let Some((code_end, digits, _)) = grouped_code(text, &tokens, 6) else {
+            break;
+        };
         let rest = text[code_end..].trim_start();
         let unit = UNIT_SUFFIXES.iter().any(|u| rest.starts_with(u));
         if !(4..=8).contains(&digits) || unit || !stands_alone(text, start, code_end) {
@@ -620,7 +654,9 @@ fn three_three_codes(text: &str, out: &mut Vec<Span>) {
         let grouped_after = matches!(next_char(text, m.end()), Some(' ' | '-' | ',' | '.'))
             && is_digit(char_after_next(text, m.end()));
         let amount = CURRENCY_AFTER.is_match(&text[m.end()..])
-            || UNIT_SUFFIXES.iter().any(|u| text[m.end()..].trim_start().starts_with(u));
+            || UNIT_SUFFIXES
+                .iter()
+                .any(|u| text[m.end()..].trim_start().starts_with(u));
         let not_a_code = NOT_A_CODE_BEFORE.is_match(before(text, m.start(), 12));
         if !grouped_before
             && !grouped_after

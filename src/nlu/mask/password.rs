@@ -92,7 +92,10 @@ pub(super) fn passwords(text: &str, out: &mut Vec<Span>) {
         };
         let before = value_before_label(text, label.start());
         let values: Vec<_> = values.into_iter().chain(before).collect();
-        let alternatives: Vec<_> = values.iter().flat_map(|v| alternatives(text, v.1)).collect();
+        let alternatives: Vec<_> = values
+            .iter()
+            .flat_map(|v| alternatives(text, v.1))
+            .collect();
         for (start, end) in values.into_iter().chain(alternatives) {
             out.push(Span {
                 start,
@@ -263,7 +266,8 @@ static ID_OR_TX_WORD: LazyLock<Regex> = LazyLock::new(|| {
 
 /// An id written with its label glued on ("UID30291847", "ORD-88213"): never a password.
 static ID_PREFIXED: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(?i:^(?:uid|id|order|ord|ticket|tx|txid|no)[-_#:.]?\d+$)|^[A-Z]{1,4}[-_#]\d{3,}$").expect("valid regex")
+    Regex::new(r"(?i:^(?:uid|id|order|ord|ticket|tx|txid|no)[-_#:.]?\d+$)|^[A-Z]{1,4}[-_#]\d{3,}$")
+        .expect("valid regex")
 });
 
 /// The sentence starting at `start` (at most [`CONTEXT_REACH`] characters), and where the next
@@ -273,8 +277,8 @@ static ID_PREFIXED: LazyLock<Regex> = LazyLock::new(|| {
 fn sentence_at(text: &str, start: usize) -> (&str, Option<usize>) {
     let reach = super::super::scan::after(text, start, CONTEXT_REACH);
     let end = reach.char_indices().find(|&(i, c)| {
-        let spaced = super::super::scan::next_char(reach, i + c.len_utf8())
-            .is_none_or(char::is_whitespace);
+        let spaced =
+            super::super::scan::next_char(reach, i + c.len_utf8()).is_none_or(char::is_whitespace);
         let ellipsis = c == '.' && i > 0 && reach.as_bytes()[i - 1] == b'.';
         "。？！\n".contains(c) || (".?!".contains(c) && spaced && !ellipsis)
     });
@@ -293,7 +297,8 @@ fn context_values(text: &str, offset: usize, sentence: &str) -> Vec<(usize, usiz
         let value = caps.iter().skip(1).flatten().next()?;
         let v = value.as_str();
         let shaped = (4..=64).contains(&v.chars().count())
-            && v.chars().any(|c| c.is_ascii_digit() || c.is_ascii_punctuation())
+            && v.chars()
+                .any(|c| c.is_ascii_digit() || c.is_ascii_punctuation())
             && v.chars().all(|c| c.is_ascii_graphic() || c == ' ')
             && !v.contains("://")
             && !EMAIL_LIKE.is_match(v);
@@ -334,8 +339,12 @@ fn alternatives(text: &str, mut end: usize) -> Vec<(usize, usize)> {
         // A masked first value reads as blanks and the alternatives follow it.
         let rest = text[end..].trim_start_matches(super::BLANK);
         let skipped = text.len() - end - rest.len();
-        let Some(joiner) = ALTERNATIVE.find(rest) else { break };
-        let Some(word) = PASSWORD_VALUE_ANYWHERE.find(&rest[joiner.end()..]) else { break };
+        let Some(joiner) = ALTERNATIVE.find(rest) else {
+            break;
+        };
+        let Some(word) = PASSWORD_VALUE_ANYWHERE.find(&rest[joiner.end()..]) else {
+            break;
+        };
         if word.start() != 0 {
             break;
         }
@@ -361,7 +370,9 @@ static SET_TO: LazyLock<Regex> = LazyLock::new(|| {
 pub(super) fn set_passwords(text: &str, out: &mut Vec<Span>) {
     for verb in SET_TO.find_iter(text) {
         let rest = &text[verb.end()..];
-        let Some(word) = PASSWORD_VALUE_ANYWHERE.find(rest) else { continue };
+        let Some(word) = PASSWORD_VALUE_ANYWHERE.find(rest) else {
+            continue;
+        };
         if !rest[..word.start()].trim().is_empty() {
             continue;
         }
@@ -436,12 +447,17 @@ fn listed_values(text: &str, mut pos: usize, quotes_count: bool) -> Vec<(usize, 
         let rest = &rest[lead..];
         let value = match quoted_value(rest.get(..1).unwrap_or(""), rest.get(1..).unwrap_or("")) {
             Some(len) if quotes_count => Some((1, 1 + len, 2 + len)),
-            _ => PASSWORD_VALUE_ANYWHERE.find(rest).filter(|w| w.start() == 0).and_then(|w| {
-                let v = w.as_str().trim_end_matches(CLOSING);
-                looks_like_password(v).then_some((0, v.len(), v.len()))
-            }),
+            _ => PASSWORD_VALUE_ANYWHERE
+                .find(rest)
+                .filter(|w| w.start() == 0)
+                .and_then(|w| {
+                    let v = w.as_str().trim_end_matches(CLOSING);
+                    looks_like_password(v).then_some((0, v.len(), v.len()))
+                }),
         };
-        let Some((start, end, consumed)) = value else { break };
+        let Some((start, end, consumed)) = value else {
+            break;
+        };
         found.push((pos + lead + start, pos + lead + end));
         pos += lead + consumed;
         match LIST_JOINER.find(&text[pos..]) {
@@ -477,7 +493,8 @@ static VERB_AFTER: LazyLock<Regex> = LazyLock::new(|| {
 /// What follows a remembered value ("Xだったと思う", "X였나", "X였던 것 같"): only in a message
 /// that talks about a password.
 static WAS_AFTER: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"^\s*(?:だった|でした|だと思|じゃなかった|였|이었|였던|인가|是不是)").expect("valid regex")
+    Regex::new(r"^\s*(?:だった|でした|だと思|じゃなかった|였|이었|였던|인가|是不是)")
+        .expect("valid regex")
 });
 
 /// Values before a verb of setting, typing or trying them, and remembered values in a message
@@ -495,14 +512,17 @@ pub(super) fn values_before_verbs(text: &str, out: &mut Vec<Span>) {
             && WAS_AFTER.is_match(rest)
             && (6..=64).contains(&v.len())
             && v.bytes().any(|b| b.is_ascii_alphabetic())
-            && v.bytes().all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation());
+            && v.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b.is_ascii_punctuation());
         if !(looks_like_password(v) || remembered) {
             pending.clear();
             last_end = None;
             continue;
         }
         let joined = last_end.is_some_and(|e: usize| {
-            LIST_JOINER.find(&text[e..start]).is_some_and(|j| j.end() == start - e)
+            LIST_JOINER
+                .find(&text[e..start])
+                .is_some_and(|j| j.end() == start - e)
         });
         if !joined {
             pending.clear();

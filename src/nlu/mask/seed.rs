@@ -173,8 +173,40 @@ static WORD_COUNT: LazyLock<Regex> = LazyLock::new(|| {
 
 /// Endings glued to the last word of a phrase ("…かんしゃです", "…사과입니다"): tried in order,
 /// the longest first.
-const JAPANESE_PARTICLES: &[&str] = &["でした", "です", "だよ", "だ", "を", "は", "が", "と", "の", "も", "で", "に", "ね", "よ"];
-const KOREAN_PARTICLES: &[&str] = &["입니다", "이에요", "예요", "이요", "이고", "이랑", "랑", "요", "을", "를", "은", "는", "이", "가", "와", "과"];
+const JAPANESE_PARTICLES: &[&str] = &[
+    "でした",
+    "です",
+    "だよ",
+    "だ",
+    "を",
+    "は",
+    "が",
+    "と",
+    "の",
+    "も",
+    "で",
+    "に",
+    "ね",
+    "よ",
+];
+const KOREAN_PARTICLES: &[&str] = &[
+    "입니다",
+    "이에요",
+    "예요",
+    "이요",
+    "이고",
+    "이랑",
+    "랑",
+    "요",
+    "을",
+    "를",
+    "은",
+    "는",
+    "이",
+    "가",
+    "와",
+    "과",
+];
 
 /// The word of a run with a particle glued to its end cut off, when the run is not a word of
 /// the list but what is left is.
@@ -196,9 +228,8 @@ fn without_particle(
 }
 
 /// A number and a Chinese word of a numbered list ("1.秩 2.竟 3.屏").
-static NUMBERED_HAN: LazyLock<Regex> = LazyLock::new(|| {
-    Regex::new(r"(\d{1,2})\s*[.)、．]\s*(\p{Han})").expect("valid regex")
-});
+static NUMBERED_HAN: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"(\d{1,2})\s*[.)、．]\s*(\p{Han})").expect("valid regex"));
 
 /// A Chinese mnemonic written as a numbered list, 1 to 12 (or 15, 18, 21, 24), with no label:
 /// the numbering says what it is.
@@ -218,10 +249,15 @@ fn numbered_chinese(text: &str, out: &mut Vec<Span>) {
         let (whole, n, word) = (&caps[0], &caps[1], &caps[2]);
         let start = caps.get(0).map_or(0, |m| m.start());
         let end = start + whole.len();
-        let in_list = word.chars().next().is_some_and(|c| CHINESE_CHARS.contains(&c));
+        let in_list = word
+            .chars()
+            .next()
+            .is_some_and(|c| CHINESE_CHARS.contains(&c));
         let next = n.parse::<usize>().ok() == Some(run.len() + 1);
         let adjacent = run.last().is_none_or(|&(_, last_end)| {
-            text[last_end..start].chars().all(|c| c.is_whitespace() || ",，、".contains(c))
+            text[last_end..start]
+                .chars()
+                .all(|c| c.is_whitespace() || ",，、".contains(c))
         });
         if !(in_list && next && adjacent) {
             flush(&mut run);

@@ -460,7 +460,8 @@ fn more_code_and_key_forms() {
         "카드 번호 [masked:card_number] 보내드릴게요"
     );
     survives("주문번호 5543873765336212 확인 부탁드려요");
-    let sig = "5rdUsuhBc1AHGW7PJwQnqeC28hiTV8naLoRqFjF3BRWtwC9zc5QTfnePsx9FGYybByTqhxdxPcnpYQjzFfhSy36n";
+    let sig =
+        "5rdUsuhBc1AHGW7PJwQnqeC28hiTV8naLoRqFjF3BRWtwC9zc5QTfnePsx9FGYybByTqhxdxPcnpYQjzFfhSy36n";
     survives(&format!("交易签名{sig}这个是我的转账记录，不是私钥哦"));
     survives(&format!("솔라나 시그니처 {sig} 조회하면 완료로 나와요"));
     survives(&format!("出金が保留中です。TXID{TXID}"));
@@ -478,7 +479,10 @@ fn corrections_pins_and_lists_in_context() {
         masked("验证码是482913，不对，应该是882310"),
         "验证码是[masked:otp_code]，不对，应该是[masked:otp_code]"
     );
-    assert_eq!(masked("출금핀 물어보셨죠? 5512에요"), "출금핀 물어보셨죠? [masked:bank_pin]에요");
+    assert_eq!(
+        masked("출금핀 물어보셨죠? 5512에요"),
+        "출금핀 물어보셨죠? [masked:bank_pin]에요"
+    );
     assert_eq!(
         masked("出金パスワードは6桁で、508216にしました"),
         "出金パスワードは6桁で、[masked:bank_pin]にしました"
@@ -506,7 +510,9 @@ fn corrections_pins_and_lists_in_context() {
 
 #[test]
 fn numbered_and_glued_seed_phrases() {
-    let words = ["秩", "竟", "屏", "轻", "仰", "寺", "词", "之", "卸", "竹", "父", "游"];
+    let words = [
+        "秩", "竟", "屏", "轻", "仰", "寺", "词", "之", "卸", "竹", "父", "游",
+    ];
     let numbered: Vec<String> = words
         .iter()
         .enumerate()
