@@ -243,23 +243,50 @@ impl TrainArgs {
             (None, Some(dir)) => TrainData::Catalog(dir.clone()),
             (None, None) => anyhow::bail!("give --data FILE or --catalog DIR"),
         };
-        let held_out = match &self.valid {
-            Some(path) => HeldOut::File {
+        let held_out = self.held_out()?;
+        let options = self.options()?;
+        let mut members = vec![TrainMember {
+            encoder: self.encoder.clone(),
+            options: options.clone(),
+        }];
+        for spec in &self.ensemble {
+            let mut encoder = self.encoder.clone();
+            encoder.encoder = spec.clone();
+            // The query prefix belongs to the first encoder (e5); others use their own.
+            encoder.query_prefix = None;
+            let mut options = options.clone();
+            options.tune_layers = self.ensemble_tune_layers.unwrap_or(self.tune_layers);
+            members.push(TrainMember { encoder, options });
+        }
+        Ok(TrainConfig {
+            data,
+            held_out,
+            out: self.out.clone(),
+            members,
+        })
+    }
+
+    /// `--valid FILE`, or else a `--holdout` share of the training rows.
+    fn held_out(&self) -> anyhow::Result<HeldOut> {
+        if let Some(path) = &self.valid {
+            return Ok(HeldOut::File {
                 path: path.clone(),
                 split: self.valid_split.clone(),
-            },
-            None => {
-                anyhow::ensure!(
-                    self.holdout > 0.0 && self.holdout < 1.0,
-                    "--holdout must be a share between 0 and 1 (exclusive), got {}",
-                    self.holdout
-                );
-                HeldOut::Slice {
-                    share: self.holdout,
-                    seed: self.seed,
-                }
-            }
-        };
+            });
+        }
+        anyhow::ensure!(
+            self.holdout > 0.0 && self.holdout < 1.0,
+            "--holdout must be a share between 0 and 1 (exclusive), got {}",
+            self.holdout
+        );
+        Ok(HeldOut::Slice {
+            share: self.holdout,
+            seed: self.seed,
+        })
+    }
+
+    /// The first member's training options, each rate and weight checked.
+    fn options(&self) -> anyhow::Result<crate::model::train::TrainOptions> {
         anyhow::ensure!(self.batch_size >= 1, "--batch-size must be at least 1");
         for (flag, lr) in [
             ("--probe-lr", self.probe_lr),
@@ -293,7 +320,7 @@ impl TrainArgs {
             self.ensemble_tune_layers.is_none() || !self.ensemble.is_empty(),
             "--ensemble-tune-layers needs at least one --ensemble ENCODER"
         );
-        let options = crate::model::train::TrainOptions {
+        Ok(crate::model::train::TrainOptions {
             tune_layers: self.tune_layers,
             probe_epochs: self.probe_epochs,
             probe_lr: self.probe_lr,
@@ -309,25 +336,6 @@ impl TrainArgs {
                 ..Default::default()
             },
             ..Default::default()
-        };
-        let mut members = vec![TrainMember {
-            encoder: self.encoder.clone(),
-            options: options.clone(),
-        }];
-        for spec in &self.ensemble {
-            let mut encoder = self.encoder.clone();
-            encoder.encoder = spec.clone();
-            // The query prefix belongs to the first encoder (e5); others use their own.
-            encoder.query_prefix = None;
-            let mut options = options.clone();
-            options.tune_layers = self.ensemble_tune_layers.unwrap_or(self.tune_layers);
-            members.push(TrainMember { encoder, options });
-        }
-        Ok(TrainConfig {
-            data,
-            held_out,
-            out: self.out.clone(),
-            members,
         })
     }
 }
@@ -651,59 +659,9 @@ impl ServeArgs {
             .with_context(|| format!("--host {:?} is not an address to listen on", self.host))?
             .next()
             .with_context(|| format!("--host {:?} resolves to no address", self.host))?;
-        let database = match self
-            .database_url
-            .as_deref()
-            .map(str::trim)
-            .filter(|u| !u.is_empty())
-        {
-            Some(url) => {
-                anyhow::ensure!(
-                    crate::store::Backend::of_url(url).is_ok(),
-                    "--database-url must start with postgres:// (or sqlite:), got {}",
-                    redact_url(url)
-                );
-                Database::Url(url.to_string())
-            }
-            None => Database::DataDir(self.data_dir.clone()),
-        };
-        anyhow::ensure!(
-            (1..=100_000).contains(&self.max_message_chars),
-            "--max-message-chars {} is outside 1..=100000",
-            self.max_message_chars
-        );
-        anyhow::ensure!(
-            self.max_body_bytes >= self.max_message_chars.min(16_384),
-            "--max-body-bytes {} is too small for messages of --max-message-chars {}",
-            self.max_body_bytes,
-            self.max_message_chars
-        );
-        anyhow::ensure!(
-            (1..=512).contains(&self.max_batch),
-            "--max-batch {} is outside 1..=512",
-            self.max_batch
-        );
-        anyhow::ensure!(self.model_queue >= 1, "--model-queue must be at least 1");
-        anyhow::ensure!(
-            self.handling_minutes.is_finite() && self.handling_minutes > 0.0,
-            "--handling-minutes must be a positive number of minutes"
-        );
-        anyhow::ensure!(
-            self.request_timeout_secs >= 1,
-            "--request-timeout-secs must be at least 1"
-        );
-        let mut agents: Vec<AgentCredential> = Vec::new();
-        for pair in self.agent_tokens.iter().filter(|p| !p.trim().is_empty()) {
-            let agent = AgentCredential::parse(pair)?;
-            anyhow::ensure!(
-                !agents
-                    .iter()
-                    .any(|a| a.name == agent.name || a.token == agent.token),
-                "agent {:?} is configured twice (or shares a token with another agent)",
-                agent.name
-            );
-            agents.push(agent);
-        }
+        let database = self.database()?;
+        self.check_limits()?;
+        let agents = self.agents()?;
         for origin in &self.cors_origins {
             anyhow::ensure!(
                 origin.starts_with("http://") || origin.starts_with("https://"),
@@ -712,15 +670,6 @@ impl ServeArgs {
         }
         let clients = self.client_policy()?;
         let (metrics_token, metrics_addr) = self.metrics_access(addr)?;
-        anyhow::ensure!(
-            self.ws_idle_timeout_secs >= 30,
-            "--ws-idle-timeout-secs {} is below 30 (clients ping every 25 s)",
-            self.ws_idle_timeout_secs
-        );
-        anyhow::ensure!(
-            self.ws_max_per_client >= 1,
-            "--ws-max-per-client must be at least 1"
-        );
         Ok(ServeConfig {
             addr,
             database,
@@ -761,6 +710,80 @@ impl ServeArgs {
                 ..Default::default()
             },
         })
+    }
+
+    /// `--database-url` when given (checked), else the SQLite file in `--data-dir`.
+    fn database(&self) -> anyhow::Result<Database> {
+        let url = self
+            .database_url
+            .as_deref()
+            .map(str::trim)
+            .filter(|u| !u.is_empty());
+        let Some(url) = url else {
+            return Ok(Database::DataDir(self.data_dir.clone()));
+        };
+        anyhow::ensure!(
+            crate::store::Backend::of_url(url).is_ok(),
+            "--database-url must start with postgres:// (or sqlite:), got {}",
+            redact_url(url)
+        );
+        Ok(Database::Url(url.to_string()))
+    }
+
+    /// The numeric limits: message and body sizes, batch, queue, timeouts, WebSocket.
+    fn check_limits(&self) -> anyhow::Result<()> {
+        anyhow::ensure!(
+            (1..=100_000).contains(&self.max_message_chars),
+            "--max-message-chars {} is outside 1..=100000",
+            self.max_message_chars
+        );
+        anyhow::ensure!(
+            self.max_body_bytes >= self.max_message_chars.min(16_384),
+            "--max-body-bytes {} is too small for messages of --max-message-chars {}",
+            self.max_body_bytes,
+            self.max_message_chars
+        );
+        anyhow::ensure!(
+            (1..=512).contains(&self.max_batch),
+            "--max-batch {} is outside 1..=512",
+            self.max_batch
+        );
+        anyhow::ensure!(self.model_queue >= 1, "--model-queue must be at least 1");
+        anyhow::ensure!(
+            self.handling_minutes.is_finite() && self.handling_minutes > 0.0,
+            "--handling-minutes must be a positive number of minutes"
+        );
+        anyhow::ensure!(
+            self.request_timeout_secs >= 1,
+            "--request-timeout-secs must be at least 1"
+        );
+        anyhow::ensure!(
+            self.ws_idle_timeout_secs >= 30,
+            "--ws-idle-timeout-secs {} is below 30 (clients ping every 25 s)",
+            self.ws_idle_timeout_secs
+        );
+        anyhow::ensure!(
+            self.ws_max_per_client >= 1,
+            "--ws-max-per-client must be at least 1"
+        );
+        Ok(())
+    }
+
+    /// The `--agent-token name=token` pairs; a name or a token given twice is refused.
+    fn agents(&self) -> anyhow::Result<Vec<AgentCredential>> {
+        let mut agents: Vec<AgentCredential> = Vec::new();
+        for pair in self.agent_tokens.iter().filter(|p| !p.trim().is_empty()) {
+            let agent = AgentCredential::parse(pair)?;
+            anyhow::ensure!(
+                !agents
+                    .iter()
+                    .any(|a| a.name == agent.name || a.token == agent.token),
+                "agent {:?} is configured twice (or shares a token with another agent)",
+                agent.name
+            );
+            agents.push(agent);
+        }
+        Ok(agents)
     }
 }
 

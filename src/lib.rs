@@ -25,6 +25,7 @@
 //!   per turn, detached from the request, idempotent by client message id; agent actions,
 //!   automatic assignment, queue updates, ratings, transcripts; the agent
 //!   workspace's views (open tickets, ticket pane, supervisor strip) and transfers;
+//!   one agent's live feed (`conversation::feed`);
 //!   incident notices (`conversation::notices`: post, edit, resolve, pushes);
 //!   `conversation::caps`, the hook the transport's open-ticket cap plugs into.
 //! - [`http`]: the only module that knows axum: router, JSON shapes, the
@@ -75,5 +76,7 @@ pub mod queue;
 pub mod sim;
 pub mod store;
 pub mod telemetry;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub use error::{Error, Result};

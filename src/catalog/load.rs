@@ -9,32 +9,16 @@ use regex::Regex;
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
 
-use super::{Catalog, DetailSpec, Intent, LANGUAGES, Localized, Messages, Priority, Route};
+use super::{
+    Catalog, DetailSpec, Intent, LANGUAGES, Localized, Messages, Priority, Route, detail_key,
+    detail_key_names,
+};
 
 /// The minimum phrase count per language the shipped catalog keeps (checked by a test, not by load).
 pub const SHIPPED_MIN_PHRASES: usize = 40;
 
 /// The file holding the bot's fixed sentences; every other `*.toml` is one intent.
 pub const MESSAGES_FILE: &str = "messages.toml";
-
-/// The detail keys a `collect` intent may ask for (see `intents/README.md`).
-pub const DETAIL_KEYS: [&str; 15] = [
-    "account",
-    "error_shown",
-    "since_when",
-    "what_changed",
-    "contact_channel",
-    "scam_contact",
-    "coin",
-    "network",
-    "txid",
-    "amount",
-    "time_sent",
-    "time_requested",
-    "withdrawal_ref",
-    "destination_address",
-    "balances_withdrawn",
-];
 
 /// The keys `messages.toml` must define (the code renders them).
 pub const REQUIRED_MESSAGES: [&str; 25] = [
@@ -575,9 +559,9 @@ fn check_details(
         };
         match &d.key {
             None => report(format!("{field}.key is missing")),
-            Some(k) if !DETAIL_KEYS.contains(&k.as_str()) => report(format!(
+            Some(k) if detail_key(k).is_none() => report(format!(
                 "{field}: unknown detail key {k:?}; expected one of {}",
-                DETAIL_KEYS.join(", ")
+                detail_key_names().join(", ")
             )),
             Some(k) if !seen_keys.insert(k.clone()) => {
                 report(format!("{field}: detail key {k:?} appears twice"))
@@ -681,67 +665,8 @@ fn check_messages(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Messa
     let mut report = |message: String| problems.push(Problem::new(path, None, message));
     let mut entries = BTreeMap::new();
     for (key, value) in &table {
-        let Some(fields) = value.as_table() else {
-            report(format!("{key} must be a table with ko, en, zh and ja"));
-            continue;
-        };
-        let mut ok = true;
-        for field in fields.keys() {
-            if !LANGUAGES.iter().any(|l| l.code() == field) {
-                report(format!(
-                    "{key}: unknown field `{field}`; expected ko, en, zh, ja"
-                ));
-                ok = false;
-            }
-        }
-        let mut texts: BTreeMap<&str, &str> = BTreeMap::new();
-        for lang in LANGUAGES {
-            let code = lang.code();
-            match fields.get(code) {
-                None => report(format!("{key}.{code} is missing")),
-                Some(v) => match v.as_str() {
-                    None => report(format!("{key}.{code} must be a string")),
-                    Some(s) if s.trim().is_empty() => report(format!("{key}.{code} is empty")),
-                    Some(s) => {
-                        texts.insert(code, s);
-                        continue;
-                    }
-                },
-            }
-            ok = false;
-        }
-        if let Some(en) = texts.get("en") {
-            let want = placeholders(en);
-            for (code, text) in &texts {
-                if *code == "en" {
-                    continue;
-                }
-                let got = placeholders(text);
-                for missing in want.difference(&got) {
-                    report(format!(
-                        "{key}.{code} lacks the placeholder {{{missing}}} of {key}.en"
-                    ));
-                    ok = false;
-                }
-                for extra in got.difference(&want) {
-                    report(format!(
-                        "{key}.{code} has the placeholder {{{extra}}}, which {key}.en does not"
-                    ));
-                    ok = false;
-                }
-            }
-        }
-        if ok {
-            let text = |code: &str| texts.get(code).map(|s| s.to_string()).unwrap_or_default();
-            entries.insert(
-                key.clone(),
-                Localized {
-                    ko: text("ko"),
-                    en: text("en"),
-                    zh: text("zh"),
-                    ja: text("ja"),
-                },
-            );
+        if let Some(localized) = check_message(key, value, &mut report) {
+            entries.insert(key.clone(), localized);
         }
     }
     for required in REQUIRED_MESSAGES {
@@ -750,6 +675,85 @@ fn check_messages(path: &Path, text: &str, problems: &mut Vec<Problem>) -> Messa
         }
     }
     Messages { entries }
+}
+
+/// One message of `messages.toml`: four non-empty texts with the English text's
+/// placeholders; `None` (after reporting why) when anything is wrong.
+fn check_message(
+    key: &str,
+    value: &toml::Value,
+    report: &mut dyn FnMut(String),
+) -> Option<Localized> {
+    let Some(fields) = value.as_table() else {
+        report(format!("{key} must be a table with ko, en, zh and ja"));
+        return None;
+    };
+    let mut ok = true;
+    for field in fields.keys() {
+        if !LANGUAGES.iter().any(|l| l.code() == field) {
+            report(format!(
+                "{key}: unknown field `{field}`; expected ko, en, zh, ja"
+            ));
+            ok = false;
+        }
+    }
+    let mut texts: BTreeMap<&str, &str> = BTreeMap::new();
+    for lang in LANGUAGES {
+        let code = lang.code();
+        match fields.get(code) {
+            None => report(format!("{key}.{code} is missing")),
+            Some(v) => match v.as_str() {
+                None => report(format!("{key}.{code} must be a string")),
+                Some(s) if s.trim().is_empty() => report(format!("{key}.{code} is empty")),
+                Some(s) => {
+                    texts.insert(code, s);
+                    continue;
+                }
+            },
+        }
+        ok = false;
+    }
+    ok &= same_placeholders(key, &texts, report);
+    let text = |code: &str| texts.get(code).map(|s| s.to_string()).unwrap_or_default();
+    ok.then(|| Localized {
+        ko: text("ko"),
+        en: text("en"),
+        zh: text("zh"),
+        ja: text("ja"),
+    })
+}
+
+/// Whether every translation of message `key` has exactly the English text's placeholders
+/// (each difference reported).
+fn same_placeholders(
+    key: &str,
+    texts: &BTreeMap<&str, &str>,
+    report: &mut dyn FnMut(String),
+) -> bool {
+    let Some(en) = texts.get("en") else {
+        return true;
+    };
+    let want = placeholders(en);
+    let mut ok = true;
+    for (code, text) in texts {
+        if *code == "en" {
+            continue;
+        }
+        let got = placeholders(text);
+        for missing in want.difference(&got) {
+            report(format!(
+                "{key}.{code} lacks the placeholder {{{missing}}} of {key}.en"
+            ));
+            ok = false;
+        }
+        for extra in got.difference(&want) {
+            report(format!(
+                "{key}.{code} has the placeholder {{{extra}}}, which {key}.en does not"
+            ));
+            ok = false;
+        }
+    }
+    ok
 }
 
 fn placeholders(text: &str) -> BTreeSet<&str> {

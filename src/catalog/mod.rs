@@ -6,7 +6,10 @@
 //! Loading and validation live in [`load`]; the types below are what the
 //! rest of the crate (policy, training, service) reads.
 
+mod detail_keys;
 pub mod load;
+
+pub use detail_keys::{DETAIL_KEYS, DetailKey, detail_key, detail_key_names};
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -3,14 +3,14 @@
 //! own status, the supervisor strip's figures, and the transfer rule (to another online
 //! agent, or back to the queue).
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
-use serde_json::Value;
 
 use super::agents::ticket_lang;
 use super::{ChatService, EventBody, QueueSnapshot};
-use crate::catalog::Priority;
 use crate::error::{Error, Result};
-use crate::store::{Agent, Announcement, Note, Ticket, TicketState};
+use crate::store::{Agent, Announcement, Note, Sender, Ticket, TicketState, TranscriptLine};
 
 /// Longest `first_line` of a summary, in characters.
 pub const FIRST_LINE_CHARS: usize = 140;
@@ -42,8 +42,8 @@ pub struct TicketSummary {
     pub wait_minutes: Option<u32>,
     /// The customer's first message (masked), at most [`FIRST_LINE_CHARS`] characters.
     pub first_line: String,
-    /// The details the bot collected (coin, network, TXID...), as a JSON object.
-    pub details: Value,
+    /// The details the bot collected (coin, network, TXID...).
+    pub details: BTreeMap<String, String>,
     /// Customer messages since the agent's last reply or the assignment.
     pub unread: i64,
 }
@@ -122,14 +122,12 @@ pub struct Today {
 
 const DAY_MS: i64 = 86_400_000;
 
-/// The first customer line of a hand-over transcript (JSON list of `{sender, text}`).
-fn first_customer_line(transcript_json: &str) -> String {
-    let lines: Value = serde_json::from_str(transcript_json).unwrap_or(Value::Null);
-    let text = lines
-        .as_array()
-        .and_then(|l| l.iter().find(|m| m["sender"] == "customer"))
-        .and_then(|m| m["text"].as_str())
-        .unwrap_or("");
+/// The first customer line of a hand-over transcript.
+fn first_customer_line(transcript: &[TranscriptLine]) -> String {
+    let text = transcript
+        .iter()
+        .find(|m| m.sender == Sender::Customer)
+        .map_or("", |m| m.text.as_str());
     let one_line = text.split_whitespace().collect::<Vec<_>>().join(" ");
     if one_line.chars().count() <= FIRST_LINE_CHARS {
         return one_line;
@@ -142,7 +140,7 @@ fn first_customer_line(transcript_json: &str) -> String {
 impl QueueSnapshot {
     /// The place `ticket` takes when it (re)enters the queue: priority first, then age.
     fn position_on_return(&self, ticket: &Ticket) -> u32 {
-        let key = |t: &Ticket| (-t.priority, t.created_at_ms, t.number);
+        let key = |t: &Ticket| (std::cmp::Reverse(t.priority), t.created_at_ms, t.number);
         let ahead = self
             .waiting
             .iter()
@@ -180,7 +178,7 @@ impl ChatService {
                 conversation_id: t.conversation_id.clone(),
                 state: t.state.as_str(),
                 agent: t.agent_id.clone().filter(|_| t.state.is_open()),
-                priority: Priority::from_number(t.priority).as_str(),
+                priority: t.priority.as_str(),
                 intent: t.intent.clone(),
                 confidence: t.confidence,
                 language: t.language.clone(),
@@ -190,11 +188,8 @@ impl ChatService {
                 assigned_by: t.assigned_by.clone(),
                 position,
                 wait_minutes: position.map(|p| snapshot.wait_at(p)),
-                first_line: first_customer_line(&t.transcript_json),
-                details: serde_json::from_str(&t.details_json)
-                    .ok()
-                    .filter(Value::is_object)
-                    .unwrap_or_else(|| Value::Object(Default::default())),
+                first_line: first_customer_line(&t.transcript),
+                details: t.details.clone(),
                 unread: self.store.unanswered_messages(&t.conversation_id).await?,
             });
         }
@@ -360,14 +355,27 @@ impl ChatService {
 mod tests {
     use super::*;
 
+    fn line(sender: Sender, text: &str) -> TranscriptLine {
+        TranscriptLine {
+            seq: 1,
+            sender,
+            text: text.into(),
+            at_ms: 0,
+        }
+    }
+
     #[test]
     fn first_line_is_the_first_customer_message_on_one_line_and_short() {
-        let t = r#"[{"sender":"bot","text":"hi"},{"sender":"customer","text":"입금이\n안 돼요"},{"sender":"customer","text":"second"}]"#;
-        assert_eq!(first_customer_line(t), "입금이 안 돼요");
-        let long = format!(r#"[{{"sender":"customer","text":"{}"}}]"#, "가".repeat(300));
-        let line = first_customer_line(&long);
-        assert_eq!(line.chars().count(), FIRST_LINE_CHARS);
-        assert!(line.ends_with('…'));
-        assert_eq!(first_customer_line("not json"), "");
+        let t = [
+            line(Sender::Bot, "hi"),
+            line(Sender::Customer, "입금이\n안 돼요"),
+            line(Sender::Customer, "second"),
+        ];
+        assert_eq!(first_customer_line(&t), "입금이 안 돼요");
+        let long = [line(Sender::Customer, &"가".repeat(300))];
+        let first = first_customer_line(&long);
+        assert_eq!(first.chars().count(), FIRST_LINE_CHARS);
+        assert!(first.ends_with('…'));
+        assert_eq!(first_customer_line(&[line(Sender::Bot, "hi")]), "");
     }
 }

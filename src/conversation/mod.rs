@@ -4,7 +4,8 @@
 //! customer is told their ticket number, queue position and estimated wait. Agent actions
 //! (claim, reply, note, resolve, hand back, presence), automatic assignment and queue
 //! updates live in [`agents`]; the agent workspace's views (open tickets, the ticket pane,
-//! the supervisor strip) and transfers in [`desk`]; incident notices (post, edit, resolve,
+//! the supervisor strip) and transfers in [`desk`]; what one agent's live feed has seen in
+//! [`feed`]; incident notices (post, edit, resolve,
 //! the cache every turn reads, pushes to open tickets) in [`notices`].
 //!
 //! Everything a customer is told is appended as an event ([`OutgoingEvent`]) to the store
@@ -15,6 +16,7 @@ mod agents;
 mod caps;
 mod desk;
 pub mod events;
+pub mod feed;
 pub mod notices;
 mod texts;
 mod turn;
@@ -37,7 +39,7 @@ use crate::model::prediction::Prediction;
 use crate::nlu::{self, Lang};
 use crate::policy::{self, PolicyConfig};
 use crate::queue::{self, AgentLoad};
-use crate::store::{Conversation, Sender, Store, StoreError, Ticket};
+use crate::store::{Conversation, Store, StoreError, Ticket};
 
 pub use agents::QueuedTicket;
 pub use caps::{TicketGate, capped_text};
@@ -129,14 +131,7 @@ impl std::fmt::Debug for ChatService {
     }
 }
 
-/// One line of a transcript (masked).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct TranscriptLine {
-    pub seq: i64,
-    pub sender: Sender,
-    pub text: String,
-    pub at_ms: i64,
-}
+pub use crate::store::TranscriptLine;
 
 /// A conversation's messages, as stored (customer text masked).
 #[derive(Debug, Clone, PartialEq, Serialize)]

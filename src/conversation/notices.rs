@@ -13,7 +13,7 @@ use super::{ChatService, EventBody, OutgoingEvent};
 use crate::error::{Error, Result};
 use crate::nlu::{self, Lang};
 use crate::policy::{self, ActiveNotice, NoticeEffect};
-use crate::store::{Notice, NoticeCounter, NoticeScope, Severity, Ticket};
+use crate::store::{Notice, NoticeCounter, NoticeScope, Sender, Severity, Ticket};
 
 /// Expiry when the lead gives none: long enough for a night's incident, short enough that a
 /// forgotten notice does not answer customers the next morning.
@@ -130,7 +130,7 @@ impl ChatService {
         masked: &str,
         lang: Lang,
     ) -> Result<Option<(String, String)>> {
-        let facts = policy::details::facts(details);
+        let facts = policy::facts::from_details(details);
         let notices = self.active_notices().await?;
         Ok(
             policy::notice::find(&notices, &BTreeSet::new(), intent, &facts, masked)
@@ -361,17 +361,14 @@ fn active(n: Notice) -> ActiveNotice {
 /// Whether an open ticket is about `notice`: its intent, its details (coin, network) and,
 /// for keywords, what the customer wrote before the hand-over.
 fn ticket_matches(notice: &ActiveNotice, ticket: &Ticket) -> bool {
-    let details: BTreeMap<String, String> =
-        serde_json::from_str(&ticket.details_json).unwrap_or_default();
-    let said: Vec<serde_json::Value> =
-        serde_json::from_str(&ticket.transcript_json).unwrap_or_default();
-    let customer_text: String = said
+    let customer_text: String = ticket
+        .transcript
         .iter()
-        .filter(|m| m["sender"] == "customer")
-        .filter_map(|m| m["text"].as_str())
+        .filter(|m| m.sender == Sender::Customer)
+        .map(|m| m.text.as_str())
         .collect::<Vec<_>>()
         .join("\n");
-    notice.matches(&ticket.intent, &details, &customer_text)
+    notice.matches(&ticket.intent, &ticket.details, &customer_text)
 }
 
 /// Expiry minutes within 1..=[`MAX_EXPIRY_MINUTES`], default [`DEFAULT_EXPIRY_MINUTES`].

@@ -8,44 +8,28 @@ use std::sync::{Arc, OnceLock};
 use super::*;
 use crate::engine::{EngineConfig, Predictor};
 use crate::inference::load_catalog;
-use crate::model::prediction::{Rejection, Scored};
+use crate::model::prediction::Rejection;
+use crate::testing::{StandIn, prediction};
 
-struct Scripted {
-    catalog: Arc<Catalog>,
-}
-
-impl Predictor for Scripted {
-    fn predict_masked(&self, masked: &[&str]) -> Result<Vec<Prediction>> {
+/// The scripted stand-in: the first word an intent id of the catalog → that intent at 0.97,
+/// anything else → a low-confidence miss.
+fn scripted(catalog: Arc<Catalog>) -> impl Predictor {
+    StandIn(move |masked: &[&str]| {
         Ok(masked
             .iter()
             .map(|text| {
                 let first = text.split_whitespace().next().unwrap_or("");
-                let known = self.catalog.intent(first).is_some();
-                let (intent, confidence) = if known {
-                    (first, 0.97)
+                if catalog.intent(first).is_some() {
+                    prediction(&[(first, 0.97), ("trading_fees", 0.01)], None)
                 } else {
-                    ("greeting", 0.2)
-                };
-                Prediction {
-                    intent: intent.to_string(),
-                    confidence,
-                    top: vec![
-                        Scored {
-                            intent: intent.to_string(),
-                            confidence,
-                        },
-                        Scored {
-                            intent: "trading_fees".into(),
-                            confidence: 0.01,
-                        },
-                    ],
-                    out_of_scope: !known,
-                    rejection: (!known).then_some(Rejection::LowConfidence),
-                    margin: confidence - 0.01,
+                    prediction(
+                        &[("greeting", 0.2), ("trading_fees", 0.01)],
+                        Some(Rejection::LowConfidence),
+                    )
                 }
             })
             .collect())
-    }
+    })
 }
 
 fn catalog() -> Arc<Catalog> {
@@ -63,7 +47,7 @@ struct Fixture {
 async fn fixture() -> Fixture {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open_data_dir(dir.path()).await.unwrap();
-    let engine = Engine::start(Scripted { catalog: catalog() }, EngineConfig::default()).unwrap();
+    let engine = Engine::start(scripted(catalog()), EngineConfig::default()).unwrap();
     let config = ServiceConfig {
         // Keep collect intents on the ticket path even with nobody online (120 min).
         policy: PolicyConfig {
@@ -256,12 +240,14 @@ async fn a_hand_over_opens_a_ticket_an_agent_works_it_and_the_customer_rates() {
     let t = &queue[0].ticket;
     assert_eq!(
         (t.intent.as_str(), t.language.as_str(), t.priority),
-        ("human_agent", "en", 1)
+        ("human_agent", "en", Priority::Normal)
     );
     assert!(
-        t.transcript_json.contains("let me talk to a person"),
-        "{}",
-        t.transcript_json
+        t.transcript
+            .iter()
+            .any(|l| l.text.contains("let me talk to a person")),
+        "{:?}",
+        t.transcript
     );
 
     // The customer asks about it: answered from the live queue.
@@ -456,19 +442,43 @@ async fn collected_details_travel_with_the_ticket() {
     ticket_of(&events);
     let t = &s.queue_view().await.unwrap()[0].ticket;
     assert_eq!(t.intent, "deposit_missing");
-    assert_eq!(t.priority, 2, "deposit_missing is high priority");
-    let details: BTreeMap<String, String> = serde_json::from_str(&t.details_json).unwrap();
-    assert_eq!(details.get("txid").map(String::as_str), Some(txid));
-    assert_eq!(details.get("coin").map(String::as_str), Some("USDT"));
+    assert_eq!(
+        t.priority,
+        Priority::High,
+        "deposit_missing is high priority"
+    );
+    assert_eq!(t.details.get("txid").map(String::as_str), Some(txid));
+    assert_eq!(t.details.get("coin").map(String::as_str), Some("USDT"));
+}
+
+/// The value of the series `series` (name and labels, as rendered) in Prometheus text.
+fn gauge(text: &str, series: &str) -> f64 {
+    text.lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .unwrap_or_else(|| panic!("{series} not in:\n{text}"))
+        .trim()
+        .parse()
+        .unwrap_or_else(|e| panic!("{series}: {e}\n{text}"))
 }
 
 #[tokio::test]
-async fn metrics_refresh_reads_the_store() {
+async fn metrics_refresh_sets_the_gauges_from_the_store() {
+    // A recorder of this test's own, on its thread: the process-wide one is shared with the
+    // tests running beside this one, which set the same gauges.
+    let recorder = metrics_exporter_prometheus::PrometheusBuilder::new().build_recorder();
+    let rendered = recorder.handle();
+    let _local = metrics::set_default_local_recorder(&recorder);
     let f = fixture().await;
     let s = &f.service;
     let before = s.gauges().await.unwrap();
     assert_eq!(before.queue_length, 0);
     assert_eq!(before.tickets.get("waiting"), Some(&0));
+    s.refresh_metrics().await.unwrap();
+    let text = rendered.render();
+    assert_eq!(gauge(&text, "intentdesk_queue_length"), 0.0);
+    assert_eq!(gauge(&text, "intentdesk_tickets{state=\"waiting\"}"), 0.0);
+
+    // A ticket waits: the store's figures and the gauges follow.
     let c = s.start_conversation(None).await.unwrap();
     ticket_of(
         &s.handle(&c.id, "human_agent a person please")
@@ -479,6 +489,24 @@ async fn metrics_refresh_reads_the_store() {
     assert_eq!(after.queue_length, 1, "{after:?}");
     assert_eq!(after.tickets.get("waiting"), Some(&1), "{after:?}");
     assert_eq!(after.agents_online, 0);
-    assert!(after.estimated_wait_minutes >= before.estimated_wait_minutes);
+    assert_eq!(after.estimated_wait_minutes, queue::NO_AGENTS_WAIT_MINUTES);
     s.refresh_metrics().await.unwrap();
+    let text = rendered.render();
+    assert_eq!(gauge(&text, "intentdesk_queue_length"), 1.0);
+    assert_eq!(gauge(&text, "intentdesk_tickets{state=\"waiting\"}"), 1.0);
+    assert_eq!(gauge(&text, "intentdesk_agents_online"), 0.0);
+    assert_eq!(
+        gauge(&text, "intentdesk_estimated_wait_minutes"),
+        f64::from(queue::NO_AGENTS_WAIT_MINUTES)
+    );
+
+    // An agent comes online and is given the ticket.
+    s.register_agent("mina", "Mina").await.unwrap();
+    s.set_presence("mina", true, Some(2)).await.unwrap();
+    s.refresh_metrics().await.unwrap();
+    let text = rendered.render();
+    assert_eq!(gauge(&text, "intentdesk_queue_length"), 0.0);
+    assert_eq!(gauge(&text, "intentdesk_tickets{state=\"waiting\"}"), 0.0);
+    assert_eq!(gauge(&text, "intentdesk_tickets{state=\"assigned\"}"), 1.0);
+    assert_eq!(gauge(&text, "intentdesk_agents_online"), 1.0);
 }

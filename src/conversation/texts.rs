@@ -56,6 +56,7 @@ mod tests {
                 .map(|&l| ticket_state(state, l))
                 .collect();
             let mut unique = texts.clone();
+            unique.sort_unstable();
             unique.dedup();
             assert_eq!(unique.len(), 4, "{state:?}");
             assert_eq!(

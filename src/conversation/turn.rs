@@ -335,11 +335,9 @@ impl ChatService {
             intent: request.intent.to_string(),
             confidence: f64::from(request.confidence.clamp(0.0, 1.0)),
             language: request.lang.code().to_string(),
-            priority: request.priority.number(),
-            details_json: serde_json::to_string(request.details)
-                .map_err(|e| Error::Internal(format!("details do not serialise: {e}")))?,
-            transcript_json: serde_json::to_string(&lines)
-                .map_err(|e| Error::Internal(format!("transcript does not serialise: {e}")))?,
+            priority: request.priority,
+            details: request.details.clone(),
+            transcript: lines,
         };
         let ticket = turn.open_ticket(new, now).await?;
         let snapshot = self.snapshot_in(turn).await?;
@@ -392,13 +390,13 @@ impl ChatService {
             metrics::counter!(
                 "intentdesk_tickets_opened_total",
                 "intent" => ticket.intent.clone(),
-                "priority" => ticket.priority.to_string()
+                "priority" => ticket.priority.number().to_string()
             )
             .increment(1);
             tracing::info!(
                 ticket = %ticket.id,
                 intent = %ticket.intent,
-                priority = ticket.priority,
+                priority = ticket.priority.as_str(),
                 "ticket opened"
             );
             match self.after_queue_change().await {

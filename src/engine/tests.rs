@@ -6,46 +6,32 @@ use std::time::Duration;
 use tokio::sync::mpsc::{UnboundedReceiver, UnboundedSender, unbounded_channel};
 
 use super::*;
-use crate::model::prediction::Scored;
+use crate::testing::{StandIn, prediction};
 
-/// Predicts "the masked text" as the intent; each forward pass announces itself and then
-/// waits for a release token (when gated).
-struct Gated {
+/// A stand-in that predicts "the masked text" as the intent; each forward pass announces
+/// itself on `entered` and then waits for a release token (when `release` is given). With
+/// `fail` every pass is an error; a text `panic` makes the pass panic.
+fn gated_model(
     entered: UnboundedSender<Vec<String>>,
     release: Option<std::sync::mpsc::Receiver<()>>,
     fail: bool,
-}
-
-impl Predictor for Gated {
-    fn predict_masked(&self, masked: &[&str]) -> Result<Vec<Prediction>> {
-        let _ = self
-            .entered
-            .send(masked.iter().map(|s| s.to_string()).collect());
-        if let Some(release) = &self.release {
+) -> impl Predictor {
+    StandIn(move |masked: &[&str]| {
+        let _ = entered.send(masked.iter().map(|s| s.to_string()).collect());
+        if let Some(release) = &release {
             let _ = release.recv();
         }
-        if self.fail {
+        if fail {
             return Err(Error::Tokenizer("boom".into()));
         }
         if masked.contains(&"panic") {
             panic!("stand-in model panics");
         }
-        Ok(masked.iter().map(|t| prediction(t)).collect())
-    }
-}
-
-fn prediction(text: &str) -> Prediction {
-    Prediction {
-        intent: text.to_string(),
-        confidence: 0.9,
-        top: vec![Scored {
-            intent: text.to_string(),
-            confidence: 0.9,
-        }],
-        out_of_scope: false,
-        rejection: None,
-        margin: 0.5,
-    }
+        Ok(masked
+            .iter()
+            .map(|t| prediction(&[(t, 0.9)], None))
+            .collect())
+    })
 }
 
 struct Harness {
@@ -65,11 +51,7 @@ fn gated_with(
 ) -> Harness {
     let (entered_tx, entered) = unbounded_channel();
     let (release, release_rx) = std::sync::mpsc::channel();
-    let backend = Gated {
-        entered: entered_tx,
-        release: Some(release_rx),
-        fail: false,
-    };
+    let backend = gated_model(entered_tx, Some(release_rx), false);
     let config = EngineConfig {
         max_batch,
         queue_capacity,
@@ -233,39 +215,44 @@ async fn health_reflects_the_worker_really_answering() {
 
 #[tokio::test]
 async fn model_errors_and_panics_reach_every_caller_and_the_worker_survives() {
-    let (entered_tx, _entered) = unbounded_channel();
-    let failing = Gated {
-        entered: entered_tx,
-        release: None,
-        fail: true,
-    };
-    let engine = Engine::start(failing, EngineConfig::default()).unwrap();
-    let err = engine.predict_one(&nlu::mask("x")).await.unwrap_err();
-    assert!(matches!(err, Error::Internal(_)), "{err:?}");
-
-    let (entered_tx, _entered) = unbounded_channel();
-    let panicking = Gated {
-        entered: entered_tx,
-        release: None,
-        fail: false,
-    };
-    let engine = Engine::start(panicking, EngineConfig::default()).unwrap();
-    let err = engine.predict_one(&nlu::mask("panic")).await.unwrap_err();
-    assert!(matches!(err, Error::Internal(_)), "{err:?}");
-    assert_eq!(
-        engine.predict_one(&nlu::mask("fine")).await.unwrap().intent,
-        "fine"
-    );
+    for (fail, text) in [(true, "x"), (false, "panic")] {
+        let (entered_tx, mut entered) = unbounded_channel();
+        let (release, release_rx) = std::sync::mpsc::channel();
+        let config = EngineConfig {
+            max_batch: 2,
+            ..Default::default()
+        };
+        let engine =
+            Engine::start(gated_model(entered_tx, Some(release_rx), fail), config).unwrap();
+        // One caller in a forward pass, two more queued behind it for the next one.
+        let first = predict_task(&engine, text);
+        entered.recv().await.unwrap();
+        let queued = [predict_task(&engine, text), predict_task(&engine, text)];
+        until_queued(&engine, 2).await;
+        release.send(()).unwrap();
+        release.send(()).unwrap();
+        for task in std::iter::once(first).chain(queued) {
+            let err = task.await.unwrap().unwrap_err();
+            assert!(
+                matches!(err, Error::Internal(_)),
+                "fail={fail} {text:?}: {err:?}"
+            );
+        }
+        // The worker is still there: the next pass runs and answers.
+        release.send(()).unwrap();
+        let next = engine.predict_one(&nlu::mask("fine")).await;
+        if fail {
+            assert!(matches!(next, Err(Error::Internal(_))), "{next:?}");
+        } else {
+            assert_eq!(next.unwrap().intent, "fine");
+        }
+    }
 }
 
 #[tokio::test]
 async fn a_panic_answers_every_caller_of_the_batch_and_the_thread_keeps_serving() {
     let (entered_tx, _entered) = unbounded_channel();
-    let backend = Gated {
-        entered: entered_tx,
-        release: None,
-        fail: false,
-    };
+    let backend = gated_model(entered_tx, None, false);
     let engine = Engine::start(backend, EngineConfig::default()).unwrap();
     let batch = [nlu::mask("fine"), nlu::mask("panic")];
     for _ in 0..3 {
@@ -335,11 +322,7 @@ async fn a_request_that_would_wait_past_the_budget_is_refused_at_once() {
 #[test]
 fn a_zero_batch_or_queue_is_refused() {
     let (entered_tx, _entered) = unbounded_channel();
-    let backend = Gated {
-        entered: entered_tx,
-        release: None,
-        fail: false,
-    };
+    let backend = gated_model(entered_tx, None, false);
     let config = EngineConfig {
         max_batch: 0,
         ..Default::default()

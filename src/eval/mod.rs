@@ -77,9 +77,41 @@ pub fn evaluate(model: &IntentModel, data: &Dataset, opts: &EvalOptions) -> Resu
     let batch_secs = started.elapsed().as_secs_f64();
     let predictions: Vec<Prediction> = scores.iter().map(|s| model.decide(s)).collect();
     let probs: Vec<Vec<f32>> = scores.into_iter().map(|s| s.probs).collect();
+    let mut latency = single_message_latency(model, &texts, opts.latency_samples)?;
+    latency.batch_throughput_per_s = texts.len() as f64 / batch_secs.max(1e-9);
 
-    // Single-message latency on an evenly spaced sample.
-    let samples = opts.latency_samples.min(texts.len());
+    let labels = Labelled::new(model, data, &predictions);
+    let oos = labels.has_oos.then_some(labels.oos_name.as_str());
+    let all_rows: Vec<usize> = (0..labels.gold.len()).collect();
+    let (figures, per_intent) = metrics::figures(&labels.gold, &labels.predicted, &all_rows, oos);
+    let mut by_language = BTreeMap::new();
+    for lang in data.languages() {
+        let rows: Vec<usize> = (0..labels.gold.len())
+            .filter(|&i| data.examples[i].lang.as_deref() == Some(lang.as_str()))
+            .collect();
+        let (f, _) = metrics::figures(&labels.gold, &labels.predicted, &rows, oos);
+        by_language.insert(lang, f);
+    }
+    let (cal_probs, cal_y) = labels.calibration_rows(model, &probs);
+    let (confusion_labels, confusion) = metrics::confusion(&labels.gold, &labels.predicted);
+    Ok(EvalReport {
+        data: data.source.clone(),
+        model: model.dir().display().to_string(),
+        rows: labels.gold.len(),
+        figures,
+        ece: ece(&cal_probs, &cal_y) as f64,
+        per_intent,
+        by_language,
+        latency,
+        reliability: reliability(&cal_probs, &cal_y, 10),
+        confusion_labels,
+        confusion,
+    })
+}
+
+/// Single-message latency on `samples` evenly spaced rows (throughput left at 0).
+fn single_message_latency(model: &IntentModel, texts: &[&str], samples: usize) -> Result<Speed> {
+    let samples = samples.min(texts.len());
     let mut latencies = Vec::with_capacity(samples);
     for s in 0..samples {
         let text = texts[s * texts.len() / samples.max(1)];
@@ -94,87 +126,77 @@ pub fn evaluate(model: &IntentModel, data: &Dataset, opts: &EvalOptions) -> Resu
             .copied()
             .unwrap_or(0.0)
     };
-    let latency = Speed {
+    Ok(Speed {
         p50_ms: pct(0.5),
         p99_ms: pct(0.99),
         mean_ms: latencies.iter().sum::<f64>() / latencies.len().max(1) as f64,
         samples,
-        batch_throughput_per_s: texts.len() as f64 / batch_secs.max(1e-9),
-    };
+        batch_throughput_per_s: 0.0,
+    })
+}
 
-    // Gold labels with out-of-scope names unified to the classifier's.
-    let oos_name = model
-        .oos_label()
-        .map(str::to_string)
-        .unwrap_or_else(|| crate::model::prediction::DEFAULT_OOS_LABEL.to_string());
-    let gold: Vec<String> = data
-        .examples
-        .iter()
-        .map(|e| {
-            if is_oos_label(&e.label) {
-                oos_name.clone()
-            } else {
-                e.label.clone()
-            }
-        })
-        .collect();
-    let has_oos = gold.contains(&oos_name);
-    let predicted: Vec<String> = predictions
-        .iter()
-        .map(|p| {
-            if has_oos {
-                p.intent.clone()
-            } else {
-                p.top.first().map(|s| s.intent.clone()).unwrap_or_default()
-            }
-        })
-        .collect();
-    let all_rows: Vec<usize> = (0..gold.len()).collect();
-    let (figures, per_intent) = metrics::figures(
-        &gold,
-        &predicted,
-        &all_rows,
-        has_oos.then_some(oos_name.as_str()),
-    );
-    let mut by_language = BTreeMap::new();
-    for lang in data.languages() {
-        let rows: Vec<usize> = (0..gold.len())
-            .filter(|&i| data.examples[i].lang.as_deref() == Some(lang.as_str()))
+/// Gold and predicted labels of every row, out-of-scope names unified to the classifier's.
+struct Labelled {
+    gold: Vec<String>,
+    predicted: Vec<String>,
+    oos_name: String,
+    /// Whether the data has out-of-scope rows (else the top in-scope intent is scored).
+    has_oos: bool,
+}
+
+impl Labelled {
+    fn new(model: &IntentModel, data: &Dataset, predictions: &[Prediction]) -> Labelled {
+        let oos_name = model
+            .oos_label()
+            .map(str::to_string)
+            .unwrap_or_else(|| crate::model::prediction::DEFAULT_OOS_LABEL.to_string());
+        let gold: Vec<String> = data
+            .examples
+            .iter()
+            .map(|e| {
+                if is_oos_label(&e.label) {
+                    oos_name.clone()
+                } else {
+                    e.label.clone()
+                }
+            })
             .collect();
-        let (f, _) = metrics::figures(
-            &gold,
-            &predicted,
-            &rows,
-            has_oos.then_some(oos_name.as_str()),
-        );
-        by_language.insert(lang, f);
+        let has_oos = gold.contains(&oos_name);
+        let predicted = predictions
+            .iter()
+            .map(|p| {
+                if has_oos {
+                    p.intent.clone()
+                } else {
+                    p.top.first().map(|s| s.intent.clone()).unwrap_or_default()
+                }
+            })
+            .collect();
+        Labelled {
+            gold,
+            predicted,
+            oos_name,
+            has_oos,
+        }
     }
 
-    // Calibration on in-scope rows whose label the model knows.
-    let label_index: BTreeMap<&str, usize> = model
-        .labels()
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (l.as_str(), i))
-        .collect();
-    let (cal_probs, cal_y): (Vec<Vec<f32>>, Vec<usize>) = gold
-        .iter()
-        .zip(&probs)
-        .filter(|(g, _)| **g != oos_name)
-        .filter_map(|(g, p)| label_index.get(g.as_str()).map(|&y| (p.clone(), y)))
-        .unzip();
-    let (confusion_labels, confusion) = metrics::confusion(&gold, &predicted);
-    Ok(EvalReport {
-        data: data.source.clone(),
-        model: model.dir().display().to_string(),
-        rows: gold.len(),
-        figures,
-        ece: ece(&cal_probs, &cal_y) as f64,
-        per_intent,
-        by_language,
-        latency,
-        reliability: reliability(&cal_probs, &cal_y, 10),
-        confusion_labels,
-        confusion,
-    })
+    /// Calibration rows: in-scope rows whose label the model knows, with their probabilities.
+    fn calibration_rows(
+        &self,
+        model: &IntentModel,
+        probs: &[Vec<f32>],
+    ) -> (Vec<Vec<f32>>, Vec<usize>) {
+        let label_index: BTreeMap<&str, usize> = model
+            .labels()
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.as_str(), i))
+            .collect();
+        self.gold
+            .iter()
+            .zip(probs)
+            .filter(|(g, _)| **g != self.oos_name)
+            .filter_map(|(g, p)| label_index.get(g.as_str()).map(|&y| (p.clone(), y)))
+            .unzip()
+    }
 }

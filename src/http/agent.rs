@@ -3,6 +3,8 @@
 //! status and the supervisor strip.
 //! Tokens are compared in constant time and never logged.
 
+use std::collections::BTreeMap;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
@@ -14,9 +16,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{AgentAuth, ApiJson};
 use crate::conversation::QueuedTicket;
-use crate::store::Ticket;
+use crate::store::{Ticket, TranscriptLine};
 
-/// A ticket as agents read it: details and transcript as JSON, not strings.
+/// A ticket as agents read it (the API's shape: `priority` as its number).
 #[derive(Debug, Serialize)]
 pub struct TicketJson {
     pub id: String,
@@ -28,9 +30,9 @@ pub struct TicketJson {
     pub priority: i32,
     pub state: &'static str,
     pub agent_id: Option<String>,
-    pub details: Value,
+    pub details: BTreeMap<String, String>,
     /// The masked transcript up to the hand-over.
-    pub transcript: Value,
+    pub transcript: Vec<TranscriptLine>,
     pub note_count: i64,
     pub created_at_ms: i64,
     pub assigned_at_ms: Option<i64>,
@@ -51,11 +53,11 @@ impl From<&Ticket> for TicketJson {
             intent: t.intent.clone(),
             confidence: t.confidence,
             language: t.language.clone(),
-            priority: t.priority,
+            priority: t.priority.number(),
             state: t.state.as_str(),
             agent_id: t.agent_id.clone(),
-            details: serde_json::from_str(&t.details_json).unwrap_or(Value::Null),
-            transcript: serde_json::from_str(&t.transcript_json).unwrap_or(Value::Null),
+            details: t.details.clone(),
+            transcript: t.transcript.clone(),
             note_count: t.note_count,
             created_at_ms: t.created_at_ms,
             assigned_at_ms: t.assigned_at_ms,
@@ -116,8 +118,7 @@ pub async fn ticket(
         }
     }
     doc["ticket_id"] = json!(pane.ticket.id);
-    doc["priority_name"] =
-        json!(crate::catalog::Priority::from_number(pane.ticket.priority).as_str());
+    doc["priority_name"] = json!(pane.ticket.priority.as_str());
     doc["notes"] = json!(pane.notes);
     doc["transcript"] = json!(pane.transcript);
     doc["suggested_reply"] = json!(pane.suggested_reply);

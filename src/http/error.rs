@@ -62,6 +62,9 @@ fn secs_up(d: Duration) -> u64 {
 
 impl ApiError {
     /// Status, code and client-safe message: THE mapping.
+    ///
+    /// Long because it is the one table from every error to its HTTP answer; kept whole
+    /// so that every status the API gives can be read in one place.
     pub fn parts(&self) -> (StatusCode, ErrorBody) {
         let body = |code: &'static str, message: String| ErrorBody {
             code,

@@ -28,7 +28,6 @@
 //! Events reach a session through the store's notices (every replica's, on PostgreSQL); the
 //! session then reads `events_after(last seq sent)`, so nothing is sent twice or skipped.
 
-use std::collections::HashMap;
 use std::time::Instant;
 
 use axum::extract::ws::rejection::WebSocketUpgradeRejection;
@@ -43,6 +42,7 @@ use tokio::sync::broadcast::error::{RecvError, TryRecvError};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{AgentAuth, ClientKey, FEED_SUBPROTOCOL, parse_json};
+use crate::conversation::feed::{AgentFeed, FeedChanges, FeedEvent};
 use crate::conversation::{EventBody, OutgoingEvent};
 use crate::error::Error;
 use crate::store::EventNotice;
@@ -300,6 +300,9 @@ async fn on_chat_frame(
         }
     };
     match result {
+        // The turn's events reach the customer through the flush that follows, not from
+        // here: sequence numbers are store-wide, so an agent's or a notice's event can fall
+        // between them, and only reading the store after `last_seq` keeps the order whole.
         Ok(_) => None,
         Err(e) => {
             let localized = match &e {
@@ -343,112 +346,88 @@ where
     Ok(())
 }
 
-/// What one agent's feed has told it so far.
-struct Feed {
-    agent_id: String,
-    /// The agent's assigned tickets: ticket id → conversation id.
-    mine: HashMap<String, String>,
-    /// Per conversation of the agent's tickets, the last event sent as a
-    /// `conversation_event` (events are read after it, so none is sent twice or skipped).
-    cursors: HashMap<String, i64>,
-}
-
 type Sent = Result<(), ()>;
 
-impl Feed {
-    /// Re-reads the open tickets; with `announce`, tells the agent which tickets became
-    /// theirs (`assigned`) and which left them while still open (`unassigned`). New
-    /// tickets' conversations start their cursor at `from_seq`.
-    async fn diff<T>(&mut self, state: &AppState, tx: &mut T, announce: bool, from_seq: i64) -> Sent
-    where
-        T: Sink<Message, Error = axum::Error> + Unpin,
-    {
-        let open = match state.chat().open_tickets(None).await {
-            Ok(open) => open,
-            Err(e) => {
-                tracing::warn!(error = %e, "agent feed: reading open tickets failed");
-                return Ok(());
-            }
-        };
-        let now_mine: HashMap<String, String> = open
-            .iter()
-            .filter(|t| t.state == "assigned" && t.agent.as_deref() == Some(self.agent_id.as_str()))
-            .map(|t| (t.ticket_id.clone(), t.conversation_id.clone()))
-            .collect();
-        if announce {
-            for t in open.iter().filter(|t| now_mine.contains_key(&t.ticket_id)) {
-                if !self.mine.contains_key(&t.ticket_id) {
-                    let by = t.assigned_by.as_deref().unwrap_or("auto");
-                    let frame = json!({ "type": "assigned", "ticket": t, "by": by });
-                    tx.send(text_frame(&frame)).await.map_err(|_| ())?;
-                }
-            }
-            for lost in self.mine.keys().filter(|id| !now_mine.contains_key(*id)) {
-                // Closed tickets (resolved, handed back by this agent) are not "lost".
-                if let Some(t) = open.iter().find(|t| &t.ticket_id == lost) {
-                    let frame = json!({ "type": "unassigned", "ticket_id": lost, "to": t.agent });
-                    tx.send(text_frame(&frame)).await.map_err(|_| ())?;
-                }
-            }
-        }
-        self.cursors
-            .retain(|c, _| now_mine.values().any(|mine| mine == c));
-        for conversation in now_mine.values() {
-            self.cursors.entry(conversation.clone()).or_insert(from_seq);
-        }
-        self.mine = now_mine;
-        Ok(())
+/// Sends how the agent's tickets changed: `assigned` and `unassigned` frames.
+async fn send_changes<T>(tx: &mut T, changes: FeedChanges) -> Sent
+where
+    T: Sink<Message, Error = axum::Error> + Unpin,
+{
+    for (ticket, by) in changes.assigned {
+        let frame = json!({ "type": "assigned", "ticket": ticket, "by": by });
+        tx.send(text_frame(&frame)).await.map_err(|_| ())?;
     }
+    for (ticket_id, to) in changes.unassigned {
+        let frame = json!({ "type": "unassigned", "ticket_id": ticket_id, "to": to });
+        tx.send(text_frame(&frame)).await.map_err(|_| ())?;
+    }
+    Ok(())
+}
 
-    /// Sends the events of `conversation` after its cursor, if it is one of the agent's.
-    async fn flush<T>(&mut self, state: &AppState, tx: &mut T, conversation: &str) -> Sent
-    where
-        T: Sink<Message, Error = axum::Error> + Unpin,
-    {
-        let Some(ticket_id) = self
-            .mine
-            .iter()
-            .find(|(_, c)| c.as_str() == conversation)
-            .map(|(t, _)| t.clone())
-        else {
+/// Re-reads the agent's tickets; with `announce`, tells the agent how they changed.
+async fn refresh<T>(
+    state: &AppState,
+    feed: &mut AgentFeed,
+    tx: &mut T,
+    announce: bool,
+    from_seq: i64,
+) -> Sent
+where
+    T: Sink<Message, Error = axum::Error> + Unpin,
+{
+    match feed.refresh(state.chat(), from_seq).await {
+        Ok(changes) if announce => send_changes(tx, changes).await,
+        Ok(_) => Ok(()),
+        Err(e) => {
+            tracing::warn!(error = %e, "agent feed: reading open tickets failed");
+            Ok(())
+        }
+    }
+}
+
+/// Sends the feed's pending events of `conversation` (all of the agent's with `None`):
+/// a `conversation_event` frame each, and the older `customer_message` frame for
+/// customer messages.
+async fn send_events<T>(
+    state: &AppState,
+    feed: &mut AgentFeed,
+    tx: &mut T,
+    conversation: Option<&str>,
+) -> Sent
+where
+    T: Sink<Message, Error = axum::Error> + Unpin,
+{
+    let pending = match conversation {
+        Some(c) => feed.pending(state.chat(), c).await,
+        None => feed.pending_all(state.chat()).await,
+    };
+    let events = match pending {
+        Ok(events) => events,
+        Err(e) => {
+            tracing::warn!(error = %e, "agent feed: reading events failed");
             return Ok(());
-        };
-        let cursor = self.cursors.get(conversation).copied().unwrap_or(0);
-        let events = match state.chat().events_after(conversation, cursor).await {
-            Ok(events) => events,
-            Err(e) => {
-                tracing::warn!(error = %e, "agent feed: reading events failed");
-                return Ok(());
-            }
-        };
-        for event in events {
-            let frame = json!({
-                "type": "conversation_event",
-                "ticket_id": ticket_id,
-                "conversation_id": conversation,
-                "seq": event.seq,
-                "event": event,
-            });
-            tx.send(text_frame(&frame)).await.map_err(|_| ())?;
-            if let EventBody::CustomerMessage { .. } = &event.body {
-                let compat = customer_message_frame(&event, &ticket_id, conversation);
-                tx.send(compat).await.map_err(|_| ())?;
-            }
-            self.cursors.insert(conversation.to_string(), event.seq);
         }
-        Ok(())
-    }
-
-    async fn flush_all<T>(&mut self, state: &AppState, tx: &mut T) -> Sent
-    where
-        T: Sink<Message, Error = axum::Error> + Unpin,
+    };
+    for FeedEvent {
+        ticket_id,
+        conversation_id,
+        event,
+    } in events
     {
-        let conversations: Vec<String> = self.mine.values().cloned().collect();
-        for conversation in conversations {
-            self.flush(state, tx, &conversation).await?;
+        let frame = json!({
+            "type": "conversation_event",
+            "ticket_id": ticket_id,
+            "conversation_id": conversation_id,
+            "seq": event.seq,
+            "event": event,
+        });
+        tx.send(text_frame(&frame)).await.map_err(|_| ())?;
+        if let EventBody::CustomerMessage { .. } = &event.body {
+            let compat = customer_message_frame(&event, &ticket_id, &conversation_id);
+            tx.send(compat).await.map_err(|_| ())?;
         }
-        Ok(())
     }
+    Ok(())
 }
 
 /// An agent's feed (see the module documentation for its frames).
@@ -464,32 +443,20 @@ where
     // Subscribe before the first read: nothing committed after it is missed.
     let mut notices = state.chat().store().subscribe().await;
     let mut shutdown = state.shutdown_signal();
-    let mut feed = Feed {
-        agent_id,
-        mine: HashMap::new(),
-        cursors: HashMap::new(),
-    };
-    if feed
-        .diff(&state, &mut tx, false, after_seq.unwrap_or(0))
+    let mut feed = AgentFeed::new(agent_id);
+    if refresh(&state, &mut feed, &mut tx, false, after_seq.unwrap_or(0))
         .await
         .is_err()
         || send_lists(&state, &mut tx).await.is_err()
     {
         return;
     }
-    if after_seq.is_some() && feed.flush_all(&state, &mut tx).await.is_err() {
+    if after_seq.is_some() && send_events(&state, &mut feed, &mut tx, None).await.is_err() {
         return;
     }
     if after_seq.is_none() {
         // Without a catch-up, start after what is already stored.
-        feed.cursors.clear();
-        for conversation in feed.mine.values() {
-            let last = match state.chat().events_after(conversation, 0).await {
-                Ok(events) => events.last().map_or(0, |e| e.seq),
-                Err(_) => 0,
-            };
-            feed.cursors.insert(conversation.clone(), last);
-        }
+        feed.skip_to_end(state.chat()).await;
     }
     let idle_timeout = state.config().ws_idle_timeout;
     let idle = tokio::time::sleep(idle_timeout);
@@ -530,7 +497,7 @@ where
 /// frame for a burst of changes.
 async fn on_notices<T>(
     state: &AppState,
-    feed: &mut Feed,
+    feed: &mut AgentFeed,
     tx: &mut T,
     first: Result<EventNotice, RecvError>,
     notices: &mut tokio::sync::broadcast::Receiver<EventNotice>,
@@ -543,30 +510,24 @@ where
     while let Some(notice) = pending.take() {
         match notice {
             Ok(n) if !n.is_resync() => {
-                let changes_queue = match state
+                let changes_queue = state
                     .chat()
-                    .events_after(&n.conversation_id, n.seq - 1)
+                    .event_changes_queue(&n.conversation_id, n.seq)
                     .await
-                {
-                    Ok(events) => events
-                        .iter()
-                        .find(|e| e.seq == n.seq)
-                        .is_some_and(|e| EventBody::changes_queue(e.body.kind())),
-                    Err(e) => {
+                    .unwrap_or_else(|e| {
                         tracing::warn!(error = %e, "agent feed: reading an event failed");
                         false
-                    }
-                };
+                    });
                 if changes_queue {
-                    feed.diff(state, tx, true, n.seq - 1).await?;
+                    refresh(state, feed, tx, true, n.seq - 1).await?;
                     lists_changed = true;
                 }
-                feed.flush(state, tx, &n.conversation_id).await?;
+                send_events(state, feed, tx, Some(&n.conversation_id)).await?;
             }
             // A resync, or notices lost to lag: re-read everything this feed follows.
             Ok(_) | Err(RecvError::Lagged(_)) => {
-                feed.diff(state, tx, true, 0).await?;
-                feed.flush_all(state, tx).await?;
+                refresh(state, feed, tx, true, 0).await?;
+                send_events(state, feed, tx, None).await?;
                 lists_changed = true;
             }
             Err(RecvError::Closed) => return Err(()),

@@ -138,6 +138,23 @@ pub fn choose_thresholds(
         .collect();
     let has_oos = labels.iter().any(Option::is_none);
     let has_similarities = scores.iter().all(|s| s.similarities.is_some()) && !scores.is_empty();
+    let judge = |t: &Thresholds| objective(&rows, oos_class, has_oos, t, goal);
+    let best = best_plain_gates(&rows, has_similarities, &judge);
+    // The evidence gate, on top of the gates above or alone. Without
+    // out-of-scope rows there is nothing to show what it buys, so it is left off.
+    if has_oos && rows.iter().all(|r| r.top.neighbor_similarity.is_some()) && !rows.is_empty() {
+        return with_evidence_gate(&rows, oos_class, best, &judge).1;
+    }
+    best.1
+}
+
+/// The best confidence, margin and (with similarities) similarity cut-offs on a grid,
+/// with their score.
+fn best_plain_gates(
+    rows: &[HeldOut],
+    has_similarities: bool,
+    judge: &dyn Fn(&Thresholds) -> f32,
+) -> (f32, Thresholds) {
     let confidences: Vec<f32> = (0..=95).map(|c| c as f32 / 100.0).collect();
     let margins = [0.0f32, 0.02, 0.05, 0.1, 0.15, 0.2, 0.3];
     // Similarity cut-offs: low quantiles of the in-scope rows' similarities
@@ -145,12 +162,11 @@ pub fn choose_thresholds(
     let mut similarity_cuts = vec![0.0f32];
     if has_similarities {
         similarity_cuts.extend(in_scope_quantiles(
-            &rows,
+            rows,
             |r| r.top.similarity.unwrap_or(1.0),
             &[0.005, 0.01, 0.02, 0.03, 0.05, 0.07, 0.1, 0.15, 0.2],
         ));
     }
-    let judge = |t: &Thresholds| objective(&rows, oos_class, has_oos, t, goal);
     let mut best = (f32::MIN, Thresholds::default());
     for &min_similarity in &similarity_cuts {
         for &min_confidence in &confidences {
@@ -168,51 +184,55 @@ pub fn choose_thresholds(
             }
         }
     }
-    // The evidence gate, on top of the gates above or alone. Without
-    // out-of-scope rows there is nothing to show what it buys, so it is left off.
-    if has_oos && rows.iter().all(|r| r.top.neighbor_similarity.is_some()) && !rows.is_empty() {
-        let base = best.1;
-        // The out-of-scope class's probability counts only when there is one.
-        let penalties: &[f32] = if oos_class.is_some() {
-            &[0.0, 0.25, 0.5, 1.0]
-        } else {
-            &[0.0]
-        };
-        let quantiles: Vec<f64> = (1..=60).map(|i| i as f64 * 0.005).collect();
-        for neighbor_weight in [1.0f32, 2.0, 4.0, 8.0, 16.0] {
-            for &oos_penalty in penalties {
-                let probe = EvidenceGate {
-                    neighbor_weight,
-                    oos_penalty,
-                    min_evidence: 0.0,
+    best
+}
+
+/// `best`, or an [`EvidenceGate`] on top of its gates or alone when one scores better.
+fn with_evidence_gate(
+    rows: &[HeldOut],
+    oos_class: Option<usize>,
+    mut best: (f32, Thresholds),
+    judge: &dyn Fn(&Thresholds) -> f32,
+) -> (f32, Thresholds) {
+    let base = best.1;
+    // The out-of-scope class's probability counts only when there is one.
+    let penalties: &[f32] = if oos_class.is_some() {
+        &[0.0, 0.25, 0.5, 1.0]
+    } else {
+        &[0.0]
+    };
+    let quantiles: Vec<f64> = (1..=60).map(|i| i as f64 * 0.005).collect();
+    for neighbor_weight in [1.0f32, 2.0, 4.0, 8.0, 16.0] {
+        for &oos_penalty in penalties {
+            let probe = EvidenceGate {
+                neighbor_weight,
+                oos_penalty,
+                min_evidence: 0.0,
+            };
+            let cuts = in_scope_quantiles(
+                rows,
+                |r| r.top.evidence(&probe).unwrap_or(f32::NEG_INFINITY),
+                &quantiles,
+            );
+            for min_evidence in cuts {
+                let evidence = Some(EvidenceGate {
+                    min_evidence,
+                    ..probe
+                });
+                let alone = Thresholds {
+                    evidence,
+                    ..Thresholds::default()
                 };
-                let cuts = in_scope_quantiles(
-                    &rows,
-                    |r| r.top.evidence(&probe).unwrap_or(f32::NEG_INFINITY),
-                    &quantiles,
-                );
-                for min_evidence in cuts {
-                    let evidence = Some(EvidenceGate {
-                        min_evidence,
-                        ..probe
-                    });
-                    for t in [
-                        Thresholds { evidence, ..base },
-                        Thresholds {
-                            evidence,
-                            ..Thresholds::default()
-                        },
-                    ] {
-                        let score = judge(&t);
-                        if score > best.0 {
-                            best = (score, t);
-                        }
+                for t in [Thresholds { evidence, ..base }, alone] {
+                    let score = judge(&t);
+                    if score > best.0 {
+                        best = (score, t);
                     }
                 }
             }
         }
     }
-    best.1
+    best
 }
 
 /// What threshold choice needs of one held-out row.

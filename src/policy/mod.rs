@@ -19,7 +19,7 @@
 //!
 //! Whatever the decision, masked secrets add the secret warning to the replies.
 
-pub mod details;
+pub mod facts;
 pub mod feedback;
 pub mod notice;
 pub mod state;
@@ -297,7 +297,7 @@ pub fn decide_with_notices(
         turn.state.misses_in_a_row = previous_misses;
         return turn.finish(Decision::Silent);
     }
-    let message_facts = details::facts(&analysis.details);
+    let message_facts = facts::from_details(&analysis.details);
     turn.state.facts.extend(message_facts.clone());
     let understood = understand(prediction, clicked);
     let decision = turn.decide(&understood, prediction, &message_facts, previous_misses);
@@ -500,7 +500,7 @@ impl<'a> Turn<'a> {
         reason: HandoffReason,
         collected: &BTreeMap<String, String>,
     ) -> Decision {
-        let details = details::handover_details(collected, &self.state.facts);
+        let details = facts::handover_details(collected, &self.state.facts);
         self.state.facts.clear();
         self.state.collecting = None;
         self.state.awaiting_feedback = None;
@@ -535,18 +535,18 @@ impl<'a> Turn<'a> {
                 !self.config.collect_switch_only_to_handover
                     || matches!(to.route, Route::Collect | Route::Escalate)
             })
-            && !details::is_bare_value(self.text)
+            && !facts::is_bare_value(self.text)
             && !(self.config.collect_keep_asked_detail
                 && collecting
                     .asked
                     .as_deref()
-                    .is_some_and(|asked| details::value_for(asked, message_facts).is_some()))
+                    .is_some_and(|asked| facts::value_for(asked, message_facts).is_some()))
             && !(collecting.asked.as_deref() == Some("balances_withdrawn")
                 && yes_no(self.text).is_some())
         {
             return CollectStep::Switch(collecting.details);
         }
-        let message_facts = &details::as_answer(
+        let message_facts = &facts::as_answer(
             collecting.asked.as_deref(),
             message_facts,
             &collecting.details,
@@ -556,13 +556,13 @@ impl<'a> Turn<'a> {
         let mut recorded = false;
         let mut found_any = false;
         for spec in &intent.details {
-            let Some(value) = details::value_for(&spec.key, message_facts) else {
+            let Some(value) = facts::value_for(&spec.key, message_facts) else {
                 continue;
             };
             found_any = true;
             match collecting.details.get(&spec.key) {
                 None => recorded = true,
-                Some(old) if !details::same_value(old, &value) => corrected.push(spec.key.clone()),
+                Some(old) if !facts::same_value(old, &value) => corrected.push(spec.key.clone()),
                 Some(_) => continue,
             }
             collecting.details.insert(spec.key.clone(), value);
@@ -572,7 +572,7 @@ impl<'a> Turn<'a> {
             && !self.text.is_empty()
             && let Some(asked) = collecting.asked.clone()
             && !collecting.details.contains_key(&asked)
-            && (details::is_free_text(&asked) || !found_any)
+            && (facts::is_free_text(&asked) || !found_any)
         {
             let value = match (asked.as_str(), yes_no(self.text)) {
                 ("balances_withdrawn", Some(YesNo::Yes)) => "yes".to_string(),
@@ -585,7 +585,7 @@ impl<'a> Turn<'a> {
         if !corrected.is_empty() {
             let names: Vec<String> = corrected
                 .iter()
-                .map(|k| details::label(k, self.lang))
+                .map(|k| facts::label(k, self.lang))
                 .collect();
             let ack = self.say("correction_ack", &[("detail", names.join(", "))]);
             self.push(ack);
@@ -623,7 +623,7 @@ impl<'a> Turn<'a> {
     /// The ticket carries every detail the customer gave in the conversation: the
     /// collection's (latest values) and every other fact found on the way.
     fn open_ticket(&mut self, intent: &Intent, details: BTreeMap<String, String>) -> Decision {
-        let details = details::handover_details(&details, &self.state.facts);
+        let details = facts::handover_details(&details, &self.state.facts);
         self.state.collecting = None;
         self.state.facts.clear();
         Decision::OpenTicket {
@@ -646,7 +646,7 @@ impl<'a> Turn<'a> {
                 let value = base
                     .get(&spec.key)
                     .cloned()
-                    .or_else(|| details::value_for(&spec.key, &self.state.facts))?;
+                    .or_else(|| facts::value_for(&spec.key, &self.state.facts))?;
                 Some((spec.key.clone(), value))
             })
             .collect()

@@ -3,9 +3,10 @@
 
 use std::collections::BTreeMap;
 
-use super::tests::{analysis, catalog, hit};
+use super::tests::{analysis, catalog};
 use super::*;
 use crate::nlu::Details;
+use crate::testing::hit;
 
 fn eth_notice() -> ActiveNotice {
     ActiveNotice {

@@ -6,8 +6,8 @@ use std::path::PathBuf;
 
 use super::*;
 use crate::catalog::{DetailSpec, Localized, Messages};
-use crate::model::prediction::Scored;
 use crate::nlu::{Analysis, Details};
+use crate::testing::{hit, prediction};
 
 // ---------------------------------------------------------------- fixtures
 
@@ -112,65 +112,17 @@ pub(super) fn catalog() -> Catalog {
     }
 }
 
-/// A confident prediction.
-pub(super) fn hit(intent: &str, confidence: f32) -> Prediction {
-    Prediction {
-        intent: intent.to_string(),
-        confidence,
-        top: vec![
-            Scored {
-                intent: intent.to_string(),
-                confidence,
-            },
-            Scored {
-                intent: "greeting".into(),
-                confidence: (1.0 - confidence) / 2.0,
-            },
-        ],
-        out_of_scope: false,
-        rejection: None,
-        margin: confidence - (1.0 - confidence) / 2.0,
-    }
-}
-
 /// A low-confidence prediction whose best guesses are `a` then `b`.
 fn unsure(a: &str, b: &str) -> Prediction {
-    Prediction {
-        intent: "out_of_scope".into(),
-        confidence: 0.35,
-        top: vec![
-            Scored {
-                intent: "out_of_scope".into(),
-                confidence: 0.35,
-            },
-            Scored {
-                intent: a.into(),
-                confidence: 0.33,
-            },
-            Scored {
-                intent: b.into(),
-                confidence: 0.2,
-            },
-        ],
-        out_of_scope: true,
-        rejection: Some(Rejection::LowConfidence),
-        margin: 0.02,
-    }
+    prediction(
+        &[("out_of_scope", 0.35), (a, 0.33), (b, 0.2)],
+        Some(Rejection::LowConfidence),
+    )
 }
 
 /// A confident out-of-scope prediction.
 fn oos() -> Prediction {
-    Prediction {
-        intent: "out_of_scope".into(),
-        confidence: 0.9,
-        top: vec![Scored {
-            intent: "out_of_scope".into(),
-            confidence: 0.9,
-        }],
-        out_of_scope: true,
-        rejection: Some(Rejection::OutOfScopeClass),
-        margin: 0.85,
-    }
+    prediction(&[("out_of_scope", 0.9)], Some(Rejection::OutOfScopeClass))
 }
 
 /// The analysis of `text` with exactly the given details and no secret.
@@ -1418,7 +1370,7 @@ fn the_real_catalog_fits_the_policy() {
     for intent in catalog.intents.values() {
         for spec in &intent.details {
             assert!(
-                crate::catalog::load::DETAIL_KEYS.contains(&spec.key.as_str()),
+                crate::catalog::detail_key(&spec.key).is_some(),
                 "{}: {}",
                 intent.id,
                 spec.key

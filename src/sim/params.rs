@@ -128,6 +128,39 @@ impl Incident {
 /// Where a parameter's value came from.
 pub type Sources = BTreeMap<String, &'static str>;
 
+/// `v` must be a finite number above 0.
+fn positive(key: &str, v: f64) -> Result<(), SimError> {
+    if v.is_finite() && v > 0.0 {
+        Ok(())
+    } else {
+        Err(config_error(
+            key,
+            format!("must be a positive number, got {v}"),
+        ))
+    }
+}
+
+/// `v` must be a finite number, 0 or more.
+fn non_negative(key: &str, v: f64) -> Result<(), SimError> {
+    if v.is_finite() && v >= 0.0 {
+        Ok(())
+    } else {
+        Err(config_error(key, format!("must be 0 or more, got {v}")))
+    }
+}
+
+/// `v` must be a share between 0 and 1.
+fn share(key: &str, v: f64) -> Result<(), SimError> {
+    if (0.0..=1.0).contains(&v) {
+        Ok(())
+    } else {
+        Err(config_error(
+            key,
+            format!("must be between 0 and 1, got {v}"),
+        ))
+    }
+}
+
 fn config_error(key: &str, reason: impl Into<String>) -> SimError {
     SimError::Config {
         key: key.to_string(),
@@ -210,33 +243,14 @@ impl Params {
 
     /// Refuses values the simulation cannot run on, naming the key.
     pub fn check(&self) -> Result<(), SimError> {
-        let positive = |key: &str, v: f64| {
-            if v.is_finite() && v > 0.0 {
-                Ok(())
-            } else {
-                Err(config_error(
-                    key,
-                    format!("must be a positive number, got {v}"),
-                ))
-            }
-        };
-        let non_negative = |key: &str, v: f64| {
-            if v.is_finite() && v >= 0.0 {
-                Ok(())
-            } else {
-                Err(config_error(key, format!("must be 0 or more, got {v}")))
-            }
-        };
-        let share = |key: &str, v: f64| {
-            if (0.0..=1.0).contains(&v) {
-                Ok(())
-            } else {
-                Err(config_error(
-                    key,
-                    format!("must be between 0 and 1, got {v}"),
-                ))
-            }
-        };
+        self.check_arrivals()?;
+        self.check_desk()?;
+        self.check_rates()?;
+        self.check_incident()
+    }
+
+    /// The arrival curve: a daily volume, 24 hourly weights, the peak window.
+    fn check_arrivals(&self) -> Result<(), SimError> {
         let a = &self.arrivals;
         non_negative("arrivals.conversations_per_day", a.conversations_per_day)?;
         if a.hourly_profile.len() != 24 {
@@ -260,6 +274,11 @@ impl Params {
         for (intent, w) in &self.pool.intent_mix {
             non_negative(&format!("pool.intent_mix.{intent}"), *w)?;
         }
+        Ok(())
+    }
+
+    /// The desk: capacity per agent, the staffing plan, the service level.
+    fn check_desk(&self) -> Result<(), SimError> {
         let d = &self.desk;
         if d.agent_capacity == 0 {
             return Err(config_error("desk.agent_capacity", "must be at least 1"));
@@ -276,6 +295,11 @@ impl Params {
         positive("desk.sla_minutes", d.sla_minutes)?;
         share("desk.sla_target", d.sla_target)?;
         non_negative("desk.patience_minutes", d.patience_minutes)?;
+        Ok(())
+    }
+
+    /// Customer timings, acceptance shares, handling times and the sensitivity's values.
+    fn check_rates(&self) -> Result<(), SimError> {
         let c = &self.customer;
         non_negative("customer.feedback_minutes", c.feedback_minutes)?;
         non_negative("customer.question_minutes", c.question_minutes)?;
@@ -305,7 +329,7 @@ impl Params {
         for v in &self.sensitivity.notice_acceptance {
             share("sensitivity.notice_acceptance", *v)?;
         }
-        self.check_incident()
+        Ok(())
     }
 
     /// The incident's keys (only checked against the peak when it is on).
@@ -315,21 +339,14 @@ impl Params {
             ("incident.share", i.share),
             ("incident.notice_acceptance", i.notice_acceptance),
         ] {
-            if !(0.0..=1.0).contains(&v) {
-                return Err(config_error(
-                    key,
-                    format!("must be between 0 and 1, got {v}"),
-                ));
-            }
+            share(key, v)?;
         }
         for (key, v) in [
             ("incident.starts_after_minutes", i.starts_after_minutes),
             ("incident.notice_delay_minutes", i.notice_delay_minutes),
             ("incident.notice_read_minutes", i.notice_read_minutes),
         ] {
-            if !(v.is_finite() && v >= 0.0) {
-                return Err(config_error(key, format!("must be 0 or more, got {v}")));
-            }
+            non_negative(key, v)?;
         }
         if !i.on() {
             return Ok(());

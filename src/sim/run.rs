@@ -140,51 +140,22 @@ pub fn run(config: &SimConfig, inputs: &Inputs<'_>) -> Result<Report, SimError> 
     // known in advance, and a bar must not overshoot its total.
     let units = scenarios.len() + levels.len() + notice_levels.len();
     let progress = Progress::new(units as u64, "simulating scenarios", config.progress, false);
-    let (results, sensitivity, notice_sensitivity) = std::thread::scope(|s| {
-        let world = &world;
-        let progress = &progress;
-        let jobs: Vec<_> = scenarios
-            .iter()
-            .map(|&sc| s.spawn(move || world.scenario(sc, Variant::default(), progress)))
-            .collect();
-        let sens: Vec<_> = levels
-            .iter()
-            .map(|&level| {
-                s.spawn(move || {
-                    world.scenario(
-                        Scenario::BotLoadAware,
-                        Variant {
-                            faq: Some(level),
-                            notice: None,
-                        },
-                        progress,
-                    )
-                })
-            })
-            .collect();
-        let notice_sens: Vec<_> = notice_levels
-            .iter()
-            .map(|&level| {
-                s.spawn(move || {
-                    world.scenario(
-                        Scenario::BotNotice,
-                        Variant {
-                            faq: None,
-                            notice: Some(level),
-                        },
-                        progress,
-                    )
-                })
-            })
-            .collect();
-        let join = |h: std::thread::ScopedJoinHandle<'_, _>| {
-            h.join().expect("a simulation thread panicked")
-        };
-        let results: Vec<_> = jobs.into_iter().map(join).collect();
-        let sensitivity: Vec<_> = sens.into_iter().map(join).collect();
-        let notice_sensitivity: Vec<_> = notice_sens.into_iter().map(join).collect();
-        (results, sensitivity, notice_sensitivity)
-    });
+    let mut runs: Vec<(Scenario, Variant)> = scenarios
+        .iter()
+        .map(|&sc| (sc, Variant::default()))
+        .collect();
+    runs.extend(levels.iter().map(|&level| {
+        let faq = Some(level);
+        (Scenario::BotLoadAware, Variant { faq, notice: None })
+    }));
+    runs.extend(notice_levels.iter().map(|&level| {
+        let notice = Some(level);
+        (Scenario::BotNotice, Variant { faq: None, notice })
+    }));
+    let mut outcomes = world.run_all(&runs, &progress).into_iter();
+    let results: Vec<_> = outcomes.by_ref().take(scenarios.len()).collect();
+    let sensitivity: Vec<_> = outcomes.by_ref().take(levels.len()).collect();
+    let notice_sensitivity: Vec<_> = outcomes.collect();
     progress.finish();
     let no_bot = &results[0].0;
     let rows = levels
@@ -352,6 +323,23 @@ impl<'a> World<'a> {
                 })
             }
         }
+    }
+
+    /// Every `(scenario, variant)` run on a thread of its own, results in the same order.
+    fn run_all(
+        &self,
+        runs: &[(Scenario, Variant)],
+        progress: &Progress,
+    ) -> Vec<(ScenarioFigures, Option<report::Series>)> {
+        std::thread::scope(|s| {
+            let jobs: Vec<_> = runs
+                .iter()
+                .map(|&(sc, variant)| s.spawn(move || self.scenario(sc, variant, progress)))
+                .collect();
+            jobs.into_iter()
+                .map(|h| h.join().expect("a simulation thread panicked"))
+                .collect()
+        })
     }
 
     /// One scenario at the schedule's staffing, then the staffing search.

@@ -50,9 +50,9 @@ async fn waiting(s: &Store, now: i64) -> Ticket {
         intent: "account_2fa_reset".into(),
         confidence: 0.9,
         language: "ko".into(),
-        priority: 2,
-        details_json: "{}".into(),
-        transcript_json: "[]".into(),
+        priority: Priority::High,
+        details: Default::default(),
+        transcript: Vec::new(),
     };
     s.open_ticket(t, now).await.unwrap()
 }

@@ -35,6 +35,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+
+use crate::catalog::Priority;
 use sqlx::any::{AnyPoolOptions, AnyRow};
 use sqlx::{Any, AnyPool, Executor, Row, Transaction};
 
@@ -238,9 +240,14 @@ impl FromStr for TicketState {
     }
 }
 
-/// Lowest and highest ticket priority (0 low .. 3 urgent).
-pub const PRIORITY_LOW: i32 = 0;
-pub const PRIORITY_URGENT: i32 = 3;
+/// One line of a hand-over transcript (masked), as the ticket keeps it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TranscriptLine {
+    pub seq: i64,
+    pub sender: Sender,
+    pub text: String,
+    pub at_ms: i64,
+}
 
 /// What the bot hands over when it escalates to a human.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -250,10 +257,11 @@ pub struct NewTicket {
     /// Calibrated NLU confidence, 0..=1.
     pub confidence: f64,
     pub language: String,
-    /// 0 low .. 3 urgent.
-    pub priority: i32,
-    pub details_json: String,
-    pub transcript_json: String,
+    pub priority: Priority,
+    /// The details the bot collected, by detail key (plus other facts by nlu name).
+    pub details: BTreeMap<String, String>,
+    /// The conversation up to the hand-over.
+    pub transcript: Vec<TranscriptLine>,
 }
 
 /// A hand-over to the human queue.
@@ -267,12 +275,12 @@ pub struct Ticket {
     pub intent: String,
     pub confidence: f64,
     pub language: String,
-    pub priority: i32,
+    pub priority: Priority,
     pub state: TicketState,
     /// The owner while assigned (and after it resolved or handed back).
     pub agent_id: Option<String>,
-    pub details_json: String,
-    pub transcript_json: String,
+    pub details: BTreeMap<String, String>,
+    pub transcript: Vec<TranscriptLine>,
     pub note_count: i64,
     pub created_at_ms: i64,
     pub assigned_at_ms: Option<i64>,
@@ -565,10 +573,24 @@ where
 }
 
 /// Refuses text that is not JSON.
+/// Refuses a text that is not JSON, for a column that holds JSON.
 fn check_json(what: &str, text: &str) -> Result<()> {
     serde_json::from_str::<serde::de::IgnoredAny>(text)
         .map(|_| ())
         .map_err(|e| StoreError::Invalid(format!("{what} is not valid JSON: {e}")))
+}
+
+/// A JSON column read back into its type; a row that does not parse is a database error
+/// naming the column, never a silent empty value.
+fn from_json_column<T: serde::de::DeserializeOwned>(what: &str, text: &str) -> Result<T> {
+    serde_json::from_str(text)
+        .map_err(|e| StoreError::Database(format!("{what} does not hold what it should: {e}")))
+}
+
+/// A value for a JSON column.
+fn to_json_column(what: &str, value: &impl Serialize) -> Result<String> {
+    serde_json::to_string(value)
+        .map_err(|e| StoreError::Invalid(format!("{what} does not serialise: {e}")))
 }
 
 /// What kind of constraint a failed statement violated, if any.

@@ -6,9 +6,11 @@
 use sqlx::any::AnyRow;
 use sqlx::{Any, Executor, Transaction};
 
+use crate::catalog::Priority;
+
 use super::{
-    Agent, DayCounts, NewTicket, Note, PRIORITY_LOW, PRIORITY_URGENT, Rating, Result, Store,
-    StoreError, Ticket, TicketState, check_json, get, is_fk_violation, is_unique_violation,
+    Agent, DayCounts, NewTicket, Note, Rating, Result, Store, StoreError, Ticket, TicketState,
+    from_json_column, get, is_fk_violation, is_unique_violation, to_json_column,
 };
 
 pub(super) const TICKET_COLS: &str = "id, number, conversation_id, intent, confidence, language, priority, \
@@ -37,14 +39,16 @@ pub(super) fn ticket_from_row(row: &AnyRow) -> Result<Ticket> {
         intent: get(row, "intent")?,
         confidence: get(row, "confidence")?,
         language: get(row, "language")?,
-        priority: i32::try_from(priority)
-            .map_err(|_| StoreError::Database(format!("priority {priority} out of range")))?,
+        priority: Priority::ALL
+            .into_iter()
+            .find(|p| i64::from(p.number()) == priority)
+            .ok_or_else(|| StoreError::Database(format!("priority {priority} out of range")))?,
         state: state
             .parse()
             .map_err(|_| StoreError::Database(format!("unknown ticket state {state:?}")))?,
         agent_id: get(row, "agent_id")?,
-        details_json: get(row, "details_json")?,
-        transcript_json: get(row, "transcript_json")?,
+        details: from_json_column("details_json", &get::<String>(row, "details_json")?)?,
+        transcript: from_json_column("transcript_json", &get::<String>(row, "transcript_json")?)?,
         note_count: get(row, "note_count")?,
         created_at_ms: get(row, "created_at_ms")?,
         assigned_at_ms: get(row, "assigned_at_ms")?,
@@ -81,22 +85,15 @@ fn note_from_row(row: &AnyRow) -> Result<Note> {
     })
 }
 
-/// Refuses a priority, confidence or JSON field out of range.
+/// Refuses a confidence out of range (the types hold the other fields' ranges).
 pub(super) fn check_new_ticket(t: &NewTicket) -> Result<()> {
-    if !(PRIORITY_LOW..=PRIORITY_URGENT).contains(&t.priority) {
-        return Err(StoreError::Invalid(format!(
-            "priority {} outside {PRIORITY_LOW}..={PRIORITY_URGENT}",
-            t.priority
-        )));
-    }
     if !(0.0..=1.0).contains(&t.confidence) {
         return Err(StoreError::Invalid(format!(
             "confidence {} outside 0..=1",
             t.confidence
         )));
     }
-    check_json("details_json", &t.details_json)?;
-    check_json("transcript_json", &t.transcript_json)
+    Ok(())
 }
 
 /// Inserts a waiting ticket in `tx` (fields already validated by the caller): the number
@@ -122,8 +119,8 @@ pub(super) async fn insert_ticket(
         priority: t.priority,
         state: TicketState::Waiting,
         agent_id: None,
-        details_json: t.details_json,
-        transcript_json: t.transcript_json,
+        details: t.details,
+        transcript: t.transcript,
         note_count: 0,
         created_at_ms: now_ms,
         assigned_at_ms: None,
@@ -143,10 +140,10 @@ pub(super) async fn insert_ticket(
     .bind(&ticket.intent)
     .bind(ticket.confidence)
     .bind(&ticket.language)
-    .bind(i64::from(ticket.priority))
+    .bind(i64::from(ticket.priority.number()))
     .bind(ticket.state.as_str())
-    .bind(&ticket.details_json)
-    .bind(&ticket.transcript_json)
+    .bind(to_json_column("details", &ticket.details)?)
+    .bind(to_json_column("transcript", &ticket.transcript)?)
     .bind(now_ms)
     .execute(&mut **tx)
     .await;

@@ -609,6 +609,7 @@ async fn open_tickets_mine_the_ticket_pane_me_and_the_supervisor_strip() {
             "{uri}"
         );
     }
+    let began = std::time::Instant::now();
     let first = "I want to talk to a human agent, not a bot";
     let (_c1, t1) = human_ticket(&state, first).await;
     let (c2, t2) = human_ticket(
@@ -774,7 +775,14 @@ async fn open_tickets_mine_the_ticket_pane_me_and_the_supervisor_strip() {
         stats["estimated_wait_minutes"].as_u64().unwrap() >= 1,
         "{stats}"
     );
-    assert!(stats["oldest_waiting_seconds"].as_i64().unwrap() >= 0);
+    // The oldest waiting ticket is t1, opened since `began` (one second more for the wall
+    // clock the service reads against the monotonic one).
+    let oldest = stats["oldest_waiting_seconds"].as_i64().unwrap();
+    let elapsed = began.elapsed().as_secs() as i64;
+    assert!(
+        (0..=elapsed + 1).contains(&oldest),
+        "{oldest} s, {elapsed} s elapsed"
+    );
     assert_eq!(stats["agents"].as_array().unwrap().len(), 2);
     assert_eq!(stats["agents_online"], 0);
     let today = &stats["today"];
@@ -1052,39 +1060,6 @@ async fn a_transcript_downloads_as_a_named_attachment() {
     )
     .await;
     assert_eq!(r.status, StatusCode::BAD_REQUEST);
-}
-
-#[tokio::test]
-async fn every_route_of_the_router_is_in_the_openapi_document() {
-    let dir = tempfile::tempdir().unwrap();
-    let state = state(dir.path()).await;
-    let doc = call(&state, get("/openapi.json")).await.json();
-    let table = intentdesk::http::route_table();
-    assert!(table.len() >= 28, "{table:?}");
-    for (path, method) in table {
-        // The router's catch-all `{*name}` is `{name}` in OpenAPI.
-        let documented = path.replace("{*", "{");
-        assert!(
-            doc["paths"][&documented][method].is_object(),
-            "{method} {path} is served but not in the OpenAPI document"
-        );
-    }
-    for new in [
-        "/v1/agent/tickets",
-        "/v1/agent/tickets/{id}/transfer",
-        "/v1/agent/me",
-        "/v1/agent/stats",
-        "/",
-        "/agent",
-        "/widget.js",
-    ] {
-        assert!(
-            intentdesk::http::route_table()
-                .iter()
-                .any(|(p, _)| *p == new),
-            "{new} is not routed"
-        );
-    }
 }
 
 #[tokio::test]

@@ -169,15 +169,7 @@ async fn probe(service: &ChatService, id: &str) -> Probe {
         .open_ticket_for_conversation(id)
         .await
         .unwrap()
-        .map(|t| {
-            let details: BTreeMap<String, serde_json::Value> =
-                serde_json::from_str(&t.details_json).unwrap();
-            let details = details
-                .into_iter()
-                .map(|(k, v)| (k, v.as_str().map_or(v.to_string(), str::to_string)))
-                .collect();
-            (t.intent, details)
-        });
+        .map(|t| (t.intent, t.details));
     Probe { state, ticket }
 }
 

@@ -57,6 +57,7 @@ pub fn engine() -> Engine {
         .clone()
 }
 
+// src/testing.rs has the unit tests' stand-in (`StandIn`): sharing one would export test code.
 /// A stand-in model: each forward pass waits for a token from the returned sender, then
 /// predicts `greeting`. Lets a test fill the queue deterministically.
 pub struct Held {
@@ -495,6 +496,7 @@ pub async fn postgres_database() -> (String, PgGuard) {
     (url, PgGuard { admin, db })
 }
 
+// src/store/tests.rs has its twin (`PgDrop`): sharing one would export test code.
 /// Drops the test database (from its own thread: it may run while a test unwinds).
 pub struct PgGuard {
     admin: String,

@@ -18,6 +18,8 @@
 //! - [`api`]: the router without a socket (`app(state).oneshot`): every
 //!   endpoint and every row of the error table (400, 401, 404, 409, 413, 422,
 //!   429 overloaded and rate-limited, 503), CORS, metrics, the OpenAPI paths.
+//! - [`openapi`]: the hand-written OpenAPI document against the router both ways:
+//!   every route in `src/http` documented, every documented operation served.
 //! - [`abuse`]: limits keyed on the real client (trusted proxies, configured
 //!   API keys), agent-token guessing locked out, the open-ticket cap, WebSocket
 //!   caps, the metrics token and address, one shared `/ready` probe, logs
@@ -75,4 +77,5 @@ mod harness;
 mod live;
 mod masking;
 mod notices;
+mod openapi;
 mod simulate;

@@ -168,9 +168,9 @@ async fn parameters_are_read_from_a_desks_store() {
                     intent: "deposit_missing".into(),
                     confidence: 0.9,
                     language: "en".into(),
-                    priority: 2,
-                    details_json: "{}".into(),
-                    transcript_json: "[]".into(),
+                    priority: intentdesk::catalog::Priority::High,
+                    details: Default::default(),
+                    transcript: Vec::new(),
                 },
                 t,
             )

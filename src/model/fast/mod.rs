@@ -18,8 +18,8 @@ use std::sync::Arc;
 
 use candle_core::Tensor;
 
-use super::config::EncoderConfig;
 use super::encoder::ParamSource;
+use super::shape::EncoderConfig;
 use crate::error::Result;
 pub use kernels::Kernel;
 pub use member::FastMember;

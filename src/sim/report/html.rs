@@ -22,6 +22,9 @@ fn escape(s: &str) -> String {
 }
 
 /// A chart over the intervals: bars or lines, the peak window shaded, an optional target line.
+///
+/// Long because it is one SVG template written top to bottom (frame, peak, grid, hours,
+/// series, legend, target); split, its coordinates would have to travel between pieces.
 fn chart(
     title: &str,
     unit: &str,
@@ -253,6 +256,8 @@ fn headline(r: &Report) -> String {
 }
 
 /// The incident section: what was assumed, then the shipped bot without and with the notice.
+///
+/// Long because it is one HTML template, read in the order the page shows it.
 fn incident_section(i: &IncidentReport) -> String {
     let mut html = String::from("<h2>Incident: the notice</h2>");
     let _ = write!(
@@ -337,6 +342,8 @@ fn incident_section(i: &IncidentReport) -> String {
 }
 
 /// The whole page.
+///
+/// Long because it is the page's HTML template, read in the order the page shows it.
 pub fn page(r: &Report) -> String {
     let mut html = String::from(
         "<!doctype html><html lang=en><head><meta charset=utf-8><title>intentdesk simulate</title><style>body{font-family:sans-serif;max-width:1140px;margin:20px auto;color:#222}table{border-collapse:collapse;margin:10px 0}td,th{border:1px solid #ccc;padding:4px 10px;text-align:right}th{background:#f4f4f4}.head{font-size:18px;background:#eef6ee;padding:12px;border-radius:6px}li{margin:4px 0}</style></head><body><h1>What the bot saves at peak</h1>",

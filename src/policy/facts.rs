@@ -1,12 +1,14 @@
-//! Details for tickets: facts extracted by nlu mapped onto the catalog's detail keys, which keys
-//! take the customer's own words, the localized names of the keys, and "only a TXID / number".
+//! The facts of a message for the collection and the ticket: facts extracted by nlu mapped onto
+//! the catalog's detail keys (whose sources, free-text rule and names live in
+//! `catalog::detail_keys`), answers to the detail asked, hand-over details, "only a TXID".
 
 use std::collections::BTreeMap;
 
+use crate::catalog::detail_key;
 use crate::nlu::{self, Details, Lang};
 
 /// The structured facts of one message, by nlu field name (`coin`, `email`, `time`...).
-pub fn facts(details: &Details) -> BTreeMap<String, String> {
+pub fn from_details(details: &Details) -> BTreeMap<String, String> {
     let fields: [(&str, &Option<String>); 12] = [
         ("coin", &details.coin),
         ("network", &details.network),
@@ -30,38 +32,19 @@ pub fn facts(details: &Details) -> BTreeMap<String, String> {
         .collect()
 }
 
-/// The value of detail `key` found among `facts`: coin, network, txid, amount and
-/// contact_channel as such; account from an e-mail; time_sent / time_requested / since_when from
-/// a time; withdrawal_ref from a withdrawal id or else a TXID; destination_address from an
-/// address; scam_contact from a URL or else a phone number.
+/// The value of detail `key` found among `facts`: the first of the key's
+/// [`DetailKey::from_facts`](crate::catalog::DetailKey::from_facts) present (an account from an e-mail, a withdrawal reference
+/// from a withdrawal id or else a TXID...).
 pub fn value_for(key: &str, facts: &BTreeMap<String, String>) -> Option<String> {
-    let sources: &[&str] = match key {
-        "coin" | "network" | "txid" | "amount" | "contact_channel" => &[key],
-        "account" => &["email"],
-        "time_sent" | "time_requested" | "since_when" => &["time"],
-        "withdrawal_ref" => &["withdrawal_id", "txid"],
-        "destination_address" => &["address"],
-        "scam_contact" => &["url", "phone"],
-        _ => &[],
-    };
+    let sources = detail_key(key).map_or(&[][..], |d| d.from_facts);
     sources.iter().find_map(|s| facts.get(*s).cloned())
 }
 
-/// Keys whose value is the customer's own answer when nothing structured was found in it:
-/// account (no e-mail), error_shown, since_when (no time), what_changed, balances_withdrawn,
-/// contact_channel and scam_contact. For the other keys the answer is kept only when the
+/// Whether the customer's own answer is the value of `key` when nothing structured was found
+/// in it ([`DetailKey::free_text`](crate::catalog::DetailKey::free_text)). For the other keys the answer is kept only when the
 /// message gave no structured detail at all (so the collection never loops on one question).
 pub fn is_free_text(key: &str) -> bool {
-    matches!(
-        key,
-        "account"
-            | "error_shown"
-            | "since_when"
-            | "what_changed"
-            | "balances_withdrawn"
-            | "contact_channel"
-            | "scam_contact"
-    )
+    detail_key(key).is_some_and(|d| d.free_text)
 }
 
 /// The facts of a message read as the answer to the detail `asked`. A chain named alone answers
@@ -141,66 +124,13 @@ pub fn is_bare_value(text: &str) -> bool {
     values > 0
 }
 
-/// The name of a detail key in the customer's language, for correction_ack ("I've updated {detail}").
+/// The name of a detail key in the customer's language, for correction_ack ("I've updated
+/// {detail}"); an unknown key is named as it is.
 pub fn label(key: &str, lang: Lang) -> String {
-    let [ko, en, zh, ja] = match key {
-        "coin" => ["코인", "the coin", "币种", "コイン"],
-        "network" => ["네트워크", "the network", "网络", "ネットワーク"],
-        "txid" => ["TXID", "the TXID", "TXID", "TXID"],
-        "amount" => ["금액(수량)", "the amount", "数量", "数量"],
-        "account" => ["계정", "the account", "账户", "アカウント"],
-        "time_sent" => ["보낸 시간", "the time it was sent", "发送时间", "送金日時"],
-        "time_requested" => [
-            "출금 신청 시간",
-            "the time of the request",
-            "申请时间",
-            "申請日時",
-        ],
-        "since_when" => [
-            "문제 발생 시점",
-            "since when it happens",
-            "问题开始时间",
-            "発生時期",
-        ],
-        "withdrawal_ref" => [
-            "출금 번호(TXID)",
-            "the withdrawal reference",
-            "提币编号(TXID)",
-            "出金番号(TXID)",
-        ],
-        "destination_address" => [
-            "받는 주소",
-            "the destination address",
-            "收款地址",
-            "送金先アドレス",
-        ],
-        "contact_channel" => [
-            "연락 경로",
-            "how they contacted you",
-            "联系方式",
-            "連絡手段",
-        ],
-        "scam_contact" => [
-            "사기 연락처",
-            "the scam contact",
-            "诈骗联系方式",
-            "詐欺の連絡先",
-        ],
-        "error_shown" => [
-            "오류 메시지",
-            "the error message",
-            "错误信息",
-            "エラーメッセージ",
-        ],
-        "what_changed" => ["변경 사항", "what changed", "变更情况", "変更内容"],
-        "balances_withdrawn" => [
-            "잔고 출금 여부",
-            "the balance withdrawal",
-            "余额提取情况",
-            "残高の出金状況",
-        ],
-        other => [other, other, other, other],
+    let Some(d) = detail_key(key) else {
+        return key.to_string();
     };
+    let [ko, en, zh, ja] = d.names;
     match lang.reply_language() {
         Lang::Ko => ko,
         Lang::Zh => zh,
@@ -213,7 +143,7 @@ pub fn label(key: &str, lang: Lang) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::catalog::load::DETAIL_KEYS;
+    use crate::catalog::DETAIL_KEYS;
 
     fn facts_of(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         pairs
@@ -225,7 +155,7 @@ mod tests {
     #[test]
     fn a_chain_named_alone_answers_the_network_and_keeps_the_token() {
         let usdt = facts_of(&[("coin", "USDT")]);
-        let said = |text: &str| facts(&nlu::extract(text));
+        let said = |text: &str| from_details(&nlu::extract(text));
         assert_eq!(
             as_answer(
                 Some("network"),
@@ -273,7 +203,12 @@ mod tests {
             ("4,300개요", "4300"),
             ("about 250", "250"),
         ] {
-            let got = as_answer(Some("amount"), &facts(&nlu::extract(text)), &none, text);
+            let got = as_answer(
+                Some("amount"),
+                &from_details(&nlu::extract(text)),
+                &none,
+                text,
+            );
             assert_eq!(
                 got.get("amount").map(String::as_str),
                 Some(amount),
@@ -282,8 +217,13 @@ mod tests {
         }
         let text = "0.0042です";
         assert!(
-            !as_answer(Some("txid"), &facts(&nlu::extract(text)), &none, text)
-                .contains_key("amount")
+            !as_answer(
+                Some("txid"),
+                &from_details(&nlu::extract(text)),
+                &none,
+                text
+            )
+            .contains_key("amount")
         );
     }
 
@@ -296,7 +236,7 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(
-            facts(&d),
+            from_details(&d),
             facts_of(&[("coin", "USDT"), ("email", "a@b.com")])
         );
     }
@@ -407,7 +347,7 @@ mod tests {
             ("time", "ti"),
             ("contact_channel", "cc"),
         ]);
-        for key in DETAIL_KEYS {
+        for key in DETAIL_KEYS.map(|d| d.key) {
             assert!(value_for(key, &all).is_some() || is_free_text(key), "{key}");
             for lang in [Lang::Ko, Lang::En, Lang::Zh, Lang::Ja] {
                 assert_ne!(label(key, lang), key, "{key} has a {lang} label");
