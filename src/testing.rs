@@ -34,7 +34,7 @@ pub(crate) fn hit(intent: &str, confidence: f32) -> Prediction {
     )
 }
 
-// tests/it/harness.rs has its own stand-in (`Held`): sharing this one would export test code.
+// Twin of `Held` in tests/it/harness.rs: sharing one would export test code.
 /// A model that answers with `predict(masked texts)`: the one stand-in for the engine's
 /// tests and the service's.
 pub(crate) struct StandIn<F>(pub(crate) F);

@@ -21,7 +21,7 @@ pub(super) struct TestDb {
     _pg: Option<PgDrop>,
 }
 
-// tests/it/harness.rs has its twin (`PgGuard`): sharing one would export test code.
+// Twin of `PgGuard` in tests/it/harness.rs: sharing one would export test code.
 struct PgDrop {
     admin_url: String,
     db: String,

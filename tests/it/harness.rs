@@ -57,7 +57,7 @@ pub fn engine() -> Engine {
         .clone()
 }
 
-// src/testing.rs has the unit tests' stand-in (`StandIn`): sharing one would export test code.
+// Twin of `StandIn` in src/testing.rs: sharing one would export test code.
 /// A stand-in model: each forward pass waits for a token from the returned sender, then
 /// predicts `greeting`. Lets a test fill the queue deterministically.
 pub struct Held {
@@ -462,6 +462,7 @@ fn dechunk(mut rest: &str) -> String {
     out
 }
 
+// Twin of `test_dbs`/`PgDrop` in src/store/tests.rs: sharing one would export test code.
 /// A fresh PostgreSQL database for one test, on the server `INTENTDESK_TEST_POSTGRES_URL`
 /// names (a role that may create databases; `tests/run.sh` starts the server and sets it);
 /// dropped with the guard. Panics when the variable is not set: no test skips PostgreSQL.
@@ -496,7 +497,6 @@ pub async fn postgres_database() -> (String, PgGuard) {
     (url, PgGuard { admin, db })
 }
 
-// src/store/tests.rs has its twin (`PgDrop`): sharing one would export test code.
 /// Drops the test database (from its own thread: it may run while a test unwinds).
 pub struct PgGuard {
     admin: String,
