@@ -1,20 +1,21 @@
 //! Multi-turn conversations driven through the policy with the real shipped
 //! model (`models/default`) and the real catalog: what a customer would see.
 
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use intentdesk::catalog::Catalog;
-use intentdesk::inference::{check_model, load_catalog};
+use intentdesk::inference::check_model;
 use intentdesk::model::{Classifier, IntentModel};
 use intentdesk::nlu::{self, Lang, SecretKind};
 use intentdesk::policy::{self, ConversationState, Decision, Outcome, PolicyConfig, QueueState};
 
 use super::common;
+use super::harness::{catalog, root};
 
 /// The shipped model, the catalog it fits and the default policy, loaded once.
 struct Shipped {
     model: IntentModel,
-    catalog: Catalog,
+    catalog: Arc<Catalog>,
     policy: PolicyConfig,
 }
 
@@ -22,11 +23,10 @@ fn shipped() -> &'static Shipped {
     static ENGINE: OnceLock<Shipped> = OnceLock::new();
     ENGINE.get_or_init(|| {
         let model = common::load(intentdesk::model::Precision::F32);
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
         let classifier =
-            Classifier::load(&root.join("models/default"), &model).expect("models/default");
+            Classifier::load(&root().join("models/default"), &model).expect("models/default");
         let model = IntentModel::single(model, classifier);
-        let catalog = load_catalog(&root.join("intents")).expect("intents/");
+        let catalog = catalog();
         check_model(&model, &catalog).expect("shipped model fits the catalog");
         Shipped {
             model,
@@ -221,7 +221,7 @@ fn english_customer_asking_twice_for_something_out_of_scope_gets_two_refusals() 
 
 #[test]
 fn the_shipped_model_refuses_a_changed_catalog() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = root();
     let copy = tempfile::tempdir().unwrap();
     for entry in std::fs::read_dir(root.join("intents")).unwrap().flatten() {
         std::fs::copy(entry.path(), copy.path().join(entry.file_name())).unwrap();
@@ -251,7 +251,7 @@ fn the_shipped_model_refuses_a_changed_catalog() {
 
 #[test]
 fn classify_prints_the_documented_fields() {
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let root = root();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_intentdesk"))
         .args([
             "classify",

@@ -126,6 +126,18 @@ async fn korean_deposit_missing_from_first_message_to_rating() {
     .await;
     let (thanks, _) = ws_until(&mut customer, "bot_message").await;
     assert!(has_hangul(thanks["text"].as_str().unwrap()), "{thanks}");
+    // The rating is stored: the supervisor strip counts it.
+    let stats = http(server.addr, "GET", "/v1/agent/stats", Some(MINA.1), None)
+        .await
+        .unwrap();
+    assert_eq!(stats.status, 200, "{}", stats.body);
+    let stats = stats.json();
+    let today = &stats["today"];
+    assert_eq!(
+        (today["ratings"].as_i64(), today["average_rating"].as_f64()),
+        (Some(1), Some(5.0)),
+        "{today}"
+    );
 
     let transcript = http(
         server.addr,

@@ -9,15 +9,15 @@ use std::path::Path;
 use std::process::Command;
 use std::sync::OnceLock;
 
-use intentdesk::catalog::Catalog;
 use intentdesk::data::Dataset;
-use intentdesk::inference::load_catalog;
 use intentdesk::model::{EncoderOptions, IntentModel};
 use intentdesk::sim::erlang::{erlang_a, erlang_c, erlang_c_mean_wait};
 use intentdesk::sim::routing::Classified;
 use intentdesk::sim::{Inputs, Params, Pool, Report, Schedule, SimConfig, history};
 use intentdesk::store::{Sender, Store};
 use serde_json::Value;
+
+use super::harness::{catalog, root};
 
 /// Runs the binary in the closed-form setting and returns the report.
 fn run(dir: &Path, seed: u64, patience: &str, hours: u32) -> (Value, String) {
@@ -209,15 +209,6 @@ async fn parameters_are_read_from_a_desks_store() {
     assert!(sources["desk.patience_minutes"].starts_with("default"));
 }
 
-fn root() -> &'static Path {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn catalog() -> &'static Catalog {
-    static CATALOG: OnceLock<Catalog> = OnceLock::new();
-    CATALOG.get_or_init(|| load_catalog(&root().join("intents")).expect("intents/"))
-}
-
 /// Every fifth message of the default pool (about 280, every intent, four
 /// languages), classified once by the shipped model as `simulate` does.
 fn classified_pool() -> &'static Pool {
@@ -278,7 +269,7 @@ fn simulate_with(params: Params) -> Report {
     intentdesk::sim::run(
         &config,
         &Inputs {
-            catalog: Some(catalog()),
+            catalog: Some(&*catalog()),
             pool: classified_pool(),
         },
     )
@@ -440,7 +431,7 @@ fn incident_parameters_that_do_not_fit_are_refused_by_name() {
     let err = intentdesk::sim::run(
         &config,
         &Inputs {
-            catalog: Some(catalog()),
+            catalog: Some(&*catalog()),
             pool: &pool,
         },
     )
