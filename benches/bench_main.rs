@@ -31,7 +31,7 @@ fn batch(n: usize) -> Vec<&'static str> {
 fn load(precision: Precision) -> EmbeddingModel {
     EmbeddingModel::load(&EncoderOptions {
         precision,
-        ..Default::default()
+        ..EncoderOptions::from_env()
     })
     .expect("run `intentdesk fetch-model` first")
 }
@@ -87,7 +87,7 @@ fn fast_benches(c: &mut Criterion) {
         ("fast_f32", LinearFormat::F32),
         ("fast_int8", LinearFormat::Int8),
     ] {
-        let mut member = FastMember::load(model_dir, &EncoderOptions::default(), format)
+        let mut member = FastMember::load(model_dir, &EncoderOptions::from_env(), format)
             .expect("run `intentdesk fetch-model` first")
             .expect("the default encoder is an E5S1 file");
         let kernels = match format {

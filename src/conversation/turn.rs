@@ -178,7 +178,7 @@ impl ChatService {
             (false, Some(p)) => p,
             (false, None) => return Ok(Attempt::NeedsModel),
         };
-        let lang = nlu::detect_in_conversation(analysis.masked.text.trim(), state.lang);
+        let lang = policy::turn_language(&self.catalog, state.lang, &analysis.masked.text);
         let snapshot = self.snapshot_in(&mut turn).await?;
         let queue_state = self
             .queue_state_in(&mut turn, open.as_ref(), &snapshot, lang)

@@ -52,8 +52,11 @@ pub struct EncoderOptions {
     pub prefix: Option<String>,
 }
 
-impl Default for EncoderOptions {
-    fn default() -> Self {
+impl EncoderOptions {
+    /// The default encoder in f32 with the default token limit, from the cache directory
+    /// that `INTENTDESK_MODEL_CACHE` names (else `models/cache`): what the commands'
+    /// defaults amount to, for tests, benches and embedders.
+    pub fn from_env() -> Self {
         EncoderOptions {
             source: EncoderSource::Default,
             cache_dir: source::default_cache_dir(),

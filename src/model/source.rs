@@ -159,10 +159,12 @@ impl EncoderSource {
 /// Where fetched encoders are cached unless `--model-cache` says otherwise.
 pub const DEFAULT_MODEL_CACHE: &str = "models/cache";
 
-/// The cache directory: `INTENTDESK_MODEL_CACHE` (the variable the flags read too),
-/// else [`DEFAULT_MODEL_CACHE`].
+/// The environment variable naming the cache directory (the `--model-cache` flags read it).
+pub const MODEL_CACHE_ENV: &str = "INTENTDESK_MODEL_CACHE";
+
+/// The cache directory: [`MODEL_CACHE_ENV`], else [`DEFAULT_MODEL_CACHE`].
 pub fn default_cache_dir() -> PathBuf {
-    std::env::var_os("INTENTDESK_MODEL_CACHE")
+    std::env::var_os(MODEL_CACHE_ENV)
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from(DEFAULT_MODEL_CACHE))
 }

@@ -259,6 +259,19 @@ pub fn decide(
     decide_with_notices(catalog, config, state, analysis, prediction, queue, &[])
 }
 
+/// The language of a turn's replies, decided here once for the whole turn (the service's
+/// queue texts use it too): the message's language in the light of the conversation's
+/// (`previous`), except that a choice id sent by the widget says nothing about it.
+pub fn turn_language(catalog: &Catalog, previous: Option<Lang>, text: &str) -> Lang {
+    let text = text.trim();
+    let is_choice =
+        clicked_intent(catalog, text).is_some() || text == YES_CHOICE || text == NO_CHOICE;
+    match previous {
+        Some(previous) if is_choice => previous,
+        previous => detect_in_conversation(text, previous),
+    }
+}
+
 /// [`decide`] with the active incident notices (oldest first; see rule 6).
 pub fn decide_with_notices(
     catalog: &Catalog,
@@ -271,11 +284,7 @@ pub fn decide_with_notices(
 ) -> Outcome {
     let text = analysis.masked.text.trim();
     let clicked = clicked_intent(catalog, text);
-    // A choice id sent by the widget says nothing about the customer's language.
-    let lang = match state.lang {
-        Some(previous) if clicked.is_some() || text == YES_CHOICE || text == NO_CHOICE => previous,
-        previous => detect_in_conversation(text, previous),
-    };
+    let lang = turn_language(catalog, state.lang, text);
     let mut turn = Turn {
         catalog,
         config,

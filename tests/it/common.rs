@@ -18,7 +18,7 @@ pub fn encoder() -> &'static EmbeddingModel {
 pub fn load(precision: Precision) -> EmbeddingModel {
     EmbeddingModel::load(&EncoderOptions {
         precision,
-        ..Default::default()
+        ..EncoderOptions::from_env()
     })
     .unwrap_or_else(|e| {
         panic!("{e}\n(the README's test command runs `intentdesk fetch-model` first)")
@@ -31,7 +31,7 @@ pub fn minilm() -> &'static EmbeddingModel {
     MODEL.get_or_init(|| {
         EmbeddingModel::load(&EncoderOptions {
             source: EncoderSource::Dir(minilm_dir()),
-            ..Default::default()
+            ..EncoderOptions::from_env()
         })
         .unwrap_or_else(|e| panic!("{e}\n(the README's test command runs `intentdesk fetch-model --encoder all-minilm-l6-v2` first)"))
     })

@@ -79,7 +79,7 @@ fn an_ensemble_of_two_encoders_is_fitted_saved_loaded_and_evaluated() {
 
     // Loaded by directory, as `eval`, `classify` and `serve` load it: each
     // member on its own encoder, whatever encoder the command line names.
-    let ensemble = IntentModel::load(dir.path(), &EncoderOptions::default()).unwrap();
+    let ensemble = IntentModel::load(dir.path(), &EncoderOptions::from_env()).unwrap();
     assert!(ensemble.is_ensemble());
     assert_eq!(ensemble.members().len(), 2);
     assert_eq!(ensemble.labels(), meta.labels.as_slice());
@@ -90,7 +90,7 @@ fn an_ensemble_of_two_encoders_is_fitted_saved_loaded_and_evaluated() {
         } else {
             EmbeddingModel::load(&EncoderOptions {
                 source: intentdesk::model::EncoderSource::Dir(common::minilm_dir()),
-                ..Default::default()
+                ..EncoderOptions::from_env()
             })
             .unwrap()
         };
@@ -135,7 +135,7 @@ fn an_ensemble_of_two_encoders_is_fitted_saved_loaded_and_evaluated() {
 
     // A member whose directory is gone is named in the error.
     std::fs::remove_dir_all(dir.path().join("minilm")).unwrap();
-    let err = IntentModel::load(dir.path(), &EncoderOptions::default())
+    let err = IntentModel::load(dir.path(), &EncoderOptions::from_env())
         .err()
         .expect("a broken ensemble is refused");
     assert!(err.to_string().contains("minilm"), "{err}");
@@ -145,7 +145,7 @@ fn an_ensemble_of_two_encoders_is_fitted_saved_loaded_and_evaluated() {
 fn a_corrupt_ensemble_file_is_reported_by_name() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join(ENSEMBLE_FILE), "{ not json").unwrap();
-    let err = IntentModel::load(dir.path(), &EncoderOptions::default())
+    let err = IntentModel::load(dir.path(), &EncoderOptions::from_env())
         .err()
         .expect("refused");
     let text = err.to_string();

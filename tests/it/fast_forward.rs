@@ -33,7 +33,7 @@ const SENTENCES: [&str; 12] = [
 ];
 
 fn fast(format: LinearFormat) -> FastMember {
-    FastMember::load(Path::new(MODEL_DIR), &EncoderOptions::default(), format)
+    FastMember::load(Path::new(MODEL_DIR), &EncoderOptions::from_env(), format)
         .expect("the shipped model loads on the fast forward")
         .expect("the default encoder is an E5S1 file")
 }

@@ -34,6 +34,9 @@
 //!   on the same data dir; every acknowledged message is still there; escalating
 //!   turns with client message ids and retries, on SQLite and PostgreSQL, leave
 //!   every conversation before or after each turn.
+//! - [`disconnect`]: clients that go away mid-request: a turn held in the model still
+//!   commits whole (and its retry replays it); dropped agent actions (claim, resolve) leave
+//!   each ticket changed with its customer events, or unchanged without them.
 //! - [`masking`]: the secret masker on the masking test set
 //!   (`tests/data/masking/`, written independently of it): share of secrets
 //!   masked and of look-alikes damaged, every failure printed.
@@ -68,6 +71,7 @@ mod cli;
 mod common;
 mod conversation;
 mod dialogues;
+mod disconnect;
 mod durability;
 mod encoder;
 mod end_to_end;

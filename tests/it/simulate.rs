@@ -217,7 +217,7 @@ fn classified_pool() -> &'static Pool {
         let data =
             Dataset::load(&root().join("tests/data/catalog-dev"), None).expect("the dev pool");
         let rows: Vec<_> = data.examples.iter().step_by(5).collect();
-        let model = IntentModel::load(&root().join("models/default"), &EncoderOptions::default())
+        let model = IntentModel::load(&root().join("models/default"), &EncoderOptions::from_env())
             .unwrap_or_else(|e| {
                 panic!("{e}\n(the README's test command runs `intentdesk fetch-model` first)")
             });
