@@ -1,28 +1,11 @@
-//! The human side of the service: agents' actions on tickets (claim, reply, internal note,
-//! resolve, hand back), presence and capacity, the queue as agents see it, automatic
-//! assignment of the oldest highest-priority waiting ticket to an online agent with a free
-//! slot (run after every queue change), and queue position / wait updates pushed to waiting
-//! customers when they change.
-
-use serde::Serialize;
+//! Agents' actions on tickets (claim, reply, internal note, resolve, hand back), each with
+//! what the customer is told in the same transaction, and agents' presence and capacity.
+//! What follows every change (automatic assignment, position updates) is in `live_queue`.
 
 use super::{ChatService, EventBody, OutgoingEvent, texts};
 use crate::error::{Error, Result};
 use crate::nlu::Lang;
-use crate::store::{Agent, Announcement, Sender, StoreError, Ticket, TicketState};
-
-/// A waiting ticket as the agent queue shows it.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct QueuedTicket {
-    #[serde(flatten)]
-    pub ticket: Ticket,
-    /// 1-based place in the queue (priority first, then waiting time).
-    pub position: u32,
-    /// The estimate told to the customer, in minutes.
-    pub wait_minutes: u32,
-    /// Milliseconds since the ticket was opened.
-    pub waiting_ms: i64,
-}
+use crate::store::{Agent, Announcement, Sender, Ticket, TicketState};
 
 pub(super) fn ticket_lang(ticket: &Ticket) -> Lang {
     Lang::from_code(&ticket.language).unwrap_or(Lang::En)
@@ -41,26 +24,6 @@ impl ChatService {
     /// Every agent with presence and load.
     pub async fn agents(&self) -> Result<Vec<Agent>> {
         Ok(self.store.agents().await?)
-    }
-
-    /// Waiting tickets in queue order (priority, then waiting time) with position and wait.
-    pub async fn queue_view(&self) -> Result<Vec<QueuedTicket>> {
-        let snapshot = self.snapshot().await?;
-        let now = self.now();
-        Ok(snapshot
-            .waiting
-            .iter()
-            .enumerate()
-            .map(|(i, t)| {
-                let position = u32::try_from(i + 1).unwrap_or(u32::MAX);
-                QueuedTicket {
-                    ticket: t.clone(),
-                    position,
-                    wait_minutes: snapshot.wait_at(position),
-                    waiting_ms: (now - t.created_at_ms).max(0),
-                }
-            })
-            .collect())
     }
 
     /// A ticket by id, or `NotFound`.
@@ -237,7 +200,11 @@ impl ChatService {
     }
 
     /// What the customer is told when `agent` takes `ticket`.
-    fn joined_announcement(&self, ticket: &Ticket, agent: &Agent) -> Result<Announcement> {
+    pub(super) fn joined_announcement(
+        &self,
+        ticket: &Ticket,
+        agent: &Agent,
+    ) -> Result<Announcement> {
         let text = self.catalog.messages.render(
             "agent_joined",
             ticket_lang(ticket),
@@ -248,69 +215,5 @@ impl ChatService {
             text,
         }
         .announcement()
-    }
-
-    /// Counts and logs a committed assignment.
-    fn assigned(&self, ticket: &Ticket, agent: &Agent) {
-        if let Some(assigned) = ticket.assigned_at_ms {
-            let waited = (assigned - ticket.created_at_ms).max(0);
-            metrics::histogram!("intentdesk_ticket_wait_seconds").record(waited as f64 / 1000.0);
-        }
-        tracing::info!(ticket = %ticket.id, agent = %agent.id, "ticket assigned");
-    }
-
-    /// After a committed action: the queue changed. The action is stored whatever happens
-    /// here, so a failure is logged, not returned (a retry would only conflict).
-    pub(super) async fn after_action(&self) {
-        if let Err(e) = self.after_queue_change().await {
-            tracing::warn!(error = %e, "queue update after an agent action failed");
-        }
-    }
-
-    /// After any change to the queue or to agents: assigns waiting tickets to free agents,
-    /// then tells each waiting customer whose position or wait changed. Returns the events
-    /// appended, with their conversation.
-    pub(super) async fn after_queue_change(&self) -> Result<Vec<(String, OutgoingEvent)>> {
-        let mut pushed = self.pushed.lock().await;
-        let mut out = Vec::new();
-        loop {
-            let announce = |t: &Ticket, a: &Agent| {
-                self.joined_announcement(t, a)
-                    .map(Some)
-                    .map_err(|e| StoreError::Invalid(e.to_string()))
-            };
-            let assigned = match self.store.auto_assign_announced(self.now(), announce).await {
-                Ok(a) => a,
-                // Lost many races to other replicas: they are assigning; stop for now.
-                Err(StoreError::Conflict(_)) => None,
-                Err(e) => return Err(e.into()),
-            };
-            let Some((ticket, agent, event)) = assigned else {
-                break;
-            };
-            pushed.remove(&ticket.id);
-            self.assigned(&ticket, &agent);
-            if let Some(event) = event {
-                out.push((
-                    ticket.conversation_id.clone(),
-                    OutgoingEvent::from_stored(&event)?,
-                ));
-            }
-        }
-        let snapshot = self.snapshot().await?;
-        pushed.retain(|id, _| snapshot.position_of(id).is_some());
-        for (i, ticket) in snapshot.waiting.iter().enumerate() {
-            let position = u32::try_from(i + 1).unwrap_or(u32::MAX);
-            let wait = snapshot.wait_at(position);
-            if pushed.get(&ticket.id) == Some(&(position, wait)) {
-                continue;
-            }
-            let event = self
-                .push_position(ticket, ticket_lang(ticket), position, wait, &mut pushed)
-                .await?;
-            out.push((ticket.conversation_id.clone(), event));
-        }
-        metrics::gauge!("intentdesk_queue_length").set(snapshot.waiting.len() as f64);
-        Ok(out)
     }
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 
 use super::agents::ticket_lang;
-use super::{ChatService, EventBody, QueueSnapshot};
+use super::{ChatService, EventBody};
 use crate::error::{Error, Result};
 use crate::store::{Agent, Announcement, Note, Sender, Ticket, TicketState, TranscriptLine};
 
@@ -135,19 +135,6 @@ fn first_customer_line(transcript: &[TranscriptLine]) -> String {
     let mut cut: String = one_line.chars().take(FIRST_LINE_CHARS - 1).collect();
     cut.push('…');
     cut
-}
-
-impl QueueSnapshot {
-    /// The place `ticket` takes when it (re)enters the queue: priority first, then age.
-    fn position_on_return(&self, ticket: &Ticket) -> u32 {
-        let key = |t: &Ticket| (std::cmp::Reverse(t.priority), t.created_at_ms, t.number);
-        let ahead = self
-            .waiting
-            .iter()
-            .filter(|w| w.id != ticket.id && key(w) < key(ticket))
-            .count();
-        u32::try_from(ahead + 1).unwrap_or(u32::MAX)
-    }
 }
 
 impl ChatService {

@@ -1,12 +1,13 @@
 //! The support service, knowing no transport: a customer message goes through validation,
 //! nlu (secrets masked first: only the masked text is stored, logged or sent), the batched
 //! model, the pure policy and the store; tickets are opened with what was collected and the
-//! customer is told their ticket number, queue position and estimated wait. Agent actions
-//! (claim, reply, note, resolve, hand back, presence), automatic assignment and queue
-//! updates live in [`agents`]; the agent workspace's views (open tickets, the ticket pane,
-//! the supervisor strip) and transfers in [`desk`]; what one agent's live feed has seen in
-//! [`feed`]; incident notices (post, edit, resolve,
-//! the cache every turn reads, pushes to open tickets) in [`notices`].
+//! customer is told their ticket number, queue position and estimated wait. One turn is
+//! [`turn`]; agent actions (claim, reply, note, resolve, hand back, presence) live in
+//! [`agents`]; the live queue (snapshot, the agents' queue view, automatic assignment and
+//! position updates after every change) in [`live_queue`]; the agent workspace's views (open
+//! tickets, the ticket pane, the supervisor strip) and transfers in [`desk`]; what one
+//! agent's live feed has seen in [`feed`]; incident notices (post, edit, resolve, the cache
+//! every turn reads, pushes to open tickets) in [`notices`].
 //!
 //! Everything a customer is told is appended as an event ([`OutgoingEvent`]) to the store
 //! before it is returned, so a transport only relays events and a reconnecting customer
@@ -17,6 +18,7 @@ mod caps;
 mod desk;
 pub mod events;
 pub mod feed;
+mod live_queue;
 pub mod notices;
 mod texts;
 mod turn;
@@ -38,15 +40,15 @@ use crate::inference::Classification;
 use crate::model::prediction::Prediction;
 use crate::nlu::{self, Lang};
 use crate::policy::{self, PolicyConfig};
-use crate::queue::{self, AgentLoad};
-use crate::store::{Conversation, Store, StoreError, Ticket};
+use crate::store::{Conversation, Store, StoreError};
 
-pub use agents::QueuedTicket;
 pub use caps::{TicketGate, capped_text};
 pub use desk::{
     AgentStatus, DeskStats, FIRST_LINE_CHARS, TicketPane, TicketSummary, Today, TranscriptEntry,
 };
 pub use events::{EventBody, OutgoingEvent};
+use live_queue::QueueSnapshot;
+pub use live_queue::QueuedTicket;
 pub use notices::{NoticeDraft, NoticeEdit, NoticeView};
 
 /// The service's tunables (the policy's included).
@@ -165,49 +167,6 @@ impl From<StoreError> for Error {
             StoreError::Invalid(m) => Error::InvalidInput(m),
             StoreError::Database(m) => Error::Storage(m),
         }
-    }
-}
-
-/// The live queue at one moment: what positions and waits are computed from.
-struct QueueSnapshot {
-    /// Waiting tickets in queue order.
-    waiting: Vec<Ticket>,
-    loads: Vec<AgentLoad>,
-    handling_ms: Vec<i64>,
-    default_handling_minutes: f64,
-}
-
-impl QueueSnapshot {
-    /// How long the oldest waiting ticket has waited at `now`, milliseconds (0 with none).
-    fn oldest_wait_ms(&self, now: i64) -> i64 {
-        self.waiting
-            .iter()
-            .map(|t| (now - t.created_at_ms).max(0))
-            .max()
-            .unwrap_or(0)
-    }
-
-    fn wait_at(&self, position: u32) -> u32 {
-        queue::estimate_wait(
-            position,
-            &self.loads,
-            &self.handling_ms,
-            self.default_handling_minutes,
-        )
-        .minutes
-    }
-
-    /// 1-based position of a waiting ticket.
-    fn position_of(&self, ticket_id: &str) -> Option<u32> {
-        self.waiting
-            .iter()
-            .position(|t| t.id == ticket_id)
-            .map(|i| u32::try_from(i + 1).unwrap_or(u32::MAX))
-    }
-
-    /// The estimated wait of a ticket opened now (at the end of the queue).
-    fn wait_for_new(&self) -> u32 {
-        self.wait_at(u32::try_from(self.waiting.len() + 1).unwrap_or(u32::MAX))
     }
 }
 
@@ -375,45 +334,6 @@ impl ChatService {
             ticket_id: stored.ticket_id,
             body,
         })
-    }
-
-    async fn snapshot(&self) -> Result<QueueSnapshot> {
-        let waiting = self.store.queue().await?;
-        let loads = self
-            .store
-            .agents()
-            .await?
-            .iter()
-            .map(AgentLoad::from)
-            .collect();
-        let handling_ms = self
-            .store
-            .recent_handling_times(self.config.handling_samples)
-            .await?;
-        Ok(QueueSnapshot {
-            waiting,
-            loads,
-            handling_ms,
-            default_handling_minutes: self.config.default_handling_minutes,
-        })
-    }
-
-    /// Sends `ticket`'s customer its queue position and wait, in `lang`, and
-    /// records what was told so unchanged figures are not sent again.
-    async fn push_position(
-        &self,
-        ticket: &Ticket,
-        lang: Lang,
-        position: u32,
-        wait: u32,
-        pushed: &mut HashMap<String, (u32, u32)>,
-    ) -> Result<OutgoingEvent> {
-        let body = self.position_body(lang, position, wait);
-        let event = self
-            .bot_says(&ticket.conversation_id, Some(&ticket.id), body)
-            .await?;
-        pushed.insert(ticket.id.clone(), (position, wait));
-        Ok(event)
     }
 
     /// The conversation's events after `after_seq` (0: all), in order.

@@ -228,7 +228,7 @@ async fn a_hand_over_opens_a_ticket_an_agent_works_it_and_the_customer_rates() {
             assert_eq!(*position, 1);
             assert_eq!(
                 *wait_minutes,
-                queue::NO_AGENTS_WAIT_MINUTES,
+                crate::queue::NO_AGENTS_WAIT_MINUTES,
                 "nobody is online"
             );
             assert!(text.contains(&ticket_id));
@@ -489,7 +489,10 @@ async fn metrics_refresh_sets_the_gauges_from_the_store() {
     assert_eq!(after.queue_length, 1, "{after:?}");
     assert_eq!(after.tickets.get("waiting"), Some(&1), "{after:?}");
     assert_eq!(after.agents_online, 0);
-    assert_eq!(after.estimated_wait_minutes, queue::NO_AGENTS_WAIT_MINUTES);
+    assert_eq!(
+        after.estimated_wait_minutes,
+        crate::queue::NO_AGENTS_WAIT_MINUTES
+    );
     s.refresh_metrics().await.unwrap();
     let text = rendered.render();
     assert_eq!(gauge(&text, "intentdesk_queue_length"), 1.0);
@@ -497,7 +500,7 @@ async fn metrics_refresh_sets_the_gauges_from_the_store() {
     assert_eq!(gauge(&text, "intentdesk_agents_online"), 0.0);
     assert_eq!(
         gauge(&text, "intentdesk_estimated_wait_minutes"),
-        f64::from(queue::NO_AGENTS_WAIT_MINUTES)
+        f64::from(crate::queue::NO_AGENTS_WAIT_MINUTES)
     );
 
     // An agent comes online and is given the ticket.
