@@ -10,9 +10,13 @@ fn main() {
     // A directory here means: rerun when anything inside it changes.
     println!("cargo:rerun-if-changed={}", dir.display());
     let mut files = Vec::new();
-    if dir.is_dir() {
-        collect(&dir, &mut files);
-    }
+    collect(&dir, &mut files);
+    // The pages are part of the product: a build without them is a broken checkout.
+    assert!(
+        !files.is_empty(),
+        "no web pages under {}: the checkout is incomplete (git checkout -- src/http/assets)",
+        dir.display()
+    );
     files.sort();
     let mut out = String::from(
         "/// Every file under `src/http/assets/`: (path relative to it, contents).\n\

@@ -57,6 +57,8 @@
 //! - [`commands`]: one function per subcommand, called by the thin `main.rs`.
 //! - [`progress`]: progress bars for long work (downloads, encoding, training,
 //!   evaluation, simulation).
+//! - `testing` (tests only): helpers the unit tests share (a `Prediction` builder, a
+//!   stand-in model).
 
 pub mod catalog;
 pub mod commands;

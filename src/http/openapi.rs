@@ -52,6 +52,10 @@ const AGENT_ERRORS: &[u16] = &[400, 401, 404, 409, 413, 422];
 const CUSTOMER_ERRORS: &[u16] = &[400, 404, 413, 422, 429, 503];
 
 /// The document served at `/openapi.json`.
+///
+/// Long because it is the document itself, one operation per entry, in the router's order;
+/// `tests/it/openapi.rs` holds it to the router both ways (every route documented, every
+/// documented operation served).
 pub fn document() -> Value {
     let events = json!({ "type": "object", "properties": {
         "conversation_id": { "type": "string" },
