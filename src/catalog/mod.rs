@@ -103,9 +103,11 @@ impl Priority {
         self as i32
     }
 
-    /// The priority of a stored number; out-of-range numbers clamp to low or urgent.
-    pub fn from_number(number: i32) -> Priority {
-        Priority::ALL[number.clamp(0, 3) as usize]
+    /// The priority of a stored number (the inverse of [`Priority::number`]), if any.
+    pub fn from_number(number: i64) -> Option<Priority> {
+        Priority::ALL
+            .into_iter()
+            .find(|p| i64::from(p.number()) == number)
     }
 }
 
@@ -235,11 +237,11 @@ mod tests {
         for p in Priority::ALL {
             assert_eq!(serde_json::to_value(p).unwrap(), p.as_str());
             assert_eq!(Priority::parse(p.as_str()), Some(p));
-            assert_eq!(Priority::from_number(p.number()), p);
+            assert_eq!(Priority::from_number(p.number().into()), Some(p));
         }
         assert_eq!(Route::parse("Answer"), None);
-        assert_eq!(Priority::from_number(-4), Priority::Low);
-        assert_eq!(Priority::from_number(9), Priority::Urgent);
+        assert_eq!(Priority::from_number(-4), None);
+        assert_eq!(Priority::from_number(9), None);
         assert!(
             Priority::Low < Priority::Urgent,
             "sorting relies on the order"

@@ -119,7 +119,7 @@ fn new_ticket(conversation_id: &str, priority: i32) -> NewTicket {
         intent: "withdrawal_delay".into(),
         confidence: 0.42,
         language: "ko".into(),
-        priority: Priority::from_number(priority),
+        priority: Priority::from_number(priority.into()).expect("a priority number"),
         details: BTreeMap::from([("asset".to_string(), "BTC".to_string())]),
         transcript: vec![TranscriptLine {
             seq: 1,

@@ -39,9 +39,7 @@ pub(super) fn ticket_from_row(row: &AnyRow) -> Result<Ticket> {
         intent: get(row, "intent")?,
         confidence: get(row, "confidence")?,
         language: get(row, "language")?,
-        priority: Priority::ALL
-            .into_iter()
-            .find(|p| i64::from(p.number()) == priority)
+        priority: Priority::from_number(priority)
             .ok_or_else(|| StoreError::Database(format!("priority {priority} out of range")))?,
         state: state
             .parse()
